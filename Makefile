@@ -1,0 +1,48 @@
+# gridbot developer commands. Everything bootstraps .venv on first use, so the two Quick-start
+# commands (`make demo`, `make test`) work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COMMUNITY ?= deploy/examples/community.yaml
+SCRIPT ?=
+export GRIDBOT_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.PHONY: install demo test lint typecheck fmt bench bench-nlp clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Migrate, load the example community, then chat in the local console (no token, no network).
+# `make demo SCRIPT=deploy/examples/demo.txt` replays a scripted conversation instead.
+demo: $(STAMP)
+	$(BIN)/gridbot db upgrade
+	$(BIN)/gridbot org import $(COMMUNITY)
+	$(BIN)/gridbot demo $(if $(SCRIPT),--script $(SCRIPT))
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: bench-nlp
+
+bench-nlp: $(STAMP)
+	$(BIN)/python benchmarks/bench_nlp.py
+
+clean:
+	rm -rf $(VENV) gridbot.db .pytest_cache .mypy_cache .ruff_cache

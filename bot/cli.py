@@ -1,0 +1,158 @@
+"""The `gridbot` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from bot.community_file import CommunityFileError, load_community
+from bot.settings import Settings
+
+T = TypeVar("T")
+
+app = typer.Typer(help="gridbot: the community grid assistant (社区网格助手).", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+org_app = typer.Typer(
+    help="The community structure (compounds, buildings, grids, people).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SQL and HTTP client logs would carry personal data and tokens.
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    from storage.database import make_engine
+    from storage.migrate import upgrade
+
+    settings = _settings()
+
+    async def go() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    _run(go())
+    typer.echo("database is up to date")
+
+
+@org_app.command("import")
+def org_import(
+    file: Annotated[Path, typer.Argument(help="community YAML file")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only validate")] = False,
+) -> None:
+    """Validate a community file and load it; nothing changes when it has errors."""
+    try:
+        spec = load_community(file)
+    except CommunityFileError as error:
+        typer.echo(f"{file}: {len(error.problems)} problem(s), nothing was changed:", err=True)
+        for problem in error.problems:
+            typer.echo(f"  {problem.render(str(file))}", err=True)
+        raise typer.Exit(1) from error
+    buildings = sum(len(c.buildings) for c in spec.compounds)
+    summary = (
+        f"{spec.name}: {len(spec.compounds)} compounds, {buildings} buildings, {len(spec.grids)} grids, "
+        f"{len(spec.people)} people, {len(spec.residents)} residents"
+    )
+    if dry_run:
+        typer.echo(f"valid: {summary}")
+        return
+    from bot.app import NotMigrated, build_app
+
+    settings = _settings()
+
+    async def go() -> None:
+        app_ = await build_app(settings, classifier=_NoClassifier())
+        try:
+            async with app_.uow_factory() as uow:
+                await uow.community.apply(spec, app_.clock.now())
+                await uow.commit()
+        finally:
+            await app_.close()
+
+    try:
+        _run(go())
+    except NotMigrated as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"imported {summary}")
+
+
+class _NoClassifier:
+    """Importing the structure needs no classifier; skip loading its dictionary."""
+
+    def classify(self, text: str) -> Any:  # pragma: no cover - never called
+        raise NotImplementedError
+
+
+@app.command()
+def demo(
+    script: Annotated[Path | None, typer.Option("--script", help="replay a scripted conversation")] = None,
+) -> None:
+    """Chat with gridbot in this terminal as any resident or member of the community."""
+    from bot.app import NotMigrated, build_app
+    from bot.console import CONSOLE_HELP, ConsoleSession
+
+    settings = _settings()
+    logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output
+
+    async def go() -> bool:
+        app_ = await build_app(settings)
+        try:
+            session = ConsoleSession(app_)
+            await session.load_personas()
+            if script is not None:
+                await session.run_lines(script.read_text(encoding="utf-8").splitlines(), echo=True)
+                return not session.failed
+            session.say(CONSOLE_HELP)
+            if session.current is not None:
+                session.say(f"—— 现在的身份：{session.current.name}（{session.current.label}）")
+            await session.run_lines(_interactive_lines(session), echo=False)
+            return not session.failed
+        finally:
+            await app_.close()
+
+    try:
+        ok = _run(go())
+    except NotMigrated as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _interactive_lines(session: Any) -> Any:
+    while True:
+        prompt = f"{session.current.name} > " if session.current else "> "
+        try:
+            yield input(prompt)
+        except EOFError:
+            return
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

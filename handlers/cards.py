@@ -1,0 +1,65 @@
+"""How a work order looks to the people who handle it."""
+
+from __future__ import annotations
+
+from handlers import callbacks, texts
+from handlers.domain import OrderState, Person, Resident, WorkOrder
+from handlers.messages import Button
+from nlp.types import Priority
+
+
+def order_card(order: WorkOrder, resident: Resident | None, heading: str = "📋 新工单") -> str:
+    urgent = " 【紧急】" if order.priority is Priority.URGENT else ""
+    high = " 【优先】" if order.priority is Priority.HIGH else ""
+    name = resident.name if resident is not None else "（已删除）"
+    lines = [
+        f"{heading} {order.number}{urgent}{high}",
+        f"类别：{order.category.label}",
+        f"位置：{order.location.label}",
+        f"状态：{order.state.label}",
+        f"居民：{name}",
+        f"内容：{order.text}",
+    ]
+    if order.photos:
+        lines.append(f"照片：{len(order.photos)} 张")
+    return "\n".join(lines)
+
+
+def member_buttons(order: WorkOrder) -> tuple[tuple[Button, ...], ...]:
+    """The actions that make sense in the order's current state."""
+    assert order.id is not None
+    oid = order.id
+    if order.state is OrderState.ASSIGNED:
+        return (
+            (
+                Button(texts.BTN_ACCEPT, callbacks.encode("ac", oid)),
+                Button(texts.BTN_TRANSFER, callbacks.encode("tr", oid)),
+            ),
+            (Button(texts.BTN_RETURN, callbacks.encode("rt", oid)),),
+        )
+    if order.state is OrderState.ACCEPTED:
+        return (
+            (
+                Button(texts.BTN_RESOLVE, callbacks.encode("rs", oid)),
+                Button(texts.BTN_TRANSFER, callbacks.encode("tr", oid)),
+            ),
+            (Button(texts.BTN_RETURN, callbacks.encode("rt", oid)),),
+        )
+    return ()
+
+
+def dispatch_buttons(order: WorkOrder, candidates: list[Person]) -> tuple[tuple[Button, ...], ...]:
+    assert order.id is not None
+    buttons = [Button(p.title, callbacks.encode("dp", order.id, p.id)) for p in candidates[:12]]
+    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+
+
+def rating_buttons(order: WorkOrder) -> tuple[tuple[Button, ...], ...]:
+    assert order.id is not None
+    return (
+        (
+            Button("满意", callbacks.encode("ra", order.id, "s")),
+            Button("基本满意", callbacks.encode("ra", order.id, "b")),
+            Button("不满意", callbacks.encode("ra", order.id, "u")),
+        ),
+    )

@@ -1,0 +1,66 @@
+"""Everything one use case needs while it handles one incoming message, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from handlers.domain import Actor, Person, Resident
+from handlers.messages import Button, Incoming, Reply
+from handlers.ports import Clock, UnitOfWork
+from nlp.types import Classifier
+
+
+@dataclass
+class Context:
+    uow: UnitOfWork
+    clock: Clock
+    classifier: Classifier
+    incoming: Incoming
+    person: Person | None
+    resident: Resident | None
+    replies: list[Reply] = field(default_factory=list)
+    callback_answer: str | None = None
+
+    @property
+    def chat_id(self) -> int:
+        return self.incoming.chat_id
+
+    @property
+    def actor(self) -> Actor:
+        if self.person is not None:
+            return Actor("person", self.person.id)
+        if self.resident is not None:
+            return Actor("resident", self.resident.id)
+        return Actor.system()
+
+    async def say(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        *,
+        order_id: int | None = None,
+        thread: bool = False,
+        photo: str | None = None,
+        edit_message_id: int | None = None,
+    ) -> None:
+        """Queue a message in the outbox; it is sent after this transaction commits."""
+        reply = Reply(
+            chat_id=chat_id,
+            text=text,
+            buttons=buttons,
+            order_id=order_id,
+            thread=thread,
+            photo=photo,
+            edit_message_id=edit_message_id,
+        )
+        self.replies.append(reply)
+        await self.uow.outbox.put(reply)
+
+    async def answer(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        """Reply in the chat the incoming message came from."""
+        await self.say(self.chat_id, text, buttons)
+
+
+def rows(buttons: list[Button], per_row: int) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))

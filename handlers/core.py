@@ -1,0 +1,173 @@
+"""The core's single entry point: one incoming message -> one transaction -> queued replies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from handlers import callbacks, member, resident, texts
+from handlers.callbacks import Action
+from handlers.context import Context
+from handlers.domain import DomainError, NotAuthorised, Person, TransitionNotAllowed
+from handlers.messages import ChatKind, Incoming, Outcome
+from handlers.ports import Clock, UnitOfWorkFactory
+from nlp.types import Classifier
+
+log = logging.getLogger(__name__)
+
+ButtonHandler = Callable[[Context, Action], Awaitable[None]]
+
+_BUTTONS: dict[str, ButtonHandler] = {
+    "cs": resident.on_consent,
+    "rg": resident.on_register,
+    "ad": resident.on_address_step,
+    "rc": resident.on_report_choice,
+    "rb": resident.on_report_choice,
+    "rk": resident.on_report_choice,
+    "cx": resident.on_cancel,
+    "ra": resident.on_rate,
+    "ac": member.on_accept,
+    "tr": member.on_transfer_menu,
+    "tt": member.on_transfer_to,
+    "rt": member.on_return,
+    "rs": member.on_resolve,
+    "dp": member.on_dispatch,
+}
+
+
+def _error_text(error: DomainError) -> str:
+    if isinstance(error, NotAuthorised):
+        return texts.ORDER_NOT_FOUND if error.code == "not_found" else texts.NOT_ALLOWED
+    if isinstance(error, TransitionNotAllowed):
+        return texts.STATE_CHANGED
+    return texts.STALE_BUTTON
+
+
+class Core:
+    """Framework-free gridbot. Transports call `handle` for each update and deliver the outbox."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, classifier: Classifier, clock: Clock) -> None:
+        self._uow_factory = uow_factory
+        self._classifier = classifier
+        self._clock = clock
+
+    async def handle(self, incoming: Incoming) -> Outcome:
+        """Handle one update exactly once: its effects and its dedupe key commit together."""
+        async with self._uow_factory() as uow:
+            if incoming.dedupe_key is not None and not await uow.inbound.first_time(incoming.dedupe_key):
+                log.info("duplicate update %s ignored", incoming.dedupe_key)
+                return Outcome(duplicate=True)
+            ctx = Context(
+                uow=uow,
+                clock=self._clock,
+                classifier=self._classifier,
+                incoming=incoming,
+                person=await uow.community.person_by_chat(incoming.sender_id),
+                resident=await uow.residents.by_chat(incoming.sender_id),
+            )
+            try:
+                await _dispatch(ctx)
+            except DomainError as error:
+                # Refused: undo everything, then record the update and the refusal on their own.
+                log.info("refused %s: %s", _kind(incoming), error)
+                await uow.rollback()
+                return await self._refuse(incoming, error)
+            await uow.commit()
+            return Outcome(callback_answer=ctx.callback_answer, replies=ctx.replies)
+
+    async def _refuse(self, incoming: Incoming, error: DomainError) -> Outcome:
+        message = _error_text(error)
+        async with self._uow_factory() as uow:
+            if incoming.dedupe_key is not None:
+                await uow.inbound.first_time(incoming.dedupe_key)
+            if incoming.callback_data is not None:
+                await uow.commit()
+                return Outcome(callback_answer=message)
+            ctx = Context(uow, self._clock, self._classifier, incoming, None, None)
+            await ctx.answer(message)
+            await uow.commit()
+            return Outcome(replies=ctx.replies)
+
+
+def _kind(incoming: Incoming) -> str:
+    # Logged instead of the content: messages carry personal data.
+    if incoming.callback_data is not None:
+        return f"button {incoming.callback_data.split(':', 1)[0]}"
+    if incoming.photo is not None:
+        return "photo"
+    return "command" if incoming.is_command else "text"
+
+
+async def _dispatch(ctx: Context) -> None:
+    incoming = ctx.incoming
+    if incoming.callback_data is not None:
+        action = callbacks.decode(incoming.callback_data)
+        handler = _BUTTONS.get(action.verb) if action else None
+        if action is None or handler is None:
+            ctx.callback_answer = texts.STALE_BUTTON
+            return
+        await handler(ctx, action)
+        return
+    text = (incoming.text or "").strip()
+    if text.startswith("/"):
+        await _command(ctx, text)
+        return
+    if incoming.reply_to_message_id is not None and await _relay(ctx, text):
+        return
+    if incoming.chat_kind is ChatKind.GROUP:
+        return  # in group chats only commands and replies to order cards concern the bot
+    conversation = await ctx.uow.conversations.get(ctx.chat_id)
+    if conversation is not None and text:
+        if conversation.step == member.STEP_RESOLVE_NOTE:
+            await member.on_resolve_note(ctx, text, int(conversation.data["order_id"]))
+            return
+        if conversation.step == resident.STEP_ROOM:
+            await resident.on_room_text(ctx, text)
+            return
+    await resident.report(ctx, text or (incoming.text or ""), photo=incoming.photo)
+
+
+async def _relay(ctx: Context, text: str) -> bool:
+    """A reply to a message about an order goes to the other side of that order."""
+    assert ctx.incoming.reply_to_message_id is not None
+    order_id = await ctx.uow.links.order_for(ctx.chat_id, ctx.incoming.reply_to_message_id)
+    if order_id is None or not text:
+        return False
+    order = await ctx.uow.orders.get(order_id)
+    if order is None:
+        return False
+    if ctx.resident is not None and order.resident_id == ctx.resident.id:
+        return await resident.relay_to_handler(ctx, order, text)
+    if ctx.person is not None:
+        await member.relay_to_resident(ctx, order, text)
+        return True
+    return False
+
+
+async def _command(ctx: Context, text: str) -> None:
+    command = text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
+    person: Person | None = ctx.person
+    if command == "start":
+        await resident.start(ctx)
+    elif command == "help":
+        if person is not None and person.is_staff:
+            await ctx.answer(texts.HELP_STAFF + "\n" + texts.HELP_MEMBER)
+        elif person is not None:
+            await ctx.answer(texts.HELP_MEMBER)
+        else:
+            await ctx.answer(texts.HELP_RESIDENT)
+    elif command == "my":
+        await resident.my_orders(ctx)
+    elif command == "orders":
+        await member.open_orders(ctx)
+    elif command == "address":
+        if ctx.resident is not None and ctx.resident.has_consented:
+            await resident.ask_compound_for_address(ctx)
+        else:
+            await resident.start(ctx)
+    elif command == "mydata":
+        await resident.my_data(ctx)
+    elif command == "deletedata":
+        await resident.delete_data(ctx)
+    else:
+        await ctx.answer(texts.UNKNOWN_COMMAND)

@@ -1,0 +1,69 @@
+"""The neutral language between transports and the core: what came in, what goes out.
+
+A transport (console, python-telegram-bot, aiogram) turns its update into an `Incoming`, calls the core,
+and renders each `Reply`. Nothing here knows a chat framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did in a chat: a text, a photo, a location, or a button press."""
+
+    chat_id: int
+    sender_id: int
+    sender_name: str = ""
+    chat_kind: ChatKind = ChatKind.PRIVATE
+    message_id: int | None = None
+    text: str | None = None
+    photo: str | None = None  # transport file reference (Telegram file_id)
+    location: tuple[float, float] | None = None  # (latitude, longitude)
+    callback_data: str | None = None
+    callback_message_id: int | None = None  # the message the pressed button was on
+    reply_to_message_id: int | None = None
+    # Identifies the update for exactly-once handling (e.g. "m:<chat>:<message id>" or "cb:<query id>").
+    dedupe_key: str | None = None
+
+    @property
+    def is_command(self) -> bool:
+        return bool(self.text) and self.text is not None and self.text.startswith("/")
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str  # callback data: short, opaque, re-authorised on every press
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message the core wants a chat to receive."""
+
+    chat_id: int
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    # The work order this message is about: replies to it in that chat are relayed (member <-> resident).
+    order_id: int | None = None
+    # Thread under the latest message about `order_id` in this chat (Telegram reply_to_message).
+    thread: bool = False
+    photo: str | None = None
+    # Replace the text and buttons of this earlier message instead of sending a new one.
+    edit_message_id: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What handling one `Incoming` produced beyond the queued replies."""
+
+    callback_answer: str | None = None  # short toast for a button press
+    duplicate: bool = False
+    replies: list[Reply] = field(default_factory=list)

@@ -1,0 +1,436 @@
+"""Resident conversations: consent, address registration, reporting, their orders, rating."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from handlers import callbacks, texts
+from handlers.callbacks import Action
+from handlers.context import Context, rows
+from handlers.domain import (
+    EventKind,
+    NotAuthorised,
+    Resident,
+    Role,
+    Satisfaction,
+    TransitionNotAllowed,
+    WorkOrder,
+)
+from handlers.messages import Button
+from handlers.opening import PendingReport, open_order, send_card
+from handlers.ports import Conversation
+from nlp.types import CHOOSABLE_CATEGORIES, Category
+
+STEP_CONSENT = "consent"
+STEP_ROOM = "room"
+STEP_REPORT = "report"  # a pending report waiting for a button (category, compound, building)
+
+_ROOM = re.compile(r"^\d{1,5}$")
+
+
+def has_words(text: str) -> bool:
+    """True when the text has at least one letter or digit (not only emoji and punctuation)."""
+    return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text)
+
+
+def consent_buttons() -> tuple[tuple[Button, ...], ...]:
+    return (
+        (
+            Button(texts.BTN_AGREE, callbacks.encode("cs", "y")),
+            Button(texts.BTN_DECLINE, callbacks.encode("cs", "n")),
+        ),
+    )
+
+
+async def start(ctx: Context) -> None:
+    """Welcome a resident; ask for consent the first time."""
+    if ctx.resident is not None and ctx.resident.has_consented:
+        await ctx.answer(texts.WELCOME)
+        return
+    await ctx.answer(texts.WELCOME)
+    await _require_consent(ctx)
+
+
+async def on_consent(ctx: Context, action: Action) -> None:
+    """Record the resident's answer to the privacy notice; continue a report that was waiting for it."""
+    conversation = await ctx.uow.conversations.get(ctx.chat_id)
+    if action.args[0] != "y":
+        await ctx.uow.conversations.clear(ctx.chat_id)
+        await ctx.answer(texts.CONSENT_DECLINED)
+        return
+    name = ctx.incoming.sender_name or (str(conversation.data.get("name") or "") if conversation else "")
+    resident = ctx.resident or Resident(id=None, chat_id=ctx.chat_id, name=name or "居民")
+    if resident.consented_at is None:
+        resident.consented_at = ctx.clock.now()
+    ctx.resident = await ctx.uow.residents.save(resident)
+    await ctx.uow.conversations.clear(ctx.chat_id)
+    pending = (conversation.data.get("pending") if conversation else None) or None
+    if pending:
+        await ctx.answer(texts.CONSENT_THANKS)
+        await continue_report(ctx, PendingReport.from_data(pending))
+        return
+    if ctx.resident.building_id is None:
+        await ctx.answer(
+            texts.ASK_REGISTER,
+            (
+                (
+                    Button(texts.BTN_REGISTER, callbacks.encode("rg", "y")),
+                    Button(texts.BTN_LATER, callbacks.encode("rg", "n")),
+                ),
+            ),
+        )
+    else:
+        await ctx.answer(texts.CONSENT_THANKS)
+
+
+async def ask_compound_for_address(ctx: Context) -> None:
+    compounds = await ctx.uow.community.compounds()
+    buttons = [Button(c.name, callbacks.encode("ad", "c", c.id)) for c in compounds]
+    await ctx.answer(texts.ASK_COMPOUND, rows(buttons, 3))
+
+
+async def on_register(ctx: Context, action: Action) -> None:
+    if not await _require_consent(ctx):
+        return
+    if action.args[0] == "y":
+        await ask_compound_for_address(ctx)
+    else:
+        await ctx.answer(texts.REGISTER_LATER)
+
+
+async def on_address_step(ctx: Context, action: Action) -> None:
+    """Registration by buttons: compound -> building -> unit -> room (typed, or skipped)."""
+    resident = ctx.resident
+    if resident is None or not resident.has_consented:
+        await _require_consent(ctx)
+        return
+    step, raw = action.args
+    uow = ctx.uow
+    if step == "c":
+        compound = await uow.community.compound(int(raw))
+        if compound is None:
+            ctx.callback_answer = texts.STALE_BUTTON
+            return
+        buildings = await uow.community.buildings(compound.id)
+        buttons = [Button(f"{b.number}号楼", callbacks.encode("ad", "b", b.id)) for b in buildings]
+        await ctx.answer(f"{compound.name}：{texts.ASK_BUILDING}", rows(buttons, 4))
+    elif step == "b":
+        building = await uow.community.building(int(raw))
+        if building is None:
+            ctx.callback_answer = texts.STALE_BUTTON
+            return
+        resident.building_id, resident.unit, resident.room = building.id, None, None
+        await uow.residents.save(resident)
+        if building.units > 1:
+            buttons = [
+                Button(f"{u}单元", callbacks.encode("ad", "u", u)) for u in range(1, building.units + 1)
+            ]
+            await ctx.answer(texts.ASK_UNIT, rows(buttons, 4))
+        else:
+            resident.unit = "1" if building.units == 1 else None
+            await uow.residents.save(resident)
+            await _ask_room(ctx)
+    elif step == "u":
+        if resident.building_id is None:
+            ctx.callback_answer = texts.STALE_BUTTON
+            return
+        resident.unit = str(int(raw))
+        await uow.residents.save(resident)
+        await _ask_room(ctx)
+    elif step == "r":  # skip the room
+        await uow.conversations.clear(ctx.chat_id)
+        await ctx.answer(texts.registered(await address_label(ctx, resident)))
+    else:
+        ctx.callback_answer = texts.STALE_BUTTON
+
+
+async def _ask_room(ctx: Context) -> None:
+    await ctx.uow.conversations.set(ctx.chat_id, Conversation(STEP_ROOM))
+    await ctx.answer(texts.ASK_ROOM, ((Button(texts.BTN_SKIP, callbacks.encode("ad", "r", 0)),),))
+
+
+async def on_room_text(ctx: Context, text: str) -> None:
+    resident = ctx.resident
+    if resident is None:
+        await ctx.uow.conversations.clear(ctx.chat_id)
+        return
+    room = text.strip().removesuffix("室").removesuffix("号")
+    if not _ROOM.match(room):
+        await ctx.answer(texts.ROOM_INVALID, ((Button(texts.BTN_SKIP, callbacks.encode("ad", "r", 0)),),))
+        return
+    resident.room = room
+    await ctx.uow.residents.save(resident)
+    await ctx.uow.conversations.clear(ctx.chat_id)
+    await ctx.answer(texts.registered(await address_label(ctx, resident)))
+
+
+async def address_label(ctx: Context, resident: Resident) -> str:
+    if resident.building_id is None:
+        return "未登记"
+    building = await ctx.uow.community.building(resident.building_id)
+    if building is None:
+        return "未登记"
+    label = building.label
+    if resident.unit:
+        label += f"{resident.unit}单元"
+    if resident.room:
+        label += resident.room
+    return label
+
+
+async def _require_consent(ctx: Context, pending: PendingReport | None = None) -> bool:
+    """True when the resident has consented; otherwise ask, keeping `pending` for afterwards."""
+    if ctx.resident is not None and ctx.resident.has_consented:
+        return True
+    data: dict[str, object] = {"name": ctx.incoming.sender_name}
+    if pending:
+        data["pending"] = pending.to_data()
+    await ctx.uow.conversations.set(ctx.chat_id, Conversation(STEP_CONSENT, data))
+    await ctx.answer(texts.CONSENT_NEEDED if pending else texts.PRIVACY, consent_buttons())
+    return False
+
+
+async def report(ctx: Context, text: str, photo: str | None = None) -> None:
+    """Open a work order from a resident's message (asking only for what is missing)."""
+    text = text.strip()
+    if not text:
+        await ctx.answer(texts.EMPTY_MESSAGE)
+        return
+    if not has_words(text):
+        await ctx.answer(texts.NO_WORDS)
+        return
+    result = ctx.classifier.classify(text)
+    pending = PendingReport(
+        text=text,
+        category=result.category.value,
+        priority=result.priority.value,
+        keywords=list(result.keywords),
+        confidence=result.confidence,
+        unit=result.location.unit,
+        room=result.location.room,
+        photo=photo,
+    )
+    if result.location.compound:
+        compound = await ctx.uow.community.compound_by_name(result.location.compound)
+        pending.compound_id = compound.id if compound else None
+    pending.building_number = result.location.building
+    if not await _require_consent(ctx, pending):
+        return
+    await continue_report(ctx, pending)
+
+
+async def continue_report(ctx: Context, pending: PendingReport) -> None:
+    """Fill in location and category from what is known, ask for the rest, open when complete."""
+    resident = ctx.resident
+    assert resident is not None
+    uow = ctx.uow
+    emergency = pending.category == Category.EMERGENCY.value
+    # Location: the message first, then the registered address.
+    if pending.building_id is None and pending.building_number and pending.compound_id is None:
+        registered = await uow.community.building(resident.building_id) if resident.building_id else None
+        if registered is not None:
+            pending.compound_id = registered.compound_id
+    if pending.building_id is None and pending.compound_id is not None and pending.building_number:
+        building = await uow.community.find_building(pending.compound_id, pending.building_number)
+        pending.building_id = building.id if building else None
+    if (
+        pending.building_id is None
+        and pending.compound_id is None
+        and not pending.building_number
+        and resident.building_id is not None
+    ):
+        registered = await uow.community.building(resident.building_id)
+        if registered is not None:
+            pending.compound_id, pending.building_id = registered.compound_id, registered.id
+            pending.unit = pending.unit or resident.unit
+            pending.room = pending.room or resident.room
+    if not emergency:  # an emergency never waits for a question
+        if pending.category == Category.UNKNOWN.value:
+            await _ask(ctx, pending, texts.ASK_CATEGORY, _category_buttons())
+            return
+        if pending.compound_id is None:
+            compounds = await uow.community.compounds()
+            buttons = [Button(c.name, callbacks.encode("rc", c.id)) for c in compounds]
+            await _ask(ctx, pending, texts.ASK_LOCATION_COMPOUND, rows(buttons, 3))
+            return
+        if pending.building_id is None and not pending.building_unsure:
+            buildings = await uow.community.buildings(pending.compound_id)
+            buttons = [Button(f"{b.number}号楼", callbacks.encode("rb", b.id)) for b in buildings]
+            buttons.append(Button(texts.BTN_UNSURE, callbacks.encode("rb", 0)))
+            await _ask(ctx, pending, texts.ASK_LOCATION_BUILDING, rows(buttons, 4))
+            return
+    await uow.conversations.clear(ctx.chat_id)
+    await open_order(ctx, resident, pending)
+
+
+def _category_buttons() -> tuple[tuple[Button, ...], ...]:
+    buttons = [Button(c.label, callbacks.encode("rk", c.value)) for c in CHOOSABLE_CATEGORIES]
+    return rows(buttons, 3)
+
+
+async def _ask(
+    ctx: Context, pending: PendingReport, question: str, buttons: tuple[tuple[Button, ...], ...]
+) -> None:
+    await ctx.uow.conversations.set(ctx.chat_id, Conversation(STEP_REPORT, {"pending": pending.to_data()}))
+    await ctx.answer(question, buttons)
+
+
+async def on_report_choice(ctx: Context, action: Action) -> None:
+    """A button answering a question about a pending report (category, compound, building)."""
+    conversation = await ctx.uow.conversations.get(ctx.chat_id)
+    if conversation is None or conversation.step != STEP_REPORT or ctx.resident is None:
+        ctx.callback_answer = texts.NOTHING_PENDING
+        return
+    pending = PendingReport.from_data(conversation.data["pending"])
+    if action.verb == "rk":
+        try:
+            category = Category(action.args[0])
+        except ValueError:
+            ctx.callback_answer = texts.STALE_BUTTON
+            return
+        if category is Category.UNKNOWN:
+            ctx.callback_answer = texts.STALE_BUTTON
+            return
+        pending.category, pending.chosen_by_resident = category.value, True
+    elif action.verb == "rc":
+        compound = await ctx.uow.community.compound(action.int_arg(0))
+        if compound is None:
+            ctx.callback_answer = texts.STALE_BUTTON
+            return
+        pending.compound_id = compound.id
+    else:  # "rb"
+        building_id = action.int_arg(0)
+        if building_id == 0:
+            pending.building_unsure = True
+        else:
+            building = await ctx.uow.community.building(building_id)
+            if building is None or building.compound_id != pending.compound_id:
+                ctx.callback_answer = texts.STALE_BUTTON
+                return
+            pending.building_id = building.id
+    await continue_report(ctx, pending)
+
+
+async def my_orders(ctx: Context) -> None:
+    """List the resident's recent orders, with a cancel button for the open ones."""
+    if ctx.resident is None or ctx.resident.id is None:
+        await ctx.answer(texts.MY_NONE)
+        return
+    orders = await ctx.uow.orders.for_resident(ctx.resident.id)
+    if not orders:
+        await ctx.answer(texts.MY_NONE)
+        return
+    lines = [texts.MY_HEADER]
+    buttons: list[Button] = []
+    for order in orders:
+        lines.append(f"• {order.number} {order.category.label}｜{order.state.label}｜{_excerpt(order.text)}")
+        if order.state.is_open and order.state.value != "resolved":
+            assert order.id is not None
+            buttons.append(Button(f"{texts.BTN_CANCEL} {order.number}", callbacks.encode("cx", order.id)))
+    await ctx.answer("\n".join(lines), rows(buttons, 1))
+
+
+def _excerpt(text: str, size: int = 20) -> str:
+    return text if len(text) <= size else text[:size] + "…"
+
+
+async def _own_order(ctx: Context, order_id: int) -> WorkOrder:
+    order = await ctx.uow.orders.get(order_id)
+    if order is None:
+        raise NotAuthorised("not_found")
+    if ctx.resident is None or order.resident_id != ctx.resident.id:
+        raise NotAuthorised("not_owner")
+    return order
+
+
+async def on_cancel(ctx: Context, action: Action) -> None:
+    """A resident withdraws one of their open orders."""
+    order = await _own_order(ctx, action.int_arg(0))
+    order.cancel(ctx.actor, ctx.clock.now())
+    await ctx.uow.orders.save(order)
+    await ctx.answer(texts.cancelled_resident(order.number))
+    if order.assignee_id is not None:
+        assignee = await ctx.uow.community.person(order.assignee_id)
+        if assignee is not None:
+            await ctx.say(
+                assignee.chat_id, texts.cancelled_member(order.number), order_id=order.id, thread=True
+            )
+
+
+async def on_rate(ctx: Context, action: Action) -> None:
+    """The resident rates a resolved order; 不满意 reopens it to the same member and tells staff."""
+    order = await _own_order(ctx, action.int_arg(0))
+    satisfaction = {
+        "s": Satisfaction.SATISFIED,
+        "b": Satisfaction.BASICALLY,
+        "u": Satisfaction.UNSATISFIED,
+    }.get(action.args[1])
+    if satisfaction is None:
+        raise TransitionNotAllowed("bad_rating")
+    order.rate(satisfaction, ctx.actor, ctx.clock.now())
+    await ctx.uow.orders.save(order)
+    assignee = await ctx.uow.community.person(order.assignee_id) if order.assignee_id else None
+    if ctx.incoming.callback_message_id is not None:
+        await ctx.say(
+            ctx.chat_id,
+            f"工单 {order.number}：您的评价是“{satisfaction.label}”。",
+            edit_message_id=ctx.incoming.callback_message_id,
+        )
+    if satisfaction is Satisfaction.UNSATISFIED:
+        await ctx.answer(texts.reopened_resident(order.number))
+        handler = assignee.title if assignee else "社区工作人员"
+        if assignee is not None:
+            await send_card(ctx, order, assignee, texts.reopened_member(order.number))
+        for staff in await ctx.uow.community.people(role=Role.STAFF):
+            await ctx.say(staff.chat_id, texts.reopened_staff(order.number, handler), order_id=order.id)
+    else:
+        await ctx.answer(texts.rated_thanks(satisfaction.label))
+        if assignee is not None:
+            await ctx.say(
+                assignee.chat_id,
+                f"工单 {order.number} 居民评价：{satisfaction.label}，已归档。",
+                order_id=order.id,
+                thread=True,
+            )
+
+
+async def relay_to_handler(ctx: Context, order: WorkOrder, text: str) -> bool:
+    """Pass a resident's reply on to whoever handles the order. False when the order is over."""
+    if not order.is_open or ctx.resident is None or order.resident_id != ctx.resident.id:
+        return False
+    order.record(EventKind.RESIDENT_REPLIED, ctx.actor, ctx.clock.now(), text)
+    await ctx.uow.orders.save(order)
+    message = texts.resident_says(order.number, ctx.resident.name, text)
+    if order.assignee_id is not None:
+        assignee = await ctx.uow.community.person(order.assignee_id)
+        if assignee is not None:
+            await ctx.say(assignee.chat_id, message, order_id=order.id, thread=True)
+    else:
+        for staff in await ctx.uow.community.people(role=Role.STAFF):
+            await ctx.say(staff.chat_id, message, order_id=order.id)
+    await ctx.answer(texts.relayed_ok())
+    return True
+
+
+async def my_data(ctx: Context) -> None:
+    resident = ctx.resident
+    if resident is None or resident.id is None:
+        await ctx.answer(texts.MY_NONE)
+        return
+    orders = await ctx.uow.orders.for_resident(resident.id, limit=1000)
+    await ctx.answer(texts.my_data(resident.name, await address_label(ctx, resident), len(orders)))
+
+
+async def delete_data(ctx: Context) -> None:
+    """Forget the resident's personal data; orders stay, anonymous, for the community's statistics."""
+    resident = ctx.resident
+    if resident is None:
+        await ctx.answer(texts.MY_NONE)
+        return
+    resident.name, resident.phone, resident.phone_consent = "（已删除）", None, False
+    resident.building_id = resident.unit = resident.room = None
+    resident.consented_at = None
+    await ctx.uow.residents.save(resident)
+    await ctx.uow.conversations.clear(ctx.chat_id)
+    await ctx.answer(texts.DATA_DELETED)

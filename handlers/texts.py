@@ -1,0 +1,195 @@
+"""Everything residents, grid members and staff read. Warm, plain Simplified Chinese."""
+
+from __future__ import annotations
+
+WELCOME = (
+    "您好！我是社区网格小助手 🏠\n"
+    "有什么烦心事、需要帮忙的，直接发文字给我就行，比如：\n"
+    "“兴泰5号楼2单元楼道灯坏了”\n"
+    "我会生成工单，交给负责您楼栋的网格员处理，并随时告诉您进展。\n"
+    "遇到着火、燃气泄漏、有人晕倒等紧急情况，请先拨打 119 / 120 / 110！"
+)
+
+PRIVACY = (
+    "【隐私说明】为了把问题转给负责的网格员，我们会保存您发来的内容、您的称呼和您愿意登记的住址。"
+    "这些信息只用于社区服务，只有负责的网格员和社区工作人员能看到。"
+    "您随时可以发送 /mydata 查看，发送 /deletedata 删除。\n"
+    "同意后即可开始使用。"
+)
+
+CONSENT_NEEDED = "在为您登记问题之前，需要先征得您的同意（您刚才发的内容已经帮您留着，同意后会马上提交）。"
+CONSENT_THANKS = "谢谢您的信任！"
+CONSENT_DECLINED = (
+    "好的，我们不会保存您的信息。如果改变主意，随时发送 /start。需要紧急帮助请直接拨打 110 / 119 / 120。"
+)
+ASK_REGISTER = "要不要登记一下您的住址？登记后报事时不用每次都说在哪栋楼。"
+REGISTER_LATER = "好的，以后需要时发送 /address 即可登记。现在有什么问题，直接告诉我吧。"
+ASK_COMPOUND = "请问您住在哪个小区？"
+ASK_BUILDING = "请选择楼栋："
+ASK_UNIT = "请选择单元："
+ASK_ROOM = "请输入门牌号（例如 501），不想填写可以点“跳过”。"
+ROOM_INVALID = "门牌号好像不太对，请只输入数字，例如 501；或者点“跳过”。"
+BTN_AGREE = "同意并继续"
+BTN_DECLINE = "不同意"
+BTN_REGISTER = "登记住址"
+BTN_LATER = "以后再说"
+BTN_SKIP = "跳过"
+BTN_UNSURE = "不确定"
+
+
+def registered(address: str) -> str:
+    return f"住址已登记：{address}。以后有问题直接发消息给我就行。"
+
+
+EMPTY_MESSAGE = "您好像没有写内容，请用文字描述一下遇到的问题，例如“3号楼楼道灯坏了”。"
+NO_WORDS = "收到您的表情啦 😊 如果有需要帮忙的事，请用文字说一说具体情况。"
+TOO_LONG_NOTE = "（您的留言较长，已完整保存，网格员会全部看到。）"
+UNKNOWN_COMMAND = "抱歉，没有这个指令。可以发送 /help 查看能用的指令，或者直接用文字描述您的问题。"
+ASK_LOCATION_COMPOUND = "好的，已记下您的问题。请问是在哪个小区？"
+ASK_LOCATION_BUILDING = "是哪一栋楼？不清楚可以点“不确定”。"
+ASK_CATEGORY = "为了更快交给合适的人处理，请帮忙选一下这是哪类问题："
+NOTHING_PENDING = "这个选择已经过期了，请重新发送您的问题。"
+STALE_BUTTON = "这个按钮已失效，请重新操作。"
+NOT_ALLOWED = "抱歉，您没有权限进行这个操作。"
+STATE_CHANGED = "这张工单的状态已经变化，不能再这样操作了。"
+ORDER_NOT_FOUND = "没有找到这张工单。"
+INTERNAL_ERROR = "抱歉，系统出了点小问题，您的消息已保存，我们会尽快处理。"
+
+EMERGENCY_ADVICE = {
+    "fire": "🔥 如有火情请立即拨打 119！不要乘坐电梯，用湿毛巾捂住口鼻，沿安全通道尽快撤离。",
+    "gas": "⚠️ 闻到燃气味：立即关闭燃气阀门，打开门窗通风，不要开关电器、不要打电话（请到室外再拨打），撤离后拨打燃气抢修电话或 119。",
+    "medical": "🚑 有人晕倒或受伤请立即拨打 120！保持呼吸道通畅，不要随意搬动伤者。",
+    "police": "🚓 如遇打架、盗窃、人身威胁，请立即拨打 110，注意自身安全。",
+}
+EMERGENCY_GENERAL = "🆘 紧急情况请立即拨打：火警 119，急救 120，报警 110。"
+
+
+def emergency_ack(number: str, handler: str) -> str:
+    return f"已紧急通知{handler}和社区工作人员，工单号 {number}。请先确保自身安全，相关人员会尽快联系您。"
+
+
+def order_opened(number: str, category: str, handler: str, location: str) -> str:
+    return (
+        f"✅ 已为您生成工单 {number}\n"
+        f"类别：{category}\n位置：{location}\n"
+        f"负责人：{handler}\n"
+        "对方接单后我会第一时间告诉您。发送 /my 可以随时查看进度。"
+    )
+
+
+def order_awaiting_dispatch(number: str, category: str) -> str:
+    return (
+        f"✅ 已为您生成工单 {number}（{category}），社区工作人员会尽快安排专人处理。"
+        "发送 /my 可以随时查看进度。"
+    )
+
+
+def order_accepted(number: str, handler: str) -> str:
+    return f"📌 工单 {number} 已由{handler}接单，正在处理。您直接回复这条消息，就能和网格员沟通。"
+
+
+def order_transferred_resident(number: str, handler: str) -> str:
+    return f"工单 {number} 已转交{handler}处理。"
+
+
+def member_says(number: str, handler: str, text: str) -> str:
+    return f"💬 {handler}（工单 {number}）：\n{text}\n\n（直接回复这条消息即可回复对方）"
+
+
+def resident_says(number: str, name: str, text: str) -> str:
+    return f"💬 居民{name}（工单 {number}）回复：\n{text}"
+
+
+def resolved_ask_rating(number: str, handler: str, note: str) -> str:
+    return f"✅ 工单 {number} 已由{handler}办结。\n办理结果：{note}\n\n请您对这次服务做个评价："
+
+
+def rated_thanks(satisfaction: str) -> str:
+    return f"感谢您的评价（{satisfaction}）！有问题随时找我们。"
+
+
+def reopened_resident(number: str) -> str:
+    return f"很抱歉没能让您满意。工单 {number} 已重新交给网格员继续处理，社区工作人员也已知悉。"
+
+
+def reopened_member(number: str) -> str:
+    return f"⚠️ 居民对工单 {number} 的办理结果不满意，工单已退回给您继续处理，请尽快联系居民。"
+
+
+def reopened_staff(number: str, handler: str) -> str:
+    return f"⚠️ 工单 {number} 居民评价“不满意”，已重新交给{handler}，请关注。"
+
+
+def cancelled_resident(number: str) -> str:
+    return f"工单 {number} 已撤销。"
+
+
+def cancelled_member(number: str) -> str:
+    return f"工单 {number} 已被居民撤销，无需继续处理。"
+
+
+BTN_ACCEPT = "接单"
+BTN_TRANSFER = "转派"
+BTN_RETURN = "退回社区"
+BTN_RESOLVE = "办结"
+BTN_CANCEL = "撤销"
+ASK_TRANSFER_TO = "要转给谁？"
+NO_TRANSFER_TARGET = "暂时没有可以转派的人员。"
+ASK_RESOLVE_NOTE = "请输入办结说明（例如“已更换灯泡”），居民会看到这段话："
+RESOLVE_NOTE_EMPTY = "办结说明不能为空，请简单写一下处理结果。"
+ASK_RETURN_REASON = "请简单说明退回原因（例如“不属于本网格”）："
+
+
+def accepted_member(number: str) -> str:
+    return f"已接单 {number}。直接回复这张工单卡片，就能把话转给居民。"
+
+
+def transferred_member(number: str, to: str) -> str:
+    return f"工单 {number} 已转给{to}。"
+
+
+def returned_member(number: str) -> str:
+    return f"工单 {number} 已退回社区，由工作人员重新派单。"
+
+
+def resolved_member(number: str) -> str:
+    return f"工单 {number} 已办结，等待居民评价。辛苦了！"
+
+
+def relayed_ok() -> str:
+    return "已转达。"
+
+
+NO_RELAY_TARGET = "这张工单已经结束，消息没有转达。如有新问题请直接描述。"
+NOT_YOUR_ORDER = "这张工单不是由您负责的。"
+
+
+def dispatch_needed(number: str, reason: str) -> str:
+    return f"📮 工单 {number} 需要派单（{reason}），请选择处理人："
+
+
+def rating_buttons_hint() -> str:
+    return "请选择："
+
+
+MY_NONE = "您还没有提交过问题。有需要帮忙的，直接发文字给我就行。"
+MY_HEADER = "您最近的工单："
+STAFF_NO_OPEN = "目前没有未完成的工单。"
+STAFF_OPEN_HEADER = "未完成的工单："
+
+HELP_RESIDENT = (
+    "直接发文字描述问题即可报事，例如“滨河花园3栋电梯坏了”。\n"
+    "/my 查看我的工单\n/address 登记或修改住址\n/mydata 查看我的信息\n/deletedata 删除我的信息\n/help 帮助"
+)
+HELP_MEMBER = (
+    "新工单会以卡片形式发给您，点按钮即可接单、转派、退回或办结。\n"
+    "直接回复工单卡片，就能把话转给居民。\n/orders 查看我负责的未完成工单\n/help 帮助"
+)
+HELP_STAFF = "/orders 查看全部未完成工单\n/help 帮助"
+
+
+def my_data(name: str, address: str, orders: int) -> str:
+    return f"您的信息：\n称呼：{name}\n住址：{address}\n提交过的工单：{orders} 张"
+
+
+DATA_DELETED = "您的个人信息已删除（工单内容会匿名保留，用于社区统计）。如需再次使用，发送 /start。"

@@ -1,0 +1,200 @@
+"""The community structure: compounds, buildings, grids, people, category routes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.community import CommunitySpec
+from handlers.domain import Building, Compound, Grid, Person, Resident, Role
+from nlp.types import Category
+from storage.models import BuildingRow, CategoryRouteRow, CompoundRow, GridRow, PersonRow, ResidentRow
+
+
+def _person(row: PersonRow) -> Person:
+    return Person(
+        id=row.id,
+        name=row.name,
+        chat_id=row.chat_id,
+        roles=frozenset(Role(r) for r in row.roles),
+        grid_id=row.grid_id,
+    )
+
+
+def _compound(row: CompoundRow) -> Compound:
+    return Compound(id=row.id, name=row.name, aliases=tuple(row.aliases or ()))
+
+
+def _grid(row: GridRow) -> Grid:
+    return Grid(id=row.id, name=row.name, leader_id=row.leader_id, group_chat_id=row.group_chat_id)
+
+
+class SqlCommunityRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def person_by_chat(self, chat_id: int) -> Person | None:
+        row = await self._session.scalar(
+            select(PersonRow).where(PersonRow.chat_id == chat_id, PersonRow.active)
+        )
+        return _person(row) if row else None
+
+    async def person(self, person_id: int) -> Person | None:
+        row = await self._session.get(PersonRow, person_id)
+        return _person(row) if row and row.active else None
+
+    async def people(self, role: Role | None = None, grid_id: int | None = None) -> list[Person]:
+        query = select(PersonRow).where(PersonRow.active).order_by(PersonRow.id)
+        if grid_id is not None:
+            query = query.where(PersonRow.grid_id == grid_id)
+        people = [_person(row) for row in await self._session.scalars(query)]
+        # roles is a JSON list: filter here rather than with dialect-specific JSON operators (the table is small).
+        return [p for p in people if role is None or role in p.roles]
+
+    async def compounds(self) -> list[Compound]:
+        rows = await self._session.scalars(select(CompoundRow).order_by(CompoundRow.id))
+        return [_compound(row) for row in rows]
+
+    async def compound(self, compound_id: int) -> Compound | None:
+        row = await self._session.get(CompoundRow, compound_id)
+        return _compound(row) if row else None
+
+    async def compound_by_name(self, name: str) -> Compound | None:
+        row = await self._session.scalar(select(CompoundRow).where(CompoundRow.name == name))
+        if row is not None:
+            return _compound(row)
+        for compound in await self.compounds():
+            if name in compound.aliases:
+                return compound
+        return None
+
+    async def _building(self, row: BuildingRow) -> Building:
+        compound = await self._session.get(CompoundRow, row.compound_id)
+        assert compound is not None
+        return Building(
+            id=row.id,
+            compound_id=row.compound_id,
+            compound_name=compound.name,
+            number=row.number,
+            units=row.units,
+        )
+
+    async def buildings(self, compound_id: int) -> list[Building]:
+        rows = await self._session.scalars(select(BuildingRow).where(BuildingRow.compound_id == compound_id))
+        buildings = [await self._building(row) for row in rows]
+        return sorted(buildings, key=lambda b: (len(b.number), b.number))
+
+    async def building(self, building_id: int) -> Building | None:
+        row = await self._session.get(BuildingRow, building_id)
+        return await self._building(row) if row else None
+
+    async def find_building(self, compound_id: int, number: str) -> Building | None:
+        row = await self._session.scalar(
+            select(BuildingRow).where(BuildingRow.compound_id == compound_id, BuildingRow.number == number)
+        )
+        return await self._building(row) if row else None
+
+    async def grid(self, grid_id: int) -> Grid | None:
+        row = await self._session.get(GridRow, grid_id)
+        return _grid(row) if row else None
+
+    async def grid_for_building(self, building_id: int) -> Grid | None:
+        row = await self._session.get(BuildingRow, building_id)
+        if row is None or row.grid_id is None:
+            return None
+        return await self.grid(row.grid_id)
+
+    async def grids(self) -> list[Grid]:
+        return [_grid(row) for row in await self._session.scalars(select(GridRow).order_by(GridRow.id))]
+
+    async def category_role(self, category: Category) -> Role | None:
+        row = await self._session.get(CategoryRouteRow, category.value)
+        return Role(row.role) if row else None
+
+    async def apply(self, spec: CommunitySpec, now: datetime | None = None) -> None:
+        """Sync the stored structure with `spec`, keeping ids that work orders already point to."""
+        s = self._session
+        now = now or datetime.now(UTC)
+        compounds = {row.name: row for row in await s.scalars(select(CompoundRow))}
+        for c in spec.compounds:
+            compound_row = compounds.get(c.name) or CompoundRow(name=c.name)
+            compound_row.aliases = list(c.aliases)
+            compound_row.latitude, compound_row.longitude = c.latitude, c.longitude
+            s.add(compound_row)
+            compounds[c.name] = compound_row
+        await s.flush()
+        buildings = {(row.compound_id, row.number): row for row in await s.scalars(select(BuildingRow))}
+        for c in spec.compounds:
+            for b in c.buildings:
+                key = (compounds[c.name].id, b.number)
+                building_row = buildings.get(key) or BuildingRow(compound_id=key[0], number=b.number)
+                building_row.units, building_row.grid_id = b.units, None
+                s.add(building_row)
+                buildings[key] = building_row
+        grids = {row.name: row for row in await s.scalars(select(GridRow))}
+        for g in spec.grids:
+            grid_row = grids.get(g.name) or GridRow(name=g.name)
+            grid_row.group_chat_id, grid_row.leader_id = g.group_chat_id, None
+            s.add(grid_row)
+            grids[g.name] = grid_row
+        await s.flush()
+        for g in spec.grids:
+            for compound_name, number in g.buildings:
+                buildings[(compounds[compound_name].id, number)].grid_id = grids[g.name].id
+        await s.execute(update(PersonRow).values(active=False))
+        people = {row.chat_id: row for row in await s.scalars(select(PersonRow))}
+        by_name: dict[str, PersonRow] = {}
+        for p in spec.people:
+            row = people.get(p.chat_id) or PersonRow(chat_id=p.chat_id)
+            row.name, row.roles, row.phone, row.active = (
+                p.name,
+                sorted(r.value for r in p.roles),
+                p.phone,
+                True,
+            )
+            row.grid_id = grids[p.grid].id if p.grid else None
+            s.add(row)
+            by_name[p.name] = row
+        await s.flush()
+        for g in spec.grids:
+            if g.leader:
+                grids[g.name].leader_id = by_name[g.leader].id
+        routes = {row.category: row for row in await s.scalars(select(CategoryRouteRow))}
+        for category, route_row in routes.items():
+            if Category(category) not in spec.routing:
+                await s.delete(route_row)
+        for category, role in spec.routing.items():
+            route = routes.get(category.value) or CategoryRouteRow(category=category.value)
+            route.role = role.value
+            s.add(route)
+        residents = {row.chat_id: row for row in await s.scalars(select(ResidentRow))}
+        for r in spec.residents:
+            resident_row = residents.get(r.chat_id) or ResidentRow(chat_id=r.chat_id, name=r.name)
+            resident_row.name = r.name
+            if r.consented and resident_row.consented_at is None:
+                resident_row.consented_at = now
+            if r.compound and r.building:
+                building_row = buildings[(compounds[r.compound].id, r.building)]
+                resident_row.building_id, resident_row.unit, resident_row.room = (
+                    building_row.id,
+                    r.unit,
+                    r.room,
+                )
+            s.add(resident_row)
+        await s.flush()
+
+
+def resident_from_row(row: ResidentRow) -> Resident:
+    return Resident(
+        id=row.id,
+        chat_id=row.chat_id,
+        name=row.name,
+        consented_at=row.consented_at,
+        building_id=row.building_id,
+        unit=row.unit,
+        room=row.room,
+        phone=row.phone,
+        phone_consent=row.phone_consent,
+    )

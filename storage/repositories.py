@@ -1,0 +1,306 @@
+"""Residents, work orders and the small tables that make handling exactly-once and conversational."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.domain import (
+    Actor,
+    EventKind,
+    OrderEvent,
+    OrderLocation,
+    OrderState,
+    Resident,
+    Satisfaction,
+    WorkOrder,
+)
+from handlers.messages import Reply
+from handlers.ports import Clock, Conversation
+from nlp.types import Category, Priority
+from storage.community import resident_from_row
+from storage.models import (
+    CompoundRow,
+    ConversationRow,
+    InboundRow,
+    MessageLinkRow,
+    OrderCounterRow,
+    OrderEventRow,
+    OutboxRow,
+    ResidentRow,
+    WorkOrderRow,
+)
+from storage.upsert import insert_for
+
+
+class SqlResidentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_chat(self, chat_id: int) -> Resident | None:
+        row = await self._session.scalar(select(ResidentRow).where(ResidentRow.chat_id == chat_id))
+        return resident_from_row(row) if row else None
+
+    async def get(self, resident_id: int) -> Resident | None:
+        row = await self._session.get(ResidentRow, resident_id)
+        return resident_from_row(row) if row else None
+
+    async def save(self, resident: Resident) -> Resident:
+        row = await self._session.get(ResidentRow, resident.id) if resident.id is not None else None
+        if row is None:
+            row = ResidentRow(chat_id=resident.chat_id)
+            self._session.add(row)
+        row.name, row.consented_at = resident.name, resident.consented_at
+        row.building_id, row.unit, row.room = resident.building_id, resident.unit, resident.room
+        row.phone, row.phone_consent = resident.phone, resident.phone_consent
+        await self._session.flush()
+        resident.id = row.id
+        return resident
+
+
+def _order(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
+    return WorkOrder(
+        id=row.id,
+        number=row.number,
+        resident_id=row.resident_id,
+        resident_chat_id=0,  # filled by the repository, which knows the resident
+        text=row.text,
+        category=Category(row.category),
+        priority=Priority(row.priority),
+        location=OrderLocation(
+            compound_id=row.compound_id,
+            compound_name=compound_name,
+            building_id=row.building_id,
+            building_number=row.building_number,
+            unit=row.unit,
+            room=row.room,
+        ),
+        created_at=row.created_at,
+        state=OrderState(row.state),
+        grid_id=row.grid_id,
+        assignee_id=row.assignee_id,
+        satisfaction=Satisfaction(row.satisfaction) if row.satisfaction else None,
+        keywords=tuple(row.keywords or ()),
+        confidence=row.confidence,
+        category_chosen_by_resident=row.category_chosen_by_resident,
+        resolution_note=row.resolution_note,
+        photos=list(row.photos or ()),
+    )
+
+
+class SqlWorkOrderRepository:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def next_number(self, day: str) -> int:
+        # One atomic statement: concurrent processes never get the same number.
+        table = OrderCounterRow.__table__
+        stmt = (
+            insert_for(self._session, table)
+            .values(day=day, value=1)
+            .on_conflict_do_update(index_elements=["day"], set_={"value": table.c.value + 1})
+            .returning(table.c.value)
+        )
+        value = (await self._session.execute(stmt)).scalar_one()
+        return int(value)
+
+    async def _load(self, row: WorkOrderRow) -> WorkOrder:
+        compound = await self._session.get(CompoundRow, row.compound_id) if row.compound_id else None
+        resident = await self._session.get(ResidentRow, row.resident_id)
+        order = _order(row, compound.name if compound else None)
+        order.resident_chat_id = resident.chat_id if resident else 0
+        return order
+
+    async def add(self, order: WorkOrder) -> WorkOrder:
+        row = WorkOrderRow(number=order.number, resident_id=order.resident_id, created_at=order.created_at)
+        self._session.add(row)
+        self._fill(row, order)
+        await self._session.flush()
+        order.id = row.id
+        await self._write_events(order)
+        return order
+
+    def _fill(self, row: WorkOrderRow, order: WorkOrder) -> None:
+        loc = order.location
+        row.text, row.category, row.priority, row.state = (
+            order.text,
+            order.category.value,
+            order.priority.value,
+            order.state.value,
+        )
+        row.compound_id, row.building_id, row.building_number = (
+            loc.compound_id,
+            loc.building_id,
+            loc.building_number,
+        )
+        row.unit, row.room = loc.unit, loc.room
+        row.grid_id, row.assignee_id = order.grid_id, order.assignee_id
+        row.satisfaction = order.satisfaction.value if order.satisfaction else None
+        row.keywords, row.confidence = list(order.keywords), order.confidence
+        row.category_chosen_by_resident = order.category_chosen_by_resident
+        row.resolution_note, row.photos = order.resolution_note, list(order.photos)
+        row.updated_at = self._clock.now()
+
+    async def _write_events(self, order: WorkOrder) -> None:
+        assert order.id is not None
+        for event in order.new_events:
+            self._session.add(
+                OrderEventRow(
+                    order_id=order.id,
+                    at=event.at,
+                    kind=event.kind.value,
+                    actor_kind=event.actor.kind,
+                    actor_id=event.actor.id,
+                    note=event.note,
+                )
+            )
+        order.new_events.clear()
+        await self._session.flush()
+
+    async def get(self, order_id: int) -> WorkOrder | None:
+        row = await self._session.get(WorkOrderRow, order_id)
+        return await self._load(row) if row else None
+
+    async def save(self, order: WorkOrder) -> None:
+        assert order.id is not None
+        row = await self._session.get(WorkOrderRow, order.id)
+        assert row is not None
+        self._fill(row, order)
+        await self._write_events(order)
+
+    async def history(self, order_id: int) -> list[OrderEvent]:
+        rows = await self._session.scalars(
+            select(OrderEventRow).where(OrderEventRow.order_id == order_id).order_by(OrderEventRow.id)
+        )
+        return [_event(row) for row in rows]
+
+    async def for_resident(self, resident_id: int, limit: int = 10) -> list[WorkOrder]:
+        rows = await self._session.scalars(
+            select(WorkOrderRow)
+            .where(WorkOrderRow.resident_id == resident_id)
+            .order_by(WorkOrderRow.id.desc())
+            .limit(limit)
+        )
+        return [await self._load(row) for row in rows]
+
+    async def open_orders(self, limit: int = 50) -> list[WorkOrder]:
+        open_states = [s.value for s in OrderState if s.is_open]
+        rows = await self._session.scalars(
+            select(WorkOrderRow)
+            .where(WorkOrderRow.state.in_(open_states))
+            .order_by(WorkOrderRow.id)
+            .limit(limit)
+        )
+        return [await self._load(row) for row in rows]
+
+    async def open_count_by_assignee(self, person_ids: list[int]) -> dict[int, int]:
+        if not person_ids:
+            return {}
+        open_states = [s.value for s in OrderState if s.is_open]
+        rows = await self._session.execute(
+            select(WorkOrderRow.assignee_id, func.count())
+            .where(WorkOrderRow.assignee_id.in_(person_ids), WorkOrderRow.state.in_(open_states))
+            .group_by(WorkOrderRow.assignee_id)
+        )
+        return {int(pid): int(n) for pid, n in rows.tuples() if pid is not None}
+
+
+def _event(row: OrderEventRow) -> OrderEvent:
+    return OrderEvent(
+        at=row.at, kind=EventKind(row.kind), actor=Actor(row.actor_kind, row.actor_id), note=row.note
+    )
+
+
+class SqlMessageLinkRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, chat_id: int, message_id: int, order_id: int) -> None:
+        stmt = (
+            insert_for(self._session, MessageLinkRow.__table__)
+            .values(chat_id=chat_id, message_id=message_id, order_id=order_id)
+            .on_conflict_do_nothing()
+        )
+        await self._session.execute(stmt)
+
+    async def order_for(self, chat_id: int, message_id: int) -> int | None:
+        row = await self._session.get(MessageLinkRow, (chat_id, message_id))
+        return row.order_id if row else None
+
+    async def latest_message(self, chat_id: int, order_id: int) -> int | None:
+        value = await self._session.scalar(
+            select(func.max(MessageLinkRow.message_id)).where(
+                MessageLinkRow.chat_id == chat_id, MessageLinkRow.order_id == order_id
+            )
+        )
+        return int(value) if value is not None else None
+
+
+class SqlConversationRepository:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def get(self, chat_id: int) -> Conversation | None:
+        row = await self._session.get(ConversationRow, chat_id)
+        return Conversation(row.step, dict(row.data or {})) if row else None
+
+    async def set(self, chat_id: int, conversation: Conversation) -> None:
+        row = await self._session.get(ConversationRow, chat_id)
+        if row is None:
+            row = ConversationRow(chat_id=chat_id)
+            self._session.add(row)
+        row.step, row.data, row.updated_at = conversation.step, dict(conversation.data), self._clock.now()
+        await self._session.flush()
+
+    async def clear(self, chat_id: int) -> None:
+        row = await self._session.get(ConversationRow, chat_id)
+        if row is not None:
+            await self._session.delete(row)
+            await self._session.flush()
+
+
+class SqlInboundLedger:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def first_time(self, key: str) -> bool:
+        stmt = (
+            insert_for(self._session, InboundRow.__table__)
+            .values(key=key, seen_at=self._clock.now())
+            .on_conflict_do_nothing()
+            .returning(InboundRow.__table__.c.key)
+        )
+        return (await self._session.execute(stmt)).first() is not None
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    return {
+        "text": reply.text,
+        "buttons": [[[b.text, b.data] for b in row] for row in reply.buttons],
+        "thread": reply.thread,
+        "photo": reply.photo,
+        "edit_message_id": reply.edit_message_id,
+    }
+
+
+class SqlOutbox:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def put(self, reply: Reply) -> None:
+        self._session.add(
+            OutboxRow(
+                chat_id=reply.chat_id,
+                payload=reply_payload(reply),
+                order_id=reply.order_id,
+                status="pending",
+                attempts=0,
+                created_at=self._clock.now(),
+            )
+        )
