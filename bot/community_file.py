@@ -129,11 +129,17 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
-        raise CommunityFileError(path, [Problem(line, "yaml", f"not valid YAML: {error}")]) from error
+        detail = getattr(error, "problem", None) or str(error).splitlines()[0]
+        column = f" (column {mark.column + 1})" if mark is not None else ""
+        raise CommunityFileError(
+            path, [Problem(line, "yaml", f"not valid YAML: {detail}{column}")]
+        ) from error
     if root_node is None:
         raise CommunityFileError(path, [Problem(0, "", "the file is empty")])
     r = _Reader()
     root = r.mapping(_wrap(root_node), "top level")
+    if r.problems:  # nothing else can be checked without the top-level sections
+        raise CommunityFileError(path, r.problems)
     community = r.mapping(root.get("community"), "community")
     name = r.text(community.get("name"), "community.name") if "community" in root else None
     if "community" not in root:
@@ -211,8 +217,8 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
                 roles.add(Role(raw or ""))
             except ValueError:
                 r.fail(role_node, f"{here}.roles[{j}]", f"unknown role {raw!r} (one of: {', '.join(Role)})")
-        if not roles and "roles" in fields:
-            r.fail(node, here, "has no valid role")
+        if "roles" in fields and not fields["roles"].value:
+            r.fail(node, f"{here}.roles", "lists no role")
         elif "roles" not in fields:
             r.fail(node, f"{here}.roles", "is required")
         grid = r.text(fields.get("grid"), f"{here}.grid", required=False)

@@ -205,7 +205,7 @@ class SqlWorkOrderRepository:
             .where(WorkOrderRow.assignee_id.in_(person_ids), WorkOrderRow.state.in_(open_states))
             .group_by(WorkOrderRow.assignee_id)
         )
-        return {int(pid): int(n) for pid, n in rows.tuples() if pid is not None}
+        return {int(pid): int(n) for pid, n in rows if pid is not None}
 
 
 def _event(row: OrderEventRow) -> OrderEvent:

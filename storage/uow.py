@@ -34,8 +34,8 @@ class SqlUnitOfWork:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        # Anything not committed explicitly is rolled back: a use case commits once, at its end.
-        await self.session.rollback()
+        # Anything not committed explicitly is rolled back (close() ends the transaction): a use case
+        # commits once, at its end. Loaded rows stay readable, detached.
         await self.session.close()
 
     async def commit(self) -> None:

@@ -118,7 +118,8 @@ class FakeCommunity:
 
     async def find_building(self, compound_id: int, number: str) -> Building | None:
         return next(
-            (b for b in self.s.buildings.values() if b.compound_id == compound_id and b.number == number), None
+            (b for b in self.s.buildings.values() if b.compound_id == compound_id and b.number == number),
+            None,
         )
 
     async def grid(self, grid_id: int) -> Grid | None:

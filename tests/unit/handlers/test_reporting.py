@@ -81,7 +81,9 @@ async def test_unknown_place_asks_for_compound_then_building(
     assert driver.inbox(MEMBER_LI)
 
 
-async def test_unsure_building_still_reaches_a_person(driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory) -> None:
+async def test_unsure_building_still_reaches_a_person(
+    driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
+) -> None:
     await driver.text(NEWCOMER, "路灯不亮了")
     await driver.press_button(NEWCOMER, texts.BTN_AGREE)
     await driver.press_button(NEWCOMER, "太平洋")
@@ -152,7 +154,9 @@ async def test_newcomer_report_waits_for_consent_and_is_not_lost(
     assert resident.has_consented and resident.name == "小王"
 
 
-async def test_declining_consent_stores_nothing(driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory) -> None:
+async def test_declining_consent_stores_nothing(
+    driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
+) -> None:
     await driver.text(NEWCOMER, "兴泰3号楼楼道灯坏了")
     await driver.press_button(NEWCOMER, texts.BTN_DECLINE)
     assert not uow_factory.store.orders
@@ -194,13 +198,17 @@ class TestBadInput:
         assert driver.last(RESIDENT_ZHANG).text == texts.NO_WORDS
         assert not uow_factory.store.orders
 
-    async def test_very_long_text_is_kept_whole(self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory) -> None:
+    async def test_very_long_text_is_kept_whole(
+        self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
+    ) -> None:
         text = "楼道灯坏了" + "很久" * 4_997 + "。"
         assert len(text) == 10_000
         await driver.text(RESIDENT_ZHANG, text)
         assert only_order(uow_factory).text == text
 
-    async def test_unknown_command_gets_help(self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory) -> None:
+    async def test_unknown_command_gets_help(
+        self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
+    ) -> None:
         await driver.text(RESIDENT_ZHANG, "/frobnicate")
         assert driver.last(RESIDENT_ZHANG).text == texts.UNKNOWN_COMMAND
         assert not uow_factory.store.orders
@@ -210,7 +218,9 @@ class TestBadInput:
     ) -> None:
         from handlers.messages import Incoming
 
-        incoming = Incoming(chat_id=RESIDENT_ZHANG, sender_id=RESIDENT_ZHANG, text="楼道灯坏了", dedupe_key="m:1")
+        incoming = Incoming(
+            chat_id=RESIDENT_ZHANG, sender_id=RESIDENT_ZHANG, text="楼道灯坏了", dedupe_key="m:1"
+        )
         first = await driver.core.handle(incoming)
         second = await driver.core.handle(incoming)
         assert not first.duplicate and second.duplicate

@@ -1,0 +1,106 @@
+"""The `gridbot` command as a newcomer runs it: migrate, import the community, watch the demo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.driver import EXAMPLE_COMMUNITY
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_SCRIPT = ROOT / "deploy/examples/demo.txt"
+
+
+def gridbot_executable() -> str:
+    found = Path(sys.executable).with_name("gridbot")
+    return str(found) if found.exists() else (shutil.which("gridbot") or "gridbot")
+
+
+@pytest.fixture
+def run(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {**os.environ, "GRIDBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+
+    def gridbot(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [gridbot_executable(), *args],
+            cwd=tmp_path,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    gridbot.db = tmp_path / "cli.db"  # type: ignore[attr-defined]
+    return gridbot
+
+
+def count(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as connection:
+        return int(connection.execute(f"select count(*) from {table}").fetchone()[0])
+
+
+def test_demo_script_shows_the_whole_loop(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("db", "upgrade").returncode == 0
+    imported = run("org", "import", str(EXAMPLE_COMMUNITY))
+    assert imported.returncode == 0, imported.stderr
+    assert "9 compounds" in imported.stdout
+    demo = run("demo", "--script", str(DEMO_SCRIPT))
+    assert demo.returncode == 0, demo.stderr
+    out = demo.stdout
+    steps = [
+        "发给 李娜（网格员）",  # the order is routed to the member covering 兴泰小区5号楼
+        "📋 新工单 GD",
+        "（按下：接单）",
+        "已由网格员 李娜接单",
+        "💬 网格员 李娜",  # relayed to the resident
+        "💬 居民张阿姨",  # and back
+        "已由网格员 李娜办结",
+        "（按下：满意）",
+        "感谢您的评价（满意）",
+    ]
+    positions = [out.find(step) for step in steps]
+    assert all(p >= 0 for p in positions), list(zip(steps, positions, strict=True))
+    assert positions == sorted(positions), "the transcript shows the steps in order"
+    assert count(run.db, "work_orders") == 2
+
+
+def test_invalid_community_file_changes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("db", "upgrade")
+    run("org", "import", str(EXAMPLE_COMMUNITY))
+    people = count(run.db, "people")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        EXAMPLE_COMMUNITY.read_text(encoding="utf-8")
+        .replace("{compound: 太平洋, buildings: all}", "{compound: 太平洋, buildings: [1, 77]}")
+        .replace("{name: 张伟, chat_id: 2003", "{name: 张伟, chat_id: 2002"),
+        encoding="utf-8",
+    )
+    result = run("org", "import", str(bad))
+    assert result.returncode == 1
+    assert "2 problem(s), nothing was changed" in result.stderr
+    assert "unknown building 太平洋 77号楼" in result.stderr
+    assert "duplicate chat id 2002" in result.stderr
+    assert count(run.db, "people") == people
+
+
+def test_commands_on_an_unmigrated_database_say_what_to_do(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("demo", "--script", str(DEMO_SCRIPT))
+    assert result.returncode == 1
+    assert "gridbot db upgrade" in result.stderr
+
+
+def test_interactive_console_reads_stdin(run) -> None:  # type: ignore[no-untyped-def]
+    run("db", "upgrade")
+    run("org", "import", str(EXAMPLE_COMMUNITY))
+    result = run("demo", stdin="/as 老陈\n森源6号楼门口垃圾没人收\n/who\n")
+    assert result.returncode == 0, result.stderr
+    assert "发给 钱芳（网格员）" in result.stdout
+    assert "张阿姨（居民）" in result.stdout

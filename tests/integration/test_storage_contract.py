@@ -1,0 +1,167 @@
+"""One contract for the storage adapters, run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from sqlalchemy import func, select
+
+from bot.community_file import load_community
+from handlers.domain import Actor, OrderLocation, Resident, Role, WorkOrder
+from handlers.messages import Button, Reply
+from handlers.ports import Conversation
+from nlp.types import Category, Priority
+from storage.models import PersonRow
+from storage.outbox import SqlOutboxQueue
+from storage.uow import SqlUnitOfWorkFactory
+from tests.driver import EXAMPLE_COMMUNITY, MEMBER_LI, RESIDENT_ZHANG
+from tests.fakes import FakeClock
+
+
+async def test_community_structure_round_trips(uow_factory: SqlUnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        compounds = await uow.community.compounds()
+        assert [c.name for c in compounds][:3] == ["森源华府", "滨河花园", "阳光上城"]
+        xingtai = await uow.community.compound_by_name("兴泰")  # by alias
+        assert xingtai is not None and xingtai.name == "兴泰小区"
+        building = await uow.community.find_building(xingtai.id, "5")
+        assert building is not None and building.units == 2 and building.label == "兴泰小区5号楼"
+        grid = await uow.community.grid_for_building(building.id)
+        assert grid is not None and grid.name == "第一网格"
+        members = await uow.community.people(role=Role.GRID_MEMBER, grid_id=grid.id)
+        assert [p.name for p in members] == ["李娜", "张伟"]
+        leader = await uow.community.person(grid.leader_id or 0)
+        assert leader is not None and leader.name == "王建国"
+        assert await uow.community.category_role(Category.FRAUD) is Role.POLICE_LIAISON
+        assert await uow.community.category_role(Category.REPAIR) is None
+        li = await uow.community.person_by_chat(MEMBER_LI)
+        assert li is not None and li.has(Role.GRID_MEMBER)
+        assert [b.number for b in await uow.community.buildings(xingtai.id)][:3] == ["1", "2", "3"]
+
+
+async def test_reimport_keeps_ids_and_deactivates_people_who_left(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    spec = load_community(EXAMPLE_COMMUNITY)
+    async with uow_factory() as uow:
+        before = {p.chat_id: p.id for p in await uow.community.people()}
+    without_li = replace(spec, people=tuple(p for p in spec.people if p.chat_id != MEMBER_LI))
+    async with uow_factory() as uow:
+        await uow.community.apply(without_li, clock.now())
+        await uow.commit()
+    async with uow_factory() as uow:
+        after = {p.chat_id: p.id for p in await uow.community.people()}
+        assert MEMBER_LI not in after
+        assert all(before[chat] == pid for chat, pid in after.items())
+        assert await uow.community.person_by_chat(MEMBER_LI) is None
+        count = await uow.session.scalar(select(func.count()).select_from(PersonRow))
+        assert count == len(spec.people)  # kept for history, inactive
+
+
+async def test_order_numbers_are_unique_under_concurrency(uow_factory: SqlUnitOfWorkFactory) -> None:
+    async def take() -> int:
+        async with uow_factory() as uow:
+            value = await uow.orders.next_number("20261129")
+            await uow.commit()
+            return value
+
+    values = await asyncio.gather(*(take() for _ in range(20)))
+    assert sorted(values) == list(range(1, 21))
+    async with uow_factory() as uow:
+        assert await uow.orders.next_number("20261130") == 1
+
+
+async def test_work_order_and_its_history_round_trip(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    async with uow_factory() as uow:
+        resident = await uow.residents.by_chat(RESIDENT_ZHANG)
+        li = await uow.community.person_by_chat(MEMBER_LI)
+        assert resident is not None and resident.id is not None and li is not None
+        order = WorkOrder(
+            id=None,
+            number="GD20261129-0001",
+            resident_id=resident.id,
+            resident_chat_id=resident.chat_id,
+            text="楼道灯坏了" * 2000,
+            category=Category.REPAIR,
+            priority=Priority.NORMAL,
+            location=OrderLocation(building_id=resident.building_id, unit="2", room="501"),
+            created_at=clock.now(),
+            keywords=("灯", "坏"),
+            confidence=0.8,
+        )
+        order.open(Actor("resident", resident.id), clock.now())
+        order.assign(li.id, Actor.system(), clock.now())
+        order = await uow.orders.add(order)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert order.id is not None
+        loaded = await uow.orders.get(order.id)
+        assert loaded is not None
+        assert loaded.text == order.text and loaded.assignee_id == li.id
+        assert loaded.resident_chat_id == RESIDENT_ZHANG and loaded.keywords == ("灯", "坏")
+        loaded.accept(Actor("person", li.id), clock.now())
+        await uow.orders.save(loaded)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [e.kind.value for e in await uow.orders.history(order.id)] == [
+            "created",
+            "assigned",
+            "accepted",
+        ]
+        assert await uow.orders.open_count_by_assignee([li.id]) == {li.id: 1}
+        assert [o.number for o in await uow.orders.for_resident(resident.id)] == [order.number]
+
+
+async def test_uncommitted_work_is_rolled_back(uow_factory: SqlUnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.residents.save(Resident(id=None, chat_id=12345, name="临时"))
+    async with uow_factory() as uow:
+        assert await uow.residents.by_chat(12345) is None
+
+
+async def test_inbound_ledger_says_first_time_once(uow_factory: SqlUnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        assert await uow.inbound.first_time("m:1:1")
+        assert not await uow.inbound.first_time("m:1:1")
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert not await uow.inbound.first_time("m:1:1")
+        assert await uow.inbound.first_time("m:1:2")
+
+
+async def test_conversations_and_links(uow_factory: SqlUnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.conversations.set(1, Conversation("report", {"pending": {"text": "漏水", "unit": None}}))
+        await uow.commit()
+    async with uow_factory() as uow:
+        conversation = await uow.conversations.get(1)
+        assert conversation == Conversation("report", {"pending": {"text": "漏水", "unit": None}})
+        await uow.conversations.clear(1)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.conversations.get(1) is None
+        assert await uow.links.order_for(5, 10) is None
+
+
+async def test_outbox_claims_are_disjoint_and_outcomes_recorded(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    async with uow_factory() as uow:
+        for n in range(30):
+            await uow.outbox.put(Reply(chat_id=n, text=f"消息{n}", buttons=((Button("好", "ok:1"),),)))
+        await uow.commit()
+    queue = SqlOutboxQueue(uow_factory.session_factory, clock)
+    first, second = await asyncio.gather(queue.claim(limit=20), queue.claim(limit=20))
+    ids = [q.id for q in first + second]
+    assert len(ids) == len(set(ids)) == 30
+    assert first[0].reply.buttons == ((Button("好", "ok:1"),),)
+    await queue.mark_sent(first[0], message_id=77)
+    await queue.mark_failed(first[1], "boom", retry=True)
+    await queue.mark_failed(first[2], "blocked", retry=False)
+    assert await queue.pending_count() == 28  # 30, less one sent and one failed for good
+    retried = await queue.claim()
+    assert [q.id for q in retried] == [first[1].id]
+    assert retried[0].attempts == 2
