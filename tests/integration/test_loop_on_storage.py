@@ -68,21 +68,24 @@ async def test_report_accept_relay_resolve_rate(
 ) -> None:
     await driver.text(RESIDENT_ZHANG, "兴泰5号楼2单元楼道灯坏了好几天了")
     (row,) = await order_rows(uow_factory)
-    assert row.category == "repair" and row.state == "assigned"
+    assert row.category == "repair"
+    assert row.state == "assigned"
     card = driver.last(MEMBER_LI)
     assert row.number in card.text
     await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
     assert "已接单" in driver.last(MEMBER_LI).text  # the card was edited in place
     await driver.text(MEMBER_LI, "下午过去看看", reply_to=card.message_id)
     relayed = driver.last(RESIDENT_ZHANG)
-    assert "下午过去看看" in relayed.text and relayed.reply_to_message_id is not None
+    assert "下午过去看看" in relayed.text
+    assert relayed.reply_to_message_id is not None
     await driver.text(RESIDENT_ZHANG, "好的谢谢", reply_to=relayed.message_id)
     assert "好的谢谢" in driver.last(MEMBER_LI).text
     await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
     await driver.text(MEMBER_LI, "已更换灯泡")
     await driver.press_button(RESIDENT_ZHANG, "基本满意")
     (row,) = await order_rows(uow_factory)
-    assert row.state == OrderState.CLOSED.value and row.satisfaction == "basically"
+    assert row.state == OrderState.CLOSED.value
+    assert row.satisfaction == "basically"
     async with uow_factory() as uow:
         history = [e.kind.value for e in await uow.orders.history(row.id)]
     assert history == [

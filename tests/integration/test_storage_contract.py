@@ -24,19 +24,25 @@ async def test_community_structure_round_trips(uow_factory: SqlUnitOfWorkFactory
         compounds = await uow.community.compounds()
         assert [c.name for c in compounds][:3] == ["森源华府", "滨河花园", "阳光上城"]
         xingtai = await uow.community.compound_by_name("兴泰")  # by alias
-        assert xingtai is not None and xingtai.name == "兴泰小区"
+        assert xingtai is not None
+        assert xingtai.name == "兴泰小区"
         building = await uow.community.find_building(xingtai.id, "5")
-        assert building is not None and building.units == 2 and building.label == "兴泰小区5号楼"
+        assert building is not None
+        assert building.units == 2
+        assert building.label == "兴泰小区5号楼"
         grid = await uow.community.grid_for_building(building.id)
-        assert grid is not None and grid.name == "第一网格"
+        assert grid is not None
+        assert grid.name == "第一网格"
         members = await uow.community.people(role=Role.GRID_MEMBER, grid_id=grid.id)
         assert [p.name for p in members] == ["李娜", "张伟"]
         leader = await uow.community.person(grid.leader_id or 0)
-        assert leader is not None and leader.name == "王建国"
+        assert leader is not None
+        assert leader.name == "王建国"
         assert await uow.community.category_role(Category.FRAUD) is Role.POLICE_LIAISON
         assert await uow.community.category_role(Category.REPAIR) is None
         li = await uow.community.person_by_chat(MEMBER_LI)
-        assert li is not None and li.has(Role.GRID_MEMBER)
+        assert li is not None
+        assert li.has(Role.GRID_MEMBER)
         assert [b.number for b in await uow.community.buildings(xingtai.id)][:3] == ["1", "2", "3"]
 
 
@@ -78,7 +84,9 @@ async def test_work_order_and_its_history_round_trip(
     async with uow_factory() as uow:
         resident = await uow.residents.by_chat(RESIDENT_ZHANG)
         li = await uow.community.person_by_chat(MEMBER_LI)
-        assert resident is not None and resident.id is not None and li is not None
+        assert resident is not None
+        assert resident.id is not None
+        assert li is not None
         order = WorkOrder(
             id=None,
             number="GD20261129-0001",
@@ -100,8 +108,10 @@ async def test_work_order_and_its_history_round_trip(
         assert order.id is not None
         loaded = await uow.orders.get(order.id)
         assert loaded is not None
-        assert loaded.text == order.text and loaded.assignee_id == li.id
-        assert loaded.resident_chat_id == RESIDENT_ZHANG and loaded.keywords == ("灯", "坏")
+        assert loaded.text == order.text
+        assert loaded.assignee_id == li.id
+        assert loaded.resident_chat_id == RESIDENT_ZHANG
+        assert loaded.keywords == ("灯", "坏")
         loaded.accept(Actor("person", li.id), clock.now())
         await uow.orders.save(loaded)
         await uow.commit()

@@ -40,10 +40,12 @@ async def test_whole_loop_accept_relay_resolve_rate(
 ) -> None:
     card = driver.last(MEMBER_LI)
     outcome = await driver.press(MEMBER_LI, card.button(texts.BTN_ACCEPT).data, on=card)
-    assert outcome.callback_answer and reported.number in outcome.callback_answer
+    assert outcome.callback_answer
+    assert reported.number in outcome.callback_answer
     assert stored(uow_factory).state is OrderState.ACCEPTED
     accepted_note = driver.last(RESIDENT_ZHANG)
-    assert "网格员 李娜" in accepted_note.text and "接单" in accepted_note.text
+    assert "网格员 李娜" in accepted_note.text
+    assert "接单" in accepted_note.text
 
     # the member replies to the card: relayed to the resident, threaded under the order's message
     await driver.text(MEMBER_LI, "下午两点过去看", reply_to=card.message_id)
@@ -53,7 +55,8 @@ async def test_whole_loop_accept_relay_resolve_rate(
     # the resident replies to the relayed message: back to the member, threaded under the card
     await driver.text(RESIDENT_ZHANG, "好的我在家", reply_to=relayed.message_id)
     back = driver.last(MEMBER_LI)
-    assert "好的我在家" in back.text and back.reply_to_message_id is not None
+    assert "好的我在家" in back.text
+    assert back.reply_to_message_id is not None
 
     await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
     assert texts.ASK_RESOLVE_NOTE in driver.last(MEMBER_LI).text
@@ -63,7 +66,8 @@ async def test_whole_loop_accept_relay_resolve_rate(
     assert "已更换灯泡" in rating.text
     await driver.press_button(RESIDENT_ZHANG, "满意")
     order = stored(uow_factory)
-    assert order.state is OrderState.CLOSED and order.satisfaction is Satisfaction.SATISFIED
+    assert order.state is OrderState.CLOSED
+    assert order.satisfaction is Satisfaction.SATISFIED
     assert history(uow_factory) == [
         EventKind.CREATED,
         EventKind.ASSIGNED,
@@ -88,10 +92,12 @@ async def test_unsatisfied_reopens_to_the_same_member_and_tells_staff(
     await resolve(driver)
     await driver.press_button(RESIDENT_ZHANG, "不满意")
     order = stored(uow_factory)
-    assert order.state is OrderState.ASSIGNED and order.assignee_id == reported.assignee_id
+    assert order.state is OrderState.ASSIGNED
+    assert order.assignee_id == reported.assignee_id
     assert "不满意" in driver.last(MEMBER_LI).text
     assert driver.last(MEMBER_LI).button(texts.BTN_ACCEPT)
-    assert reported.number in driver.last(STAFF_LIU).text and "不满意" in driver.last(STAFF_LIU).text
+    assert reported.number in driver.last(STAFF_LIU).text
+    assert "不满意" in driver.last(STAFF_LIU).text
 
 
 async def test_transfer_hands_the_card_to_another_member(
@@ -112,7 +118,8 @@ async def test_return_goes_to_staff_who_dispatch_it(
 ) -> None:
     await driver.press_button(MEMBER_LI, texts.BTN_RETURN)
     order = stored(uow_factory)
-    assert order.state is OrderState.NEW and order.assignee_id is None
+    assert order.state is OrderState.NEW
+    assert order.assignee_id is None
     await driver.press_button(STAFF_LIU, "网格员 钱芳")
     assert stored(uow_factory).state is OrderState.ASSIGNED
     assert driver.last(MEMBER_QIAN).button(texts.BTN_ACCEPT)

@@ -36,10 +36,13 @@ async def test_registered_resident_report_goes_to_the_grid_member_of_their_build
     assert order.location.label == "兴泰小区5号楼2单元501"
     assert order.state is OrderState.ASSIGNED
     card = driver.last(MEMBER_LI)
-    assert order.number in card.text and "楼道灯坏了" in card.text
+    assert order.number in card.text
+    assert "楼道灯坏了" in card.text
     assert card.button("接单")
     told = driver.last(RESIDENT_ZHANG).text
-    assert order.number in told and "维修报修" in told and "网格员 李娜" in told
+    assert order.number in told
+    assert "维修报修" in told
+    assert "网格员 李娜" in told
     assert order.number.startswith("GD20261129-")
 
 
@@ -49,7 +52,8 @@ async def test_location_in_the_message_wins_over_the_registered_address(
     await driver.text(RESIDENT_ZHANG, "滨河3号楼门口垃圾没人收")
     order = only_order(uow_factory)
     assert order.location.label == "滨河花园3号楼"
-    assert driver.inbox(MEMBER_QIAN) and not driver.inbox(MEMBER_LI)
+    assert driver.inbox(MEMBER_QIAN)
+    assert not driver.inbox(MEMBER_LI)
 
 
 async def test_building_without_compound_uses_the_registered_compound(
@@ -111,7 +115,9 @@ async def test_emergency_answers_first_with_numbers_and_alerts_the_whole_chain(
 ) -> None:
     await driver.text(RESIDENT_ZHANG, "楼道里着火了好多烟")
     first = driver.inbox(RESIDENT_ZHANG)[0].text
-    assert "119" in first and "120" in first and "110" in first
+    assert "119" in first
+    assert "120" in first
+    assert "110" in first
     order = only_order(uow_factory)
     assert order.priority.value == "urgent"
     for chat in (MEMBER_LI, LEADER_WANG, STAFF_LIU, STAFF_CHEN):
@@ -151,7 +157,8 @@ async def test_newcomer_report_waits_for_consent_and_is_not_lost(
     order = only_order(uow_factory)
     assert order.text == "兴泰3号楼楼道灯坏了"
     resident = next(r for r in uow_factory.store.residents.values() if r.chat_id == NEWCOMER)
-    assert resident.has_consented and resident.name == "小王"
+    assert resident.has_consented
+    assert resident.name == "小王"
 
 
 async def test_declining_consent_stores_nothing(
@@ -223,7 +230,8 @@ class TestBadInput:
         )
         first = await driver.core.handle(incoming)
         second = await driver.core.handle(incoming)
-        assert not first.duplicate and second.duplicate
+        assert not first.duplicate
+        assert second.duplicate
         assert len(uow_factory.store.orders) == 1
 
 
@@ -234,7 +242,8 @@ async def test_my_lists_orders_and_cancel_tells_the_member(
     order = only_order(uow_factory)
     await driver.text(RESIDENT_ZHANG, "/my")
     listing = driver.last(RESIDENT_ZHANG)
-    assert order.number in listing.text and "已派单" in listing.text
+    assert order.number in listing.text
+    assert "已派单" in listing.text
     await driver.press_button(RESIDENT_ZHANG, texts.BTN_CANCEL)
     assert only_order(uow_factory).state is OrderState.CANCELLED
     assert "撤销" in driver.last(MEMBER_LI).text
