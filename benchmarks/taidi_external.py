@@ -1,0 +1,136 @@
+"""External check: rules mined by `rules suggest` versus a TF-IDF + linear baseline on taidi2020.
+
+Reads ../shared/data/taidi2020_messages.csv (or $GRIDBOT_SHARED_DATA/taidi2020_messages.csv) and
+never copies it. Stratified 80/20 split with a fixed seed; suggest parameters are chosen on an
+inner split of the training part only, so the held-out part is touched once.
+
+Run: .venv/bin/python benchmarks/taidi_external.py   (needs the `bench` extra: scikit-learn)
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nlp.engine import RuleEngine  # noqa: E402  (path set up above so the script runs from anywhere)
+from nlp.evaluation import LabelledRow, Report, evaluate  # noqa: E402
+from nlp.rules import parse_rules  # noqa: E402
+from nlp.suggest import suggest_keywords, to_rules_yaml  # noqa: E402
+from nlp.tokenizer import Tokenizer  # noqa: E402
+
+SEED = 20260501
+TOP_CHOICES = (100, 200, 400, 800)
+MAX_WEIGHT_CHOICES = (2.0, 3.0, 5.0)
+FILE_NAME = "taidi2020_messages.csv"
+
+
+def data_path() -> Path:
+    env = os.environ.get("GRIDBOT_SHARED_DATA")
+    base = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared/data"
+    return base / FILE_NAME
+
+
+def stratified_split(rows: Sequence[LabelledRow], share: float, seed: int) -> tuple[list, list]:
+    by_label: dict[str, list[LabelledRow]] = defaultdict(list)
+    for row in rows:
+        by_label[row.label].append(row)
+    rng = random.Random(seed)
+    train, test = [], []
+    for label in sorted(by_label):
+        items = by_label[label][:]
+        rng.shuffle(items)
+        cut = round(len(items) * share)
+        train.extend(items[:cut])
+        test.extend(items[cut:])
+    return train, test
+
+
+def rules_predictor(
+    train: Sequence[LabelledRow], cut: Callable[[str], list[str]], top: int, max_weight: float
+) -> RuleEngine:
+    pairs = ((r.text, r.label) for r in train)
+    suggestions = suggest_keywords(pairs, cut, top=top, min_count=3, max_weight=max_weight)
+    # No abstaining on this benchmark: the baseline never abstains either.
+    text = to_rules_yaml(suggestions, min_score=0.0, ambiguity_margin=0.0)
+    return RuleEngine(parse_rules(yaml.safe_load(text), source="suggested"))
+
+
+def baseline_report(train: Sequence[LabelledRow], test: Sequence[LabelledRow]) -> Report:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
+    model = LinearSVC(C=0.5)
+    model.fit(vec.fit_transform([r.text for r in train]), [r.label for r in train])
+    predicted = dict(
+        zip([r.text for r in test], model.predict(vec.transform([r.text for r in test])), strict=True)
+    )
+    return evaluate(test, lambda t: str(predicted[t]))
+
+
+def main() -> int:
+    path = data_path()
+    if not path.exists():
+        print(f"skipped: {path} not found (set GRIDBOT_SHARED_DATA to the folder holding {FILE_NAME})")
+        return 0
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = [LabelledRow(r["text"], r["label"]) for r in csv.DictReader(fh)]
+    train, test = stratified_split(rows, 0.8, SEED)
+    print(f"taidi2020: {len(rows)} messages, train {len(train)}, held-out {len(test)}")
+
+    tokenizer = Tokenizer()
+    cache: dict[str, list[str]] = {}
+
+    def cut(text: str) -> list[str]:
+        if text not in cache:
+            cache[text] = tokenizer.cut(text)
+        return cache[text]
+
+    inner_train, inner_dev = stratified_split(train, 0.75, SEED + 1)
+    best, best_f1 = (TOP_CHOICES[0], MAX_WEIGHT_CHOICES[0]), -1.0
+    for top in TOP_CHOICES:
+        for max_weight in MAX_WEIGHT_CHOICES:
+            engine = rules_predictor(inner_train, cut, top, max_weight)
+            f1 = evaluate(inner_dev, engine.predict).macro_f1
+            print(f"  tuning on train only: top={top:<4} max_weight={max_weight:<4} inner macro-F1 {f1:.3f}")
+            if f1 > best_f1:
+                best, best_f1 = (top, max_weight), f1
+    best_top, best_weight = best
+
+    started = time.perf_counter()
+    engine = rules_predictor(train, cut, best_top, best_weight)
+    rules_report = evaluate(test, engine.predict)
+    rules_seconds = time.perf_counter() - started
+    try:
+        base = baseline_report(train, test)
+    except ImportError:
+        print("scikit-learn missing: install the bench extra (pip install -e '.[bench]')")
+        return 1
+    ratio = rules_report.macro_f1 / base.macro_f1 if base.macro_f1 else 0.0
+    print(
+        f"rules (suggest top={best_top}, max_weight={best_weight}): macro-F1 {rules_report.macro_f1:.3f}, accuracy {rules_report.accuracy:.3f}"
+        f", unknown {rules_report.unknown_count} ({rules_seconds:.1f}s incl. mining)"
+    )
+    print(
+        f"baseline (TF-IDF char 1-3 + LinearSVC): macro-F1 {base.macro_f1:.3f}, accuracy {base.accuracy:.3f}"
+    )
+    print(f"ratio rules/baseline: {ratio:.3f} (goal >= 0.9)")
+    for score in rules_report.per_label:
+        print(
+            f"  {score.label:<10} P {score.precision:.3f} R {score.recall:.3f} F1 {score.f1:.3f} n={score.support}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

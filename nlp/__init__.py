@@ -1,0 +1,18 @@
+"""Pure text -> Classification. No I/O besides loading rule and dictionary files at start-up."""
+
+from nlp.classifier import RuleClassifier, load_classifier
+from nlp.errors import NlpError, RulesError
+from nlp.types import CHOOSABLE_CATEGORIES, Category, Classification, Classifier, Location, Priority
+
+__all__ = [
+    "CHOOSABLE_CATEGORIES",
+    "Category",
+    "Classification",
+    "Classifier",
+    "Location",
+    "NlpError",
+    "Priority",
+    "RuleClassifier",
+    "RulesError",
+    "load_classifier",
+]

@@ -1,0 +1,18 @@
+"""The one root exception of the nlp layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class NlpError(Exception):
+    """Base class of every error raised by nlp/."""
+
+
+class RulesError(NlpError):
+    """A rules file (or rules mapping) is malformed; the message names the file and the faulty entry."""
+
+    def __init__(self, source: str | Path, problem: str) -> None:
+        self.source = str(source)
+        self.problem = problem
+        super().__init__(f"{self.source}: {problem}")

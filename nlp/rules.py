@@ -1,0 +1,210 @@
+"""Rules as data: parse and validate a YAML rules file into an immutable RuleSet.
+
+Format (see nlp/data/rules.yaml for the shipped default)::
+
+    version: 1
+    settings:
+      min_score: 1.0          # best score below this -> unknown
+      ambiguity_margin: 0.5   # best - second below this -> unknown
+      override: {emergency: 2.0}  # a category reaching this score wins outright (recall bias)
+    categories:
+      emergency:
+        priority: urgent      # urgent | high | normal
+        keywords:
+          - 着火                          # weight = default_weight (1.0)
+          - {text: 煤气味, weight: 3}
+          - {words: [起火, 失火], weight: 3}
+          - {all: [怪味, 燃气], weight: 3}  # every part must occur in the message
+          - {text: 火, whole_word: true}  # only when jieba cuts it as a word of its own
+        exclude:                          # regexes; keyword hits inside a match are dropped
+          - 防火宣传
+          - (?<!是)不是着火
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nlp.errors import RulesError
+from nlp.normalise import normalise
+
+PRIORITIES = ("urgent", "high", "normal")
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """One scoring rule: a literal (`parts` of length 1) or a co-occurrence of several literals."""
+
+    parts: tuple[str, ...]
+    weight: float
+    whole_word: bool = False
+
+    @property
+    def text(self) -> str:
+        return "+".join(self.parts)
+
+
+@dataclass(frozen=True)
+class CategoryRules:
+    name: str
+    priority: str
+    keywords: tuple[Keyword, ...]
+    exclude: tuple[re.Pattern[str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    min_score: float = 1.0
+    ambiguity_margin: float = 0.5
+    override: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Validated rules; `categories` keeps file order, which is the precedence for ties."""
+
+    categories: tuple[CategoryRules, ...]
+    settings: Settings
+    source: str
+
+
+def load_rules(path: Path, allowed: Collection[str] | None = None) -> RuleSet:
+    """Read and validate a rules YAML file.
+
+    Args:
+        path: the YAML file.
+        allowed: category names the caller understands; None accepts any name (external label sets).
+
+    Raises:
+        RulesError: unreadable file, bad YAML or an invalid entry; the message says which and where.
+    """
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesError(path, f"cannot read rules file ({exc.strerror or exc})") from exc
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise RulesError(path, f"invalid YAML: {exc}") from exc
+    return parse_rules(data, source=str(path), allowed=allowed)
+
+
+def parse_rules(data: Any, source: str = "<rules>", allowed: Collection[str] | None = None) -> RuleSet:
+    """Validate an already-parsed rules mapping (what `load_rules` reads from YAML)."""
+    if not isinstance(data, Mapping):
+        raise RulesError(source, "top level must be a mapping with a 'categories:' key")
+    unknown_keys = set(data) - {"version", "settings", "categories"}
+    if unknown_keys:
+        raise RulesError(source, f"unknown top-level key(s): {', '.join(sorted(map(str, unknown_keys)))}")
+    if data.get("version", 1) != 1:
+        raise RulesError(source, f"unsupported version {data.get('version')!r} (expected 1)")
+    cats = data.get("categories")
+    if not isinstance(cats, Mapping) or not cats:
+        raise RulesError(source, "'categories:' must be a non-empty mapping of category name -> rules")
+    categories = tuple(_parse_category(source, str(name), body, allowed) for name, body in cats.items())
+    settings = _parse_settings(source, data.get("settings") or {}, {c.name for c in categories})
+    return RuleSet(categories=categories, settings=settings, source=source)
+
+
+def _parse_settings(source: str, raw: Any, names: set[str]) -> Settings:
+    if not isinstance(raw, Mapping):
+        raise RulesError(source, "'settings:' must be a mapping")
+    extra = set(raw) - {"min_score", "ambiguity_margin", "override"}
+    if extra:
+        raise RulesError(source, f"settings: unknown key(s) {', '.join(sorted(map(str, extra)))}")
+    min_score = _number(source, "settings.min_score", raw.get("min_score", 1.0))
+    margin = _number(source, "settings.ambiguity_margin", raw.get("ambiguity_margin", 0.5))
+    override_raw = raw.get("override") or {}
+    if not isinstance(override_raw, Mapping):
+        raise RulesError(source, "settings.override must map category -> minimum score")
+    override: dict[str, float] = {}
+    for name, value in override_raw.items():
+        if name not in names:
+            raise RulesError(source, f"settings.override: category {name!r} has no rules")
+        override[str(name)] = _number(source, f"settings.override.{name}", value)
+    return Settings(min_score=min_score, ambiguity_margin=margin, override=override)
+
+
+def _parse_category(source: str, name: str, body: Any, allowed: Collection[str] | None) -> CategoryRules:
+    where = f"categories.{name}"
+    if allowed is not None and name not in allowed:
+        raise RulesError(source, f"{where}: unknown category (expected one of {', '.join(allowed)})")
+    if not isinstance(body, Mapping):
+        raise RulesError(source, f"{where}: must be a mapping with 'keywords:'")
+    extra = set(body) - {"priority", "keywords", "exclude", "default_weight"}
+    if extra:
+        raise RulesError(source, f"{where}: unknown key(s) {', '.join(sorted(map(str, extra)))}")
+    priority = body.get("priority", "normal")
+    if priority not in PRIORITIES:
+        raise RulesError(source, f"{where}.priority: {priority!r} is not one of {', '.join(PRIORITIES)}")
+    default_weight = _number(source, f"{where}.default_weight", body.get("default_weight", 1.0))
+    raw_keywords = body.get("keywords")
+    if not isinstance(raw_keywords, Sequence) or isinstance(raw_keywords, str) or not raw_keywords:
+        raise RulesError(source, f"{where}.keywords: must be a non-empty list")
+    keywords: list[Keyword] = []
+    for i, item in enumerate(raw_keywords):
+        keywords.extend(_parse_keyword(source, f"{where}.keywords[{i}]", item, default_weight))
+    raw_exclude = body.get("exclude") or []
+    if not isinstance(raw_exclude, Sequence) or isinstance(raw_exclude, str):
+        raise RulesError(source, f"{where}.exclude: must be a list of regular expressions")
+    exclude = tuple(_regex(source, f"{where}.exclude[{i}]", p) for i, p in enumerate(raw_exclude))
+    return CategoryRules(name=name, priority=priority, keywords=tuple(keywords), exclude=exclude)
+
+
+def _parse_keyword(source: str, where: str, item: Any, default_weight: float) -> list[Keyword]:
+    if isinstance(item, str):
+        return [Keyword((_literal(source, where, item),), default_weight)]
+    if not isinstance(item, Mapping):
+        raise RulesError(source, f"{where}: expected a string or a mapping, got {type(item).__name__}")
+    forms = [k for k in ("text", "words", "all") if k in item]
+    if len(forms) != 1:
+        raise RulesError(source, f"{where}: give exactly one of 'text', 'words' or 'all'")
+    extra = set(item) - {"text", "words", "all", "weight", "whole_word"}
+    if extra:
+        raise RulesError(source, f"{where}: unknown key(s) {', '.join(sorted(map(str, extra)))}")
+    weight = _number(source, f"{where}.weight", item.get("weight", default_weight))
+    whole_word = item.get("whole_word", False)
+    if not isinstance(whole_word, bool):
+        raise RulesError(source, f"{where}.whole_word: must be true or false")
+    form = forms[0]
+    if form == "text":
+        return [Keyword((_literal(source, where, item["text"]),), weight, whole_word)]
+    parts = item[form]
+    if not isinstance(parts, Sequence) or isinstance(parts, str) or not parts:
+        raise RulesError(source, f"{where}.{form}: must be a non-empty list of strings")
+    literals = [_literal(source, f"{where}.{form}[{i}]", p) for i, p in enumerate(parts)]
+    if form == "words":
+        return [Keyword((lit,), weight, whole_word) for lit in literals]
+    if whole_word:
+        raise RulesError(source, f"{where}: whole_word is not supported with 'all'")
+    return [Keyword(tuple(literals), weight)]
+
+
+def _literal(source: str, where: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RulesError(source, f"{where}: keyword must be a non-empty string, got {value!r}")
+    # Messages are matched after normalise(); keywords must be in the same form.
+    return normalise(value.strip())
+
+
+def _number(source: str, where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RulesError(source, f"{where}: must be a number, got {value!r}")
+    if value < 0:
+        raise RulesError(source, f"{where}: must not be negative, got {value!r}")
+    return float(value)
+
+
+def _regex(source: str, where: str, pattern: Any) -> re.Pattern[str]:
+    if not isinstance(pattern, str) or not pattern:
+        raise RulesError(source, f"{where}: must be a non-empty string (a regular expression)")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise RulesError(source, f"{where}: invalid regular expression {pattern!r}: {exc}") from exc

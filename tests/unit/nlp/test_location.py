@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+
+from nlp import Location
+from nlp.location import LocationExtractor
+from nlp.numerals import to_digits
+from tests.unit.nlp.conftest import COMPOUNDS
+
+EXTRACT = LocationExtractor(COMPOUNDS).extract
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("兴泰5号楼2单元501漏水", Location("兴泰小区", "5", "2", "501")),
+        ("森源6-1-201有煤气味", Location("森源华府", "6", "1", "201")),
+        ("十二号楼停电了", Location(None, "12", None, None)),
+        ("5#楼门口", Location(None, "5", None, None)),
+        ("3栋楼道", Location(None, "3", None, None)),
+        ("五号楼二单元", Location(None, "5", "2", None)),
+        ("阳光上城5座电梯", Location("阳光上城", "5", None, None)),
+        ("安居苑2幢三单元", Location("安居苑", "2", "3", None)),
+        ("501室的热水器坏了 兴泰小区1号楼", Location("兴泰小区", "1", None, "501")),
+        ("6号楼1单元501房", Location(None, "6", "1", "501")),
+        ("三号楼二单元五零一房", Location(None, "3", "2", "501")),
+        ("宝山丽湾3号楼502的大爷", Location("宝山丽湾", "3", None, "502")),
+        ("我住兴泰 3栋1单元", Location("兴泰小区", "3", "1", None)),
+        ("５号楼２单元５０１", Location(None, "5", "2", "501")),  # full-width digits from phone keyboards
+    ],
+)
+def test_location_forms(text: str, expected: Location) -> None:
+    assert EXTRACT(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今天阳光很好",  # alias used as an ordinary word
+        "太平洋保险的客服打电话",  # compound name used as an ordinary word
+        "电梯卡在7楼了",  # a floor, not a building
+        "这个12345开头的电话",  # a phone hotline, not a room
+        "交了200元电费",
+        "我的手机号13812345678",
+    ],
+)
+def test_never_invents_a_location(text: str) -> None:
+    assert EXTRACT(text).is_empty
+
+
+def test_unknown_compound_is_never_returned() -> None:
+    assert EXTRACT("翠湖苑5号楼漏水").compound is None
+    assert LocationExtractor(None).extract("兴泰小区5号楼").compound is None
+
+
+def test_alias_inside_a_longer_name_maps_to_the_longer_compound() -> None:
+    assert EXTRACT("宝山丽湾4栋").compound == "宝山丽湾"
+    assert EXTRACT("丽湾4栋").compound == "宝山丽湾"
+
+
+@pytest.mark.parametrize(
+    ("numeral", "digits"),
+    [
+        ("十", "10"),
+        ("十二", "12"),
+        ("二十", "20"),
+        ("二十三", "23"),
+        ("一百零一", "101"),
+        ("五零一", "501"),
+        ("两", "2"),
+        ("12", "12"),
+        ("abc", None),
+        ("", None),
+    ],
+)
+def test_chinese_numerals(numeral: str, digits: str | None) -> None:
+    assert to_digits(numeral) == digits
