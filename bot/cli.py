@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot.cli_nlp import classify_command, rules_app
 from bot.community_file import CommunityFileError, load_community
 from bot.settings import Settings
 
@@ -22,6 +23,8 @@ org_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
+app.add_typer(rules_app, name="rules", help="Classifier rule quality: evaluate and suggest keywords.")
+app.command("classify")(classify_command)
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:

@@ -156,14 +156,14 @@ class ConsoleSession:
         elif command == "/reply":
             target, _, reply_text = rest.strip().partition(" ")
             message_id = _message_ref(target)
-            message = self.messenger.messages.get(message_id) if message_id is not None else None
-            if message is None or message.chat_id != self.current.chat_id:
+            target_message = self.messenger.messages.get(message_id) if message_id is not None else None
+            if target_message is None or target_message.chat_id != self.current.chat_id:
                 self.say("用法：/reply #消息号 文字（只能回复发给当前身份的消息）")
             else:
                 await self.send(replace(self._message(), text=reply_text, reply_to_message_id=message_id))
         elif command == "/photo":
-            message = self._message()
-            await self.send(replace(message, photo=f"console-photo-{message.message_id}", text=rest or None))
+            photo = self._message()
+            await self.send(replace(photo, photo=f"console-photo-{photo.message_id}", text=rest or None))
         else:
             await self.send(replace(self._message(), text=line))
         return True

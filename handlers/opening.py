@@ -27,6 +27,7 @@ class PendingReport:
     category: str = Category.UNKNOWN.value
     priority: str = Priority.NORMAL.value
     keywords: list[str] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)  # close categories when the classifier was unsure
     confidence: float = 0.0
     chosen_by_resident: bool = False
     compound_id: int | None = None

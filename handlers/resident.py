@@ -206,6 +206,7 @@ async def report(ctx: Context, text: str, photo: str | None = None) -> None:
         category=result.category.value,
         priority=result.priority.value,
         keywords=list(result.keywords),
+        candidates=[c.value for c in result.candidates],
         confidence=result.confidence,
         unit=result.location.unit,
         room=result.location.room,
@@ -247,7 +248,7 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
             pending.room = pending.room or resident.room
     if not emergency:  # an emergency never waits for a question
         if pending.category == Category.UNKNOWN.value:
-            await _ask(ctx, pending, texts.ASK_CATEGORY, _category_buttons())
+            await _ask(ctx, pending, texts.ASK_CATEGORY, _category_buttons(pending.candidates))
             return
         if pending.compound_id is None:
             compounds = await uow.community.compounds()
@@ -264,8 +265,11 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
     await open_order(ctx, resident, pending)
 
 
-def _category_buttons() -> tuple[tuple[Button, ...], ...]:
-    buttons = [Button(c.label, callbacks.encode("rk", c.value)) for c in CHOOSABLE_CATEGORIES]
+def _category_buttons(candidates: list[str]) -> tuple[tuple[Button, ...], ...]:
+    """The classifier's close candidates first, then every other category."""
+    first = [Category(c) for c in candidates if c != Category.UNKNOWN.value]
+    ordered = first + [c for c in CHOOSABLE_CATEGORIES if c not in first]
+    buttons = [Button(c.label, callbacks.encode("rk", c.value)) for c in ordered]
     return rows(buttons, 3)
 
 

@@ -247,3 +247,19 @@ async def test_my_lists_orders_and_cancel_tells_the_member(
     await driver.press_button(RESIDENT_ZHANG, texts.BTN_CANCEL)
     assert only_order(uow_factory).state is OrderState.CANCELLED
     assert "撤销" in driver.last(MEMBER_LI).text
+
+
+async def test_close_candidates_are_offered_first(driver: ChatDriver) -> None:
+    from nlp.types import Classification, Priority
+
+    class Unsure:
+        def classify(self, text: str) -> Classification:
+            return Classification(
+                Category.UNKNOWN, Priority.HIGH, candidates=(Category.SAFETY_HAZARD, Category.REPAIR)
+            )
+
+    driver.core._classifier = Unsure()
+    await driver.text(RESIDENT_ZHANG, "楼道那个东西不太对劲")
+    buttons = [b.text for row in driver.last(RESIDENT_ZHANG).reply.buttons for b in row]
+    assert buttons[:2] == ["安全隐患", "维修报修"]
+    assert len(buttons) == 13
