@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TextIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import App
 from bot.delivery import OutboxSender
 from handlers.domain import ROLE_LABELS, Role
 from handlers.messages import Button, Incoming, Reply
-from storage.models import PersonRow, ResidentRow
+from storage.models import MessageLinkRow, PersonRow, ResidentRow
 
 CONSOLE_HELP = """控制台指令 (console commands):
   /as 名字            切换身份 (switch persona), e.g. /as 李娜
@@ -103,6 +103,9 @@ class ConsoleSession:
     async def load_personas(self) -> None:
         async with self.app.uow_factory() as uow:
             session = uow.session
+            # Message ids must never repeat in a chat (replies are matched by them), also across runs.
+            last = await session.scalar(select(func.max(MessageLinkRow.message_id)))
+            self.messenger.ids = itertools.count((last or 0) + 1)
             for person in await session.scalars(
                 select(PersonRow).where(PersonRow.active).order_by(PersonRow.id)
             ):

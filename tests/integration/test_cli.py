@@ -104,3 +104,30 @@ def test_interactive_console_reads_stdin(run) -> None:  # type: ignore[no-untype
     assert result.returncode == 0, result.stderr
     assert "发给 钱芳（网格员）" in result.stdout
     assert "张阿姨（居民）" in result.stdout
+
+
+def test_a_second_console_run_does_not_reuse_message_ids(run) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from bot.app import build_app
+    from bot.console import ConsoleSession
+    from bot.settings import Settings
+
+    run("db", "upgrade")
+    run("org", "import", str(EXAMPLE_COMMUNITY))
+    assert run("demo", "--script", str(DEMO_SCRIPT)).returncode == 0
+    with sqlite3.connect(run.db) as connection:
+        (used,) = connection.execute("select max(message_id) from message_links").fetchone()
+    assert used > 0
+
+    async def first_id_of_a_new_run() -> int:
+        app = await build_app(Settings(database_url=f"sqlite+aiosqlite:///{run.db}"))
+        try:
+            session = ConsoleSession(app)
+            await session.load_personas()
+            return session.messenger.next_id()
+        finally:
+            await app.close()
+
+    # Replies are matched by (chat, message id): a new run must not hand out ids the last one linked.
+    assert asyncio.run(first_id_of_a_new_run()) > used
