@@ -8,7 +8,7 @@ COMMUNITY ?= deploy/examples/community.yaml
 SCRIPT ?=
 export GRIDBOT_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test lint typecheck fmt bench bench-nlp bench-taidi clean
+.PHONY: install demo test lint typecheck fmt bench bench-nlp bench-taidi eval-holdout clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: bench-nlp bench-taidi
 # classify vs bare jieba tokenising on the same 20,000 messages
 bench-nlp: $(STAMP)
 	$(BIN)/python benchmarks/bench_nlp.py
+
+# Blind check: 260 messages written by someone who never saw the rules (not a gate: never tune on it)
+eval-holdout: $(STAMP)
+	$(BIN)/gridbot rules eval tests/data/holdout_messages.csv --max-misclassified 100
 
 # External check: rules mined from ../shared/data/taidi2020 vs a TF-IDF + linear baseline (scikit-learn)
 bench-taidi: $(STAMP)
