@@ -85,6 +85,14 @@ class _Reader:
             return None
         return str(node.value).strip()
 
+    def unique_chat_id(
+        self, seen: dict[int, int], chat_id: int, node: _Node | None, where: str, line: int
+    ) -> None:
+        """Chat ids identify people and residents alike: one id, one person, across the whole file."""
+        if chat_id in seen:
+            self.fail(node, where, f"duplicate chat id {chat_id} (line {seen[chat_id]})")
+        seen[chat_id] = line
+
     def integer(self, node: _Node | None, where: str, *, required: bool = True) -> int | None:
         if node is None or node.value is None:
             if required:
@@ -227,13 +235,7 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
         if Role.GRID_MEMBER in roles and grid is None:
             r.fail(node, here, f"grid member {pname} needs a `grid:`")
         if chat_id is not None:
-            if chat_id in chat_ids:
-                r.fail(
-                    fields.get("chat_id"),
-                    f"{here}.chat_id",
-                    f"duplicate chat id {chat_id} (line {chat_ids[chat_id]})",
-                )
-            chat_ids[chat_id] = node.line
+            r.unique_chat_id(chat_ids, chat_id, fields.get("chat_id"), f"{here}.chat_id", node.line)
         if pname is not None:
             if pname in people_by_name:
                 r.fail(node, f"{here}.name", f"two people are called {pname!r}: names must be unique")
@@ -308,13 +310,7 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
         rname = r.text(fields.get("name"), f"{here}.name")
         chat_id = r.integer(fields.get("chat_id"), f"{here}.chat_id")
         if chat_id is not None:
-            if chat_id in chat_ids:
-                r.fail(
-                    fields.get("chat_id"),
-                    f"{here}.chat_id",
-                    f"duplicate chat id {chat_id} (line {chat_ids[chat_id]})",
-                )
-            chat_ids[chat_id] = node.line
+            r.unique_chat_id(chat_ids, chat_id, fields.get("chat_id"), f"{here}.chat_id", node.line)
         address = r.mapping(fields.get("address"), f"{here}.address")
         home = r.text(address.get("compound"), f"{here}.address.compound", required=False)
         building_number = r.text(address.get("building"), f"{here}.address.building", required=False)
