@@ -144,30 +144,42 @@ async def _relay(ctx: Context, text: str) -> bool:
     return False
 
 
-async def _command(ctx: Context, text: str) -> None:
-    command = text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
+async def _help(ctx: Context, _args: str) -> None:
     person: Person | None = ctx.person
-    if command == "start":
-        await resident.start(ctx)
-    elif command == "help":
-        if person is not None and person.is_staff:
-            await ctx.answer(texts.HELP_STAFF + "\n" + texts.HELP_MEMBER)
-        elif person is not None:
-            await ctx.answer(texts.HELP_MEMBER)
-        else:
-            await ctx.answer(texts.HELP_RESIDENT)
-    elif command == "my":
-        await resident.my_orders(ctx)
-    elif command == "orders":
-        await member.open_orders(ctx)
-    elif command == "address":
-        if ctx.resident is not None and ctx.resident.has_consented:
-            await resident.ask_compound_for_address(ctx)
-        else:
-            await resident.start(ctx)
-    elif command == "mydata":
-        await resident.my_data(ctx)
-    elif command == "deletedata":
-        await resident.delete_data(ctx)
+    if person is not None and person.is_staff:
+        await ctx.answer(texts.HELP_STAFF + "\n" + texts.HELP_MEMBER)
+    elif person is not None:
+        await ctx.answer(texts.HELP_MEMBER)
     else:
+        await ctx.answer(texts.HELP_RESIDENT)
+
+
+async def _address(ctx: Context, _args: str) -> None:
+    if ctx.resident is not None and ctx.resident.has_consented:
+        await resident.ask_compound_for_address(ctx)
+    else:
+        await resident.start(ctx)
+
+
+CommandHandler = Callable[[Context, str], Awaitable[None]]
+
+# Slash commands: name -> handler(ctx, the text after the command). Feature modules add theirs here.
+_COMMANDS: dict[str, CommandHandler] = {
+    "start": lambda ctx, _: resident.start(ctx),
+    "help": _help,
+    "my": lambda ctx, _: resident.my_orders(ctx),
+    "orders": lambda ctx, _: member.open_orders(ctx),
+    "address": _address,
+    "mydata": lambda ctx, _: resident.my_data(ctx),
+    "deletedata": lambda ctx, _: resident.delete_data(ctx),
+}
+
+
+async def _command(ctx: Context, text: str) -> None:
+    head, _, args = text.partition(" ")
+    command = head[1:].split("@", 1)[0].lower()  # "/my@gridbot" in group chats
+    handler = _COMMANDS.get(command)
+    if handler is None:
         await ctx.answer(texts.UNKNOWN_COMMAND)
+        return
+    await handler(ctx, args.strip())
