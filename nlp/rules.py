@@ -15,6 +15,7 @@ Format (see nlp/data/rules.yaml for the shipped default)::
           - {text: 煤气味, weight: 3}
           - {words: [起火, 失火], weight: 3}
           - {all: [怪味, 燃气], weight: 3}  # every part must occur in the message
+          - {all: [电梯, [困, 夹, 关在], [有人, 里面]], weight: 3}  # a list part: any one of its words
           - {text: 火, whole_word: true}  # only when jieba cuts it as a word of its own
         exclude:                          # regexes; keyword hits inside a match are dropped
           - 防火宣传
@@ -39,15 +40,25 @@ PRIORITIES = ("urgent", "high", "normal")
 
 @dataclass(frozen=True)
 class Keyword:
-    """One scoring rule: a literal (`parts` of length 1) or a co-occurrence of several literals."""
+    """One scoring rule: a literal (`parts` of length 1) or a co-occurrence of several literals.
+
+    `groups` is the condition: every group must have at least one of its literals in the message.
+    A plain keyword is one group of one literal; `{all: [a, [b, c]]}` is ((a,), (b, c)).
+    `parts` lists every literal the rule mentions (what the matcher must look for).
+    """
 
     parts: tuple[str, ...]
     weight: float
     whole_word: bool = False
+    groups: tuple[tuple[str, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.groups:
+            object.__setattr__(self, "groups", tuple((p,) for p in self.parts))
 
     @property
     def text(self) -> str:
-        return "+".join(self.parts)
+        return "+".join("|".join(g) for g in self.groups)
 
 
 @dataclass(frozen=True)
@@ -178,12 +189,24 @@ def _parse_keyword(source: str, where: str, item: Any, default_weight: float) ->
     parts = item[form]
     if not isinstance(parts, Sequence) or isinstance(parts, str) or not parts:
         raise RulesError(source, f"{where}.{form}: must be a non-empty list of strings")
-    literals = [_literal(source, f"{where}.{form}[{i}]", p) for i, p in enumerate(parts)]
     if form == "words":
+        literals = [_literal(source, f"{where}.{form}[{i}]", p) for i, p in enumerate(parts)]
         return [Keyword((lit,), weight, whole_word) for lit in literals]
     if whole_word:
         raise RulesError(source, f"{where}: whole_word is not supported with 'all'")
-    return [Keyword(tuple(literals), weight)]
+    groups: list[tuple[str, ...]] = []
+    for i, part in enumerate(parts):
+        here = f"{where}.all[{i}]"
+        if isinstance(part, Sequence) and not isinstance(part, str):
+            if not part:
+                raise RulesError(source, f"{here}: a list of alternatives must not be empty")
+            groups.append(
+                tuple(dict.fromkeys(_literal(source, f"{here}[{j}]", a) for j, a in enumerate(part)))
+            )
+        else:
+            groups.append((_literal(source, here, part),))
+    flat = tuple(dict.fromkeys(lit for g in groups for lit in g))
+    return [Keyword(flat, weight, groups=tuple(groups))]
 
 
 def _literal(source: str, where: str, value: Any) -> str:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from nlp import Category, Priority, RuleClassifier
+from nlp import Category, Priority, RuleClassifier, load_classifier
 
 
 @pytest.mark.parametrize(
@@ -16,7 +18,7 @@ from nlp import Category, Priority, RuleClassifier
         ("有人打架还拿刀", Category.EMERGENCY),
         ("是不是着火了 好大的烟", Category.EMERGENCY),  # a question about a fire is still a fire
         ("防火宣传什么时候搞", Category.OTHER),
-        ("不是着火 是楼下烧烤油烟大", Category.SANITATION),
+        ("不是着火 是楼下烧烤油烟大", Category.ORDER_DISPUTE),  # smoke from the neighbours' barbecue
         ("没有漏气 就问下燃气费怎么交", Category.UTILITY_PAYMENT),
         ("楼道里电动车充电", Category.SAFETY_HAZARD),
         ("老板拖欠工资", Category.WAGE_ARREARS),
@@ -82,3 +84,58 @@ def test_emergency_overrides_other_evidence(classifier: RuleClassifier) -> None:
 def test_compound_names_stay_whole_in_the_tokenizer(classifier: RuleClassifier) -> None:
     assert "森源华府" in classifier.tokenizer.cut("森源华府3栋电梯坏了")
     assert "丽湾" in classifier.tokenizer.cut("丽湾4栋")
+
+
+def test_unknown_with_emergency_evidence_offers_emergency_first(tmp_path: Path) -> None:
+    # Half the override score is not enough to decide, but an unknown result must still offer the
+    # emergency button first and carry its urgency (a missed emergency is the worst error).
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "settings: {override: {emergency: 2}}\n"
+        "categories:\n"
+        "  emergency: {priority: urgent, keywords: [{text: 烟, weight: 1}]}\n"
+        "  repair: {keywords: [{text: 坏了, weight: 2}]}\n"
+        "  sanitation: {keywords: [{text: 脏, weight: 2}]}\n",
+        encoding="utf-8",
+    )
+    classifier = load_classifier(path)
+    result = classifier.classify("灯坏了 楼道很脏 有点烟")
+    assert result.category is Category.UNKNOWN
+    assert result.candidates == (Category.EMERGENCY, Category.REPAIR, Category.SANITATION)
+    assert result.priority is Priority.URGENT
+    weak = classifier.classify("灯坏了 楼道很脏")  # no emergency evidence: unchanged
+    assert weak.candidates == (Category.REPAIR, Category.SANITATION)
+    assert weak.priority is Priority.NORMAL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电梯在五楼和六楼中间停住了 我妈在里头",
+        "我奶奶突然翻白眼 身子一直抖",
+        "我妈头晕呕吐 家里用的燃气热水器",
+        "对门老太太三四天没出门了 电话打不通",
+        "有人正在撬三楼的门",
+        "兴泰3号楼厨房着活了",
+        "车棚里电瓶车着了",
+    ],
+)
+def test_indirect_emergencies(classifier: RuleClassifier, text: str) -> None:
+    assert classifier.classify(text).category is Category.EMERGENCY
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("周日的防火演练几点开始", Category.OTHER),
+        ("燃气费咋交 卡里没钱了", Category.UTILITY_PAYMENT),
+        ("上个月我家着过火 现在房子没法住 能不能帮帮", Category.ASSISTANCE),
+        ("电梯老是卡顿 没困人 就是慢", Category.REPAIR),
+        ("东门那排车乱停 万一有事救护车都进不来", Category.PARKING),
+        ("楼上老往下扔东西 差点砸我头上", Category.SAFETY_HAZARD),
+        ("楼下邻居天天在院子里烧烤 烟全飘我家了", Category.ORDER_DISPUTE),
+        ("我睡着了没听见电话", Category.UNKNOWN),
+    ],
+)
+def test_emergency_look_alikes(classifier: RuleClassifier, text: str, expected: Category) -> None:
+    assert classifier.classify(text).category is expected

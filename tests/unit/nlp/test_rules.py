@@ -35,6 +35,14 @@ def _rules(**category: Any) -> dict[str, Any]:
         (_rules(exclude=["(unclosed"]), "categories.repair.exclude[0]: invalid regular expression"),
         (_rules(colour="red"), "unknown key(s) colour"),
         ({"version": 2, "categories": {}}, "unsupported version"),
+        (
+            _rules(keywords=[{"all": ["a", []]}]),
+            "keywords[0].all[1]: a list of alternatives must not be empty",
+        ),
+        (
+            _rules(keywords=[{"all": ["a", ["b", 3]]}]),
+            "keywords[0].all[1][1]: keyword must be a non-empty string",
+        ),
         ({"categories": {"repair": {"keywords": ["a"]}}, "settings": {"override": {"fire": 1}}}, "override"),
     ],
 )
@@ -89,3 +97,35 @@ def test_whole_word_keyword_needs_a_token_boundary(tmp_path: Path) -> None:
     classifier = load_classifier(path)
     assert classifier.classify("明天开会").category.value == "unknown"  # jieba: 开会, not 会
     assert classifier.classify("会不会来").category.value == "other"
+
+
+def test_all_with_alternatives_needs_one_word_of_each_group(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "categories:\n  emergency:\n    keywords: [{all: [电梯, [困, 夹], [有人, 里面]], weight: 3}]\n",
+        encoding="utf-8",
+    )
+    rules = load_rules(path)
+    (keyword,) = rules.categories[0].keywords
+    assert keyword.groups == (("电梯",), ("困", "夹"), ("有人", "里面"))
+    assert keyword.text == "电梯+困|夹+有人|里面"
+    classifier = load_classifier(path)
+    assert classifier.classify("电梯夹了里面一个人").category.value == "emergency"
+    assert classifier.classify("电梯困住了 有人").category.value == "emergency"
+    assert classifier.classify("电梯困住了").category.value == "unknown"  # no person group
+    assert classifier.classify("有人在电梯里面").category.value == "unknown"  # no trap group
+
+
+def test_cooccurrence_parts_count_inside_other_labels_longer_keywords(tmp_path: Path) -> None:
+    # "费" lies inside utility's "电费"; alone it would not count for fraud, but as part of a
+    # combination ("费" + "折": a discount on fees) it does.
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "categories:\n"
+        "  fraud:\n    keywords: [{all: [费, 折], weight: 3}, {text: 费, weight: 5}]\n"
+        "  utility_payment:\n    keywords: [{text: 电费, weight: 2}]\n",
+        encoding="utf-8",
+    )
+    classifier = load_classifier(path)
+    assert classifier.classify("电费打八折").category.value == "fraud"
+    assert classifier.classify("电费怎么交").category.value == "utility_payment"
