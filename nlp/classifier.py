@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nlp.engine import RuleEngine
 from nlp.location import LocationExtractor
+from nlp.normalise import normalise
 from nlp.rules import RuleSet, load_rules
 from nlp.tokenizer import Tokenizer
 from nlp.types import Category, Classification, Location, Priority
@@ -24,9 +25,10 @@ class RuleClassifier:
     def __init__(self, rules: RuleSet, tokenizer: Tokenizer, locator: LocationExtractor) -> None:
         self.rules = rules
         self.tokenizer = tokenizer
-        self.engine = RuleEngine(rules, tokenizer.cut)
+        self.engine = RuleEngine(rules, tokenizer.cut, tokenizer.has_token)
         self.locator = locator
         self._priority = {Category(c.name): Priority(c.priority) for c in rules.categories}
+        self._category = {c.value: c for c in Category}
 
     def classify(self, text: str) -> Classification:
         """Classify one message. Never raises on odd input; unknown when nothing matches.
@@ -37,20 +39,24 @@ class RuleClassifier:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
         text = text[:_MAX_CHARS]
-        scores = self.engine.score(text)
+        norm = normalise(text)  # once, for both the rules and the location
+        scores = self.engine.score_normalised(norm)
         decision = self.engine.decide(scores)
-        location = self.locator.extract(text) if text else Location()
-        candidates = tuple(Category(name) for name in decision.candidates)
+        location = self.locator.extract_normalised(norm) if text else Location()
+        candidates = tuple(self._category[name] for name in decision.candidates)
         if decision.label is None:
             category = Category.UNKNOWN
             contenders = [self._priority[c] for c in candidates]
             priority = min(contenders, key=_PRIORITY_RANK.__getitem__, default=Priority.NORMAL)
             shown = candidates
         else:
-            category = Category(decision.label)
+            category = self._category[decision.label]
             priority = self._priority[category]
             shown = (category,)
-        keywords = tuple(dict.fromkeys(k for c in shown for k in scores.keywords.get(c.value, ())))
+        if len(shown) == 1:  # the engine's keyword tuples are already free of duplicates
+            keywords = scores.keywords.get(shown[0].value, ())
+        else:
+            keywords = tuple(dict.fromkeys(k for c in shown for k in scores.keywords.get(c.value, ())))
         return Classification(
             category=category,
             priority=priority,

@@ -23,6 +23,11 @@ _ROOM_MARKED = re.compile(rf"(?<![0-9]){_ROOM_DIGITS}\s*(?:室|房)")
 _PLACE_AFTER = re.compile(
     rf"\s*(?:{_NUM}\s*(?:号楼|栋|幢|座|#|单元)|[0-9]{{1,3}}{_DASH}[0-9]|小区|这边|那边|那里|这里|里面|门口|附近)"
 )
+# Cheap necessary conditions: a pattern cannot match text lacking every one of its marker strings,
+# so the full regex (lookbehinds tried at every position) only runs when a marker is present.
+_BUILDING_MARK = re.compile("号楼|[栋幢座#]")
+_DASH_MARK = re.compile("[-—–~]")
+_ROOM_MARK = re.compile("[室房]")
 _SHORT_NAME = 3  # names this long or shorter are common words too (太平洋, 阳光, 南通)
 _PLACE_SUFFIXES = ("苑", "府", "园", "城", "湾", "区", "小区")  # ...unless they end like a place name
 
@@ -42,17 +47,24 @@ class LocationExtractor:
                     names.append((normalise(name.strip()), canonical))
         # Longest first so "宝山丽湾" is taken before its alias "丽湾" can match inside it.
         self._names = sorted(set(names), key=lambda nc: len(nc[0]), reverse=True)
+        # Any name at all? One regex pass instead of a find per name, for most messages.
+        self._any_name = (
+            re.compile("|".join(re.escape(n) for n in sorted({n for n, _ in self._names}))) if names else None
+        )
 
     def extract(self, text: str) -> Location:
         """Return the location mentioned in `text` (empty Location when none)."""
-        norm = normalise(text)
-        compound = self._compound(norm)
-        compact = _COMPACT.search(norm)
+        return self.extract_normalised(normalise(text))
+
+    def extract_normalised(self, norm: str) -> Location:
+        """`extract` for text already passed through `normalise`."""
+        compound = self._compound(norm) if self._any_name and self._any_name.search(norm) else None
+        compact = _COMPACT.search(norm) if _DASH_MARK.search(norm) else None
         if compact:
             b, u, r = compact.group(1), compact.group(2), compact.group(3)
             return Location(compound, _digits(b), _digits(u), _digits(r))
-        building_m = _BUILDING.search(norm)
-        unit_m = _UNIT.search(norm)
+        building_m = _BUILDING.search(norm) if _BUILDING_MARK.search(norm) else None
+        unit_m = _UNIT.search(norm) if "单元" in norm else None
         room: str | None = None
         for anchor in (unit_m, building_m):
             if anchor is not None:
@@ -60,7 +72,7 @@ class LocationExtractor:
                 if after:
                     room = _digits(after.group(1))
                     break
-        if room is None:
+        if room is None and _ROOM_MARK.search(norm):
             marked = _ROOM_MARKED.search(norm)
             if marked:
                 room = _digits(marked.group(1))

@@ -22,7 +22,8 @@ class LiteralIndex:
     """A first-character index over a fixed set of literals, with a second-character level.
 
     One-character literals are answered by the first look-up alone; longer ones are grouped by
-    their second character, so each position only tries the few literals that can still match.
+    their second character (longest first), so each position only tries the few literals that can
+    still match.
     """
 
     def __init__(self, literals: Iterable[str]) -> None:
@@ -38,9 +39,12 @@ class LiteralIndex:
             for ch in singles | set(longer)
         }
 
-    def find(self, text: str) -> list[Hit]:
-        """Return all hits, overlapping ones included, in order of start position (longer first)."""
-        hits: list[Hit] = []
+    def scan(self, text: str) -> list[tuple[str, int]]:
+        """All hits as (literal, start), overlapping ones included, by start (longer first).
+
+        The hot path of classification: plain tuples, no per-hit objects.
+        """
+        hits: list[tuple[str, int]] = []
         get = self._by_first.get
         last = len(text) - 1
         for i, ch in enumerate(text):
@@ -53,7 +57,11 @@ class LiteralIndex:
                 if candidates is not None:
                     for lit in candidates:
                         if text.startswith(lit, i):
-                            hits.append(Hit(lit, i, i + len(lit)))
+                            hits.append((lit, i))
             if single:
-                hits.append(Hit(ch, i, i + 1))
+                hits.append((ch, i))
         return hits
+
+    def find(self, text: str) -> list[Hit]:
+        """Return all hits, overlapping ones included, in order of start position (longer first)."""
+        return [Hit(lit, start, start + len(lit)) for lit, start in self.scan(text)]

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import jieba
 
+# The block splitter jieba.Tokenizer.cut uses (accurate mode): the same compiled pattern object.
+_BLOCKS = jieba.re_han_default
+
 
 class Tokenizer:
     """Segment text with jieba plus a user dictionary and extra words (compound names, keywords)."""
@@ -50,3 +53,16 @@ class Tokenizer:
         if self._jieba is None:
             self._jieba = self._build()
         return self._jieba.lcut(text)
+
+    def has_token(self, text: str, word: str) -> bool:
+        """Whether `word` is one of `cut(text)`'s tokens, segmenting only the blocks that contain it.
+
+        jieba first splits the text into blocks with a fixed regex and segments each block on its own,
+        so a token never spans blocks and the tokens of a block do not depend on the rest of the text.
+        """
+        if word not in text:
+            return False
+        if self._jieba is None:
+            self._jieba = self._build()
+        cut = self._jieba.lcut
+        return any(word in cut(block) for block in _BLOCKS.split(text) if word in block)
