@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.messages import Button, Reply
 from handlers.ports import Clock
-from storage.models import OutboxRow
+from storage.models import OutboxRow, UnreachableChatRow
 from storage.repositories import SqlMessageLinkRepository
+from storage.upsert import insert_for
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,29 @@ class SqlOutboxQueue:
         self._session_factory = session_factory
         self._clock = clock
 
-    async def claim(self, limit: int = 50) -> list[QueuedReply]:
+    async def claim(self, limit: int = 50, skip_chats: frozenset[int] = frozenset()) -> list[QueuedReply]:
+        """Take the oldest pending rows, except for `skip_chats` (chats that must wait for their turn)."""
         async with self._session_factory() as session, session.begin():
             query = select(OutboxRow).where(OutboxRow.status == "pending").order_by(OutboxRow.id).limit(limit)
+            if skip_chats:
+                query = query.where(OutboxRow.chat_id.not_in(skip_chats))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = list(await session.scalars(query))
+            # A chat that refused us (403) gets nothing until it writes again: no pointless retries.
+            blocked = set(
+                await session.scalars(
+                    select(UnreachableChatRow.chat_id).where(
+                        UnreachableChatRow.chat_id.in_({row.chat_id for row in rows})
+                    )
+                )
+            )
             links = SqlMessageLinkRepository(session)
             claimed = []
             for row in rows:
+                if row.chat_id in blocked:
+                    row.status, row.error = "failed", "unreachable"
+                    continue
                 row.status, row.attempts = "sending", row.attempts + 1
                 reply = _reply(row)
                 reply_to = None
@@ -77,6 +92,30 @@ class SqlOutboxQueue:
             row = await session.get(OutboxRow, item.id)
             assert row is not None
             row.status, row.error = ("pending" if retry else "failed"), error[:200]
+
+    async def release(self, ids: list[int]) -> None:
+        """Put claimed rows back untried (their claim does not count as an attempt)."""
+        if not ids:
+            return
+        async with self._session_factory() as session, session.begin():
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids), OutboxRow.status == "sending")
+                .values(status="pending", attempts=OutboxRow.attempts - 1)
+            )
+
+    async def mark_unreachable(self, item: QueuedReply, error: str) -> None:
+        """The chat refused delivery (bot blocked or removed): fail the row and mark the chat, for good."""
+        async with self._session_factory() as session, session.begin():
+            row = await session.get(OutboxRow, item.id)
+            assert row is not None
+            row.status, row.error = "failed", f"unreachable: {error}"[:200]
+            stmt = (
+                insert_for(session, UnreachableChatRow.__table__)
+                .values(chat_id=item.reply.chat_id, since=self._clock.now(), reason=error[:200])
+                .on_conflict_do_nothing()
+            )
+            await session.execute(stmt)
 
     async def release_stale(self, older_than: timedelta = timedelta(minutes=5)) -> int:
         """Put back rows a crashed sender had claimed. At most one message per crashed sender may repeat."""

@@ -1,0 +1,204 @@
+"""aiogram 3 adapter: translate updates to `Incoming`, render `Reply` with aiogram's Bot.
+
+aiogram's Dispatcher routes updates to our handlers (feed_update); its polling loop is not used, because
+it confirms updates before they are handled. The runner (bot.telegram.runner) fetches and journals instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    AiogramError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+
+from bot.delivery import DeliveryError, RetryLater, Unreachable
+from bot.ratelimit import RateLimiter
+from bot.telegram.base import ALLOWED_UPDATES, HandleFn
+from bot.telegram.rendering import BaseMessenger, Keyboard, MessageNotModified
+from handlers.messages import ChatKind, Incoming
+
+
+def map_error(error: Exception) -> DeliveryError:
+    """aiogram's errors as the sender understands them."""
+    if isinstance(error, TelegramRetryAfter):
+        return RetryLater(float(error.retry_after))
+    if isinstance(error, TelegramForbiddenError):
+        return Unreachable(error.message)
+    if isinstance(error, TelegramBadRequest) and "not modified" in error.message:
+        return MessageNotModified(error.message)
+    return DeliveryError(type(error).__name__)
+
+
+def _markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=b.text, callback_data=b.data) for b in row] for row in buttons
+        ]
+    )
+
+
+def _reply_to(message_id: int | None) -> ReplyParameters | None:
+    # The original may have been deleted: sending without the thread beats not sending.
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+
+def _kind(chat_type: str) -> ChatKind:
+    return ChatKind.PRIVATE if chat_type == "private" else ChatKind.GROUP
+
+
+def incoming_from_message(message: Message) -> Incoming | None:
+    """A text, photo or location message as the core sees it; None when it has no human sender."""
+    user = message.from_user
+    if user is None or user.is_bot:
+        return None
+    chat = message.chat
+    return Incoming(
+        chat_id=chat.id,
+        sender_id=user.id,
+        sender_name=user.full_name,
+        chat_kind=_kind(chat.type),
+        message_id=message.message_id,
+        text=message.text if message.text is not None else message.caption,
+        photo=message.photo[-1].file_id if message.photo else None,
+        location=(message.location.latitude, message.location.longitude) if message.location else None,
+        reply_to_message_id=message.reply_to_message.message_id if message.reply_to_message else None,
+        # Stable across redelivery (polling replay, webhook retry): the chat's own message id.
+        dedupe_key=f"tg:m:{chat.id}:{message.message_id}",
+    )
+
+
+def incoming_from_callback(query: CallbackQuery) -> Incoming:
+    message = query.message
+    user = query.from_user
+    return Incoming(
+        chat_id=message.chat.id if message is not None else user.id,
+        sender_id=user.id,
+        sender_name=user.full_name,
+        chat_kind=_kind(message.chat.type) if message is not None else ChatKind.PRIVATE,
+        callback_data=query.data or "",
+        callback_message_id=message.message_id if message is not None else None,
+        dedupe_key=f"tg:cb:{query.id}",
+    )
+
+
+class AiogramMessenger(BaseMessenger):
+    def __init__(self, bot: Bot, limiter: RateLimiter | None = None) -> None:
+        super().__init__(limiter)
+        self._bot = bot
+
+    async def send_text(self, chat_id: int, text: str, buttons: Keyboard, reply_to: int | None) -> int:
+        try:
+            message = await self._bot.send_message(
+                chat_id, text, reply_markup=_markup(buttons), reply_parameters=_reply_to(reply_to)
+            )
+        except (AiogramError, TimeoutError) as error:
+            raise map_error(error) from error
+        return message.message_id
+
+    async def send_photo(
+        self, chat_id: int, photo: str, caption: str | None, buttons: Keyboard, reply_to: int | None
+    ) -> int:
+        try:
+            message = await self._bot.send_photo(
+                chat_id,
+                photo,
+                caption=caption,
+                reply_markup=_markup(buttons),
+                reply_parameters=_reply_to(reply_to),
+            )
+        except (AiogramError, TimeoutError) as error:
+            raise map_error(error) from error
+        return message.message_id
+
+    async def edit_text(self, chat_id: int, message_id: int, text: str, buttons: Keyboard) -> None:
+        try:
+            await self._bot.edit_message_text(
+                text=text, chat_id=chat_id, message_id=message_id, reply_markup=_markup(buttons)
+            )
+        except (AiogramError, TimeoutError) as error:
+            raise map_error(error) from error
+
+
+class AiogramTransport:
+    """The aiogram side of the Telegram runner (see bot.telegram.base.Transport)."""
+
+    def __init__(
+        self, token: str, api_url: str, handle: HandleFn, limiter: RateLimiter | None = None
+    ) -> None:
+        self._handle = handle
+        self.bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url.rstrip("/"))))
+        self.dispatcher = Dispatcher()
+        router = Router(name="gridbot")
+        router.callback_query.register(self._on_callback)
+        router.message.register(self._on_message, F.text | F.photo | F.location)
+        self.dispatcher.include_router(router)
+        self.messenger = AiogramMessenger(self.bot, limiter)
+
+    async def start(self) -> None:
+        await self.bot.me()
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+    async def fetch(self, offset: int | None, poll_seconds: int) -> list[dict[str, Any]]:
+        updates = await self.bot.get_updates(
+            offset=offset,
+            timeout=poll_seconds,
+            allowed_updates=list(ALLOWED_UPDATES),
+            request_timeout=poll_seconds + 10,
+        )
+        # Back to the wire format for the journal (aliases such as "from" restored).
+        return [u.model_dump(mode="json", by_alias=True, exclude_none=True) for u in updates]
+
+    async def process(self, payload: dict[str, Any]) -> None:
+        # feed_update raises when a handler fails and no error handler took it: the runner must know.
+        update = Update.model_validate(payload, context={"bot": self.bot})
+        await self.dispatcher.feed_update(self.bot, update)
+
+    async def _on_message(self, message: Message) -> None:
+        """Hand a resident's or member's message to the core."""
+        incoming = incoming_from_message(message)
+        if incoming is not None:
+            await self._handle(incoming)
+
+    async def _on_callback(self, query: CallbackQuery) -> None:
+        """Hand a button press to the core and answer it (a refusal is the answer's text)."""
+        outcome = await self._handle(incoming_from_callback(query))
+        with contextlib.suppress(AiogramError):  # a replayed press: the query expired
+            await query.answer(outcome.callback_answer)
+
+    async def set_commands(self, commands: Sequence[tuple[str, str]], chat_id: int | None) -> None:
+        scope = BotCommandScopeDefault() if chat_id is None else BotCommandScopeChat(chat_id=chat_id)
+        await self.bot.set_my_commands(
+            [BotCommand(command=c, description=d) for c, d in commands], scope=scope
+        )
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES))
+
+    async def delete_webhook(self) -> None:
+        await self.bot.delete_webhook()

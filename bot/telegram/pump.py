@@ -1,0 +1,121 @@
+"""Updates in: journal first, acknowledge second, handle third; replay what a crash left behind.
+
+Both frameworks confirm an update to Telegram as soon as it is fetched (the next getUpdates offset, or the
+webhook's 200), before the handler finished; a process killed in between loses the message. Here the
+update is committed to the journal before the offset moves past it (polling) or the request is answered
+(webhook), and marked handled only after the core committed. The core's inbound ledger (keyed by chat +
+message id, or callback query id) makes a replayed update change nothing the second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.telegram.base import chats_of, order_key
+from storage.telegram import JournaledUpdate, SqlUpdateJournal
+
+log = logging.getLogger(__name__)
+
+ProcessFn = Callable[[dict[str, Any]], Awaitable[None]]
+FetchFn = Callable[[int | None, int], Awaitable[list[dict[str, Any]]]]
+
+
+class UpdatePump:
+    def __init__(self, journal: SqlUpdateJournal, process: ProcessFn, *, workers: int = 1) -> None:
+        self._journal = journal
+        self._process = process
+        self._queue: asyncio.Queue[JournaledUpdate] = asyncio.Queue()
+        self._workers_count = max(1, workers)
+        self._workers: list[asyncio.Task[None]] = []
+        self._locks: dict[int, asyncio.Lock] = {}
+        self.handled = 0
+        self.failed = 0
+
+    async def start(self) -> int:
+        """Queue the journaled updates a previous run did not finish, then start handling."""
+        leftovers = await self._journal.unhandled(limit=100_000)
+        for item in leftovers:
+            self._queue.put_nowait(item)
+        if leftovers:
+            log.info("replaying %d journaled update(s) left unhandled", len(leftovers))
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"gridbot-update-worker-{i}")
+            for i in range(self._workers_count)
+        ]
+        return len(leftovers)
+
+    async def accept(self, payloads: list[dict[str, Any]]) -> int:
+        """Journal `payloads` (committed when this returns) and queue the ones never seen before."""
+        entries = [JournaledUpdate(int(p["update_id"]), p) for p in payloads]
+        seen: set[int] = set()
+        for payload in payloads:
+            seen |= chats_of(payload)
+        fresh = await self._journal.record(entries, seen)
+        for item in fresh:
+            self._queue.put_nowait(item)
+        return len(fresh)
+
+    async def poll(self, fetch: FetchFn, stop: asyncio.Event, poll_seconds: int = 30) -> None:
+        """Long-poll until `stop`; the offset only advances past updates already journaled."""
+        offset: int | None = None
+        backoff = 0.5
+        while not stop.is_set():
+            fetching = asyncio.ensure_future(fetch(offset, poll_seconds))
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({fetching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not fetching.done():
+                # Nothing fetched in this call was confirmed yet: Telegram sends it again next time.
+                fetching.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await fetching
+                break
+            try:
+                payloads = fetching.result()
+                if payloads:
+                    await self.accept(payloads)
+                    offset = max(int(p["update_id"]) for p in payloads) + 1
+                backoff = 0.5
+            except Exception as error:  # network or database trouble: keep the offset, retry
+                log.warning("getUpdates round failed (%s); retrying in %.1fs", type(error).__name__, backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    async def drain(self, grace: float = 30.0) -> bool:
+        """Finish the queued updates (graceful shutdown), then stop the workers. False on timeout."""
+        finished = True
+        try:
+            await asyncio.wait_for(self._queue.join(), grace)
+        except TimeoutError:
+            finished = False
+            log.warning("shutdown: %d update(s) left for the next start", self._queue.qsize())
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        return finished
+
+    async def _work(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                # Same-chat updates keep their order even with several workers (PostgreSQL).
+                lock = self._locks.setdefault(order_key(item.payload), asyncio.Lock())
+                async with lock:
+                    await self._process(item.payload)
+                    await self._journal.mark_handled(item.update_id)
+                self.handled += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                # Stays unhandled in the journal: replayed at the next start. No content in the log.
+                self.failed += 1
+                log.error("update %s failed (%s)", item.update_id, type(error).__name__)
+                log.debug("update %s failure details", item.update_id, exc_info=True)
+            finally:
+                self._queue.task_done()

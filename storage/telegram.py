@@ -1,0 +1,101 @@
+"""The Telegram update journal and the list of chats that refused our messages.
+
+The journal is what makes "nothing lost" hold: an update is written here (and committed) before the
+polling offset moves past it or the webhook request is answered, and it is marked handled only after the
+core committed its effects. Rows without `handled_at` are replayed at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.ports import Clock
+from storage.models import TelegramUpdateRow, UnreachableChatRow
+from storage.upsert import insert_for
+
+
+@dataclass(frozen=True)
+class JournaledUpdate:
+    update_id: int
+    payload: dict[str, Any]
+
+
+class SqlUpdateJournal:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._session_factory = session_factory
+        self._clock = clock
+
+    async def record(
+        self, updates: Iterable[JournaledUpdate], seen_chats: Iterable[int] = ()
+    ) -> list[JournaledUpdate]:
+        """Durably store `updates`; return those never stored before (a redelivery returns nothing).
+
+        `seen_chats` wrote to us, so they can be reached again: their unreachable mark is lifted in the
+        same transaction.
+        """
+        fresh: list[JournaledUpdate] = []
+        now = self._clock.now()
+        async with self._session_factory() as session, session.begin():
+            table = TelegramUpdateRow.__table__
+            for item in updates:
+                stmt = (
+                    insert_for(session, table)
+                    .values(update_id=item.update_id, payload=item.payload, received_at=now)
+                    .on_conflict_do_nothing()
+                    .returning(table.c.update_id)
+                )
+                if (await session.execute(stmt)).first() is not None:
+                    fresh.append(item)
+            chats = sorted(set(seen_chats))
+            if chats:
+                await session.execute(delete(UnreachableChatRow).where(UnreachableChatRow.chat_id.in_(chats)))
+        return fresh
+
+    async def unhandled(self, limit: int = 1000) -> list[JournaledUpdate]:
+        """Updates recorded but not handled yet (a crash or a failure), oldest first."""
+        async with self._session_factory() as session:
+            rows = await session.scalars(
+                select(TelegramUpdateRow)
+                .where(TelegramUpdateRow.handled_at.is_(None))
+                .order_by(TelegramUpdateRow.update_id)
+                .limit(limit)
+            )
+            return [JournaledUpdate(row.update_id, dict(row.payload)) for row in rows]
+
+    async def mark_handled(self, update_id: int) -> None:
+        async with self._session_factory() as session, session.begin():
+            await session.execute(
+                update(TelegramUpdateRow)
+                .where(TelegramUpdateRow.update_id == update_id)
+                .values(handled_at=self._clock.now())
+            )
+
+    async def prune(self, older_than: timedelta = timedelta(days=7)) -> int:
+        """Forget handled updates after a while: they carry personal data and are no longer needed."""
+        cutoff = self._clock.now() - older_than
+        async with self._session_factory() as session, session.begin():
+            result = await session.execute(
+                delete(TelegramUpdateRow).where(
+                    TelegramUpdateRow.handled_at.is_not(None), TelegramUpdateRow.handled_at < cutoff
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]  # CursorResult has rowcount
+
+
+class SqlReachability:
+    """Which chats refused delivery (403): staff can list them, senders skip them."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._session_factory = session_factory
+        self._clock = clock
+
+    async def unreachable(self) -> dict[int, str]:
+        async with self._session_factory() as session:
+            rows = await session.scalars(select(UnreachableChatRow).order_by(UnreachableChatRow.chat_id))
+            return {row.chat_id: row.reason for row in rows}
