@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.broadcast_jobs import broadcast_ticks
+from bot.broadcast_settings import BroadcastSettings
+from bot.campaign_files import read_dirs, store
 from bot.clock import SystemClock
+from bot.scheduler import Tick
 from bot.settings import Settings
+from bot.workdays import ChineseWorkCalendar
 from handlers.core import Core
 from handlers.ports import Clock
 from nlp import load_classifier
 from nlp.types import Classifier
+from storage.broadcast_queue import SqlDeliveryQueue
 from storage.database import make_engine, make_session_factory
 from storage.migrate import pending_revisions
 from storage.outbox import SqlOutboxQueue
@@ -33,6 +39,10 @@ class App:
     core: Core
     outbox: SqlOutboxQueue
     clock: Clock
+    # What the scheduler runs: each tick claims what is due in the database (bot/scheduler.py).
+    ticks: list[Tick] = field(default_factory=list)
+    broadcast_queue: SqlDeliveryQueue | None = None
+    broadcast_settings: BroadcastSettings = field(default_factory=BroadcastSettings)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -59,6 +69,24 @@ async def build_app(
     uow_factory = SqlUnitOfWorkFactory(make_session_factory(engine), clock)
     if classifier is None:
         classifier = load_classifier(settings.rules_file, await compound_aliases(uow_factory))
-    core = Core(uow_factory, classifier, clock)
+    core = Core(uow_factory, classifier, clock, ChineseWorkCalendar())
     outbox = SqlOutboxQueue(uow_factory.session_factory, clock)
-    return App(settings, engine, uow_factory, core, outbox, clock)
+    broadcast_settings = BroadcastSettings()
+    broadcast_queue = SqlDeliveryQueue(uow_factory.session_factory, clock)
+    ticks = [
+        Tick("work-order-timers", core.run_timers, every_seconds=30),
+        Tick("checkins", core.run_checkins, every_seconds=60),
+        *broadcast_ticks(uow_factory, clock, broadcast_queue, broadcast_settings),
+    ]
+    return App(settings, engine, uow_factory, core, outbox, clock, ticks, broadcast_queue, broadcast_settings)
+
+
+async def load_campaigns(app: App) -> int:
+    """Store the campaign library (and staff's own campaigns) so chat commands can use them."""
+    broadcast = app.broadcast_settings
+    dirs = [d for d in (broadcast.campaigns_dir, broadcast.own_campaigns_dir) if d and d.is_dir()]
+    files = read_dirs(dirs)
+    async with app.uow_factory() as uow:
+        await store(uow, files, app.settings.timezone)
+        await uow.commit()
+    return len(files)

@@ -10,7 +10,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot.cli_broadcast import broadcast_app
 from bot.cli_nlp import classify_command, rules_app
+from bot.cli_run import run as run_command
 from bot.community_file import CommunityFileError, load_community
 from bot.settings import Settings
 
@@ -25,6 +27,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(rules_app, name="rules", help="Classifier rule quality: evaluate and suggest keywords.")
 app.command("classify")(classify_command)
+app.command("run")(run_command)
+app.add_typer(broadcast_app, name="broadcast", help="Safety and anti-fraud broadcasts (广播).")
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -101,6 +105,56 @@ def org_import(
     typer.echo(f"imported {summary}")
 
 
+ledger_app = typer.Typer(help="The vulnerable-resident ledger (台账).", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("import")
+def ledger_import(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: chat_id,name,kinds,consent,checkin,compound,building,...")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only validate the file")] = False,
+) -> None:
+    """Import a ledger spreadsheet (saved as CSV); nothing changes when any row has a problem."""
+    from bot.app import NotMigrated, build_app
+    from bot.ledger_file import LedgerFileError, load_ledger
+    from handlers.ledger import LedgerImportError, import_rows
+
+    try:
+        rows = load_ledger(file)
+    except LedgerFileError as error:
+        typer.echo(f"{file}: {len(error.problems)} problem(s), nothing was changed:", err=True)
+        for problem in error.problems:
+            typer.echo(f"  {file}:{problem.removeprefix('line ')}", err=True)
+        raise typer.Exit(1) from error
+    if dry_run:
+        typer.echo(f"valid: {len(rows)} resident(s)")
+        return
+    settings = _settings()
+
+    async def go() -> int:
+        app_ = await build_app(settings, classifier=_NoClassifier())
+        try:
+            return await app_.core.run_job(lambda ctx: import_rows(ctx, rows))
+        finally:
+            await app_.close()
+
+    try:
+        count = _run(go())
+    except LedgerImportError as error:
+        typer.echo(f"{file}: {len(error.problems)} problem(s), nothing was changed:", err=True)
+        for problem in error.problems:
+            typer.echo(f"  {file}:{problem}", err=True)
+        raise typer.Exit(1) from error
+    except NotMigrated as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"imported {count} resident(s) into the ledger; those marked `ask` are asked for consent in chat"
+    )
+
+
 class _NoClassifier:
     """Importing the structure needs no classifier; skip loading its dictionary."""
 
@@ -113,15 +167,17 @@ def demo(
     script: Annotated[Path | None, typer.Option("--script", help="replay a scripted conversation")] = None,
 ) -> None:
     """Chat with gridbot in this terminal as any resident or member of the community."""
-    from bot.app import NotMigrated, build_app
+    from bot.app import NotMigrated, build_app, load_campaigns
+    from bot.clock import ConsoleClock, SystemClock
     from bot.console import CONSOLE_HELP, ConsoleSession
 
     settings = _settings()
     logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output
 
     async def go() -> bool:
-        app_ = await build_app(settings)
+        app_ = await build_app(settings, clock=ConsoleClock(SystemClock(settings.timezone)))
         try:
+            await load_campaigns(app_)
             session = ConsoleSession(app_)
             await session.load_personas()
             if script is not None:

@@ -3,110 +3,22 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from bot.community_settings import parse_duty, parse_settings
+from bot.yaml_source import CommunityFileError, Node, Problem, Reader, wrap
 from handlers.community import BuildingSpec, CommunitySpec, CompoundSpec, GridSpec, PersonSpec, ResidentSpec
 from handlers.domain import Role
 from nlp.types import Category
 
-
-@dataclass(frozen=True)
-class Problem:
-    line: int  # 1-based; 0 when the problem is about the file as a whole
-    where: str
-    message: str
-
-    def render(self, path: str) -> str:
-        return f"{path}:{self.line}: {self.where}: {self.message}" if self.line else f"{path}: {self.message}"
-
-
-class CommunityFileError(Exception):
-    def __init__(self, path: str, problems: list[Problem]) -> None:
-        self.path = path
-        self.problems = problems
-        super().__init__("\n".join(p.render(path) for p in problems))
-
-
-class _Node:
-    """A YAML value with the line it started on."""
-
-    def __init__(self, value: Any, line: int) -> None:
-        self.value = value
-        self.line = line
-
-
-def _wrap(node: yaml.Node) -> _Node:
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        return _Node({str(k.value): _wrap(v) for k, v in node.value}, line)
-    if isinstance(node, yaml.SequenceNode):
-        return _Node([_wrap(v) for v in node.value], line)
-    value = yaml.SafeLoader(" ").construct_object(node)
-    return _Node(value, line)
-
-
 _RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
 
 
-class _Reader:
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def fail(self, node: _Node | None, where: str, message: str) -> None:
-        self.problems.append(Problem(node.line if node else 0, where, message))
-
-    def mapping(self, node: _Node | None, where: str) -> dict[str, _Node]:
-        if node is None:
-            return {}
-        if not isinstance(node.value, dict):
-            self.fail(node, where, "should be a mapping (key: value)")
-            return {}
-        return node.value
-
-    def sequence(self, node: _Node | None, where: str) -> list[_Node]:
-        if node is None:
-            return []
-        if not isinstance(node.value, list):
-            self.fail(node, where, "should be a list")
-            return []
-        return node.value
-
-    def text(self, node: _Node | None, where: str, *, required: bool = True) -> str | None:
-        if node is None or node.value is None:
-            if required:
-                self.fail(node, where, "is required")
-            return None
-        if isinstance(node.value, (dict, list, bool)):
-            self.fail(node, where, "should be a text")
-            return None
-        return str(node.value).strip()
-
-    def unique_chat_id(
-        self, seen: dict[int, int], chat_id: int, node: _Node | None, where: str, line: int
-    ) -> None:
-        """Chat ids identify people and residents alike: one id, one person, across the whole file."""
-        if chat_id in seen:
-            self.fail(node, where, f"duplicate chat id {chat_id} (line {seen[chat_id]})")
-        seen[chat_id] = line
-
-    def integer(self, node: _Node | None, where: str, *, required: bool = True) -> int | None:
-        if node is None or node.value is None:
-            if required:
-                self.fail(node, where, "is required")
-            return None
-        if isinstance(node.value, bool) or not isinstance(node.value, int):
-            self.fail(node, where, f"should be a whole number, not {node.value!r}")
-            return None
-        return node.value
-
-
-def _building_numbers(reader: _Reader, node: _Node, where: str) -> list[tuple[str, int, _Node]]:
+def _building_numbers(reader: Reader, node: Node, where: str) -> list[tuple[str, int, Node]]:
     """Buildings as a list of numbers, "1-12" ranges, or {number, units} mappings."""
-    result: list[tuple[str, int, _Node]] = []
+    result: list[tuple[str, int, Node]] = []
     for i, item in enumerate(reader.sequence(node, where)):
         here = f"{where}[{i}]"
         if isinstance(item.value, dict):
@@ -144,8 +56,8 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
         ) from error
     if root_node is None:
         raise CommunityFileError(path, [Problem(0, "", "the file is empty")])
-    r = _Reader()
-    root = r.mapping(_wrap(root_node), "top level")
+    r = Reader()
+    root = r.mapping(wrap(root_node), "top level")
     if r.problems:  # nothing else can be checked without the top-level sections
         raise CommunityFileError(path, r.problems)
     community = r.mapping(root.get("community"), "community")
@@ -173,7 +85,7 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
             names_seen[label] = node.line
         specs: list[BuildingSpec] = []
         for number, units, b_node in _building_numbers(
-            r, fields.get("buildings") or _Node([], node.line), f"{here}.buildings"
+            r, fields.get("buildings") or Node([], node.line), f"{here}.buildings"
         ):
             if (cname, number) in buildings_known:
                 r.fail(b_node, f"{here}.buildings", f"building {number} is listed twice")
@@ -242,7 +154,16 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
             people_by_name[pname] = node.line
         if pname is not None and chat_id is not None and roles:
             phone = r.text(fields.get("phone"), f"{here}.phone", required=False)
-            people.append(PersonSpec(pname, chat_id, frozenset(roles), grid, phone))
+            deputy = r.text(fields.get("deputy"), f"{here}.deputy", required=False)
+            if deputy == pname:
+                r.fail(fields.get("deputy"), f"{here}.deputy", "a person cannot be their own deputy")
+            raw_duty = r.text(fields.get("duty"), f"{here}.duty", required=False)
+            duty = parse_duty(raw_duty) if raw_duty else None
+            if raw_duty and duty is None:
+                r.fail(
+                    fields.get("duty"), f"{here}.duty", f"{raw_duty!r} should look like mon-fri 08:30-17:30"
+                )
+            people.append(PersonSpec(pname, chat_id, frozenset(roles), grid, phone, deputy, duty))
 
     grids: list[GridSpec] = []
     covered: dict[tuple[str, str], str] = {}
@@ -290,18 +211,23 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
             r.fail(node, here, f"grid {gname} covers no building")
         grids.append(GridSpec(gname, tuple(covers), leader, group_chat))
 
-    routing: dict[Category, Role] = {}
+    routing: dict[Category, tuple[Role, ...]] = {}
     for key, value in r.mapping(root.get("routing"), "routing").items():
         try:
             category = Category(key)
         except ValueError:
             r.fail(value, f"routing.{key}", f"unknown category {key!r}")
             continue
-        raw = r.text(value, f"routing.{key}")
-        try:
-            routing[category] = Role(raw or "")
-        except ValueError:
-            r.fail(value, f"routing.{key}", f"unknown role {raw!r}")
+        raw_roles = [value] if not isinstance(value.value, list) else r.sequence(value, f"routing.{key}")
+        roles_here: list[Role] = []
+        for role_node in raw_roles:
+            raw = r.text(role_node, f"routing.{key}")
+            try:
+                roles_here.append(Role(raw or ""))
+            except ValueError:
+                r.fail(role_node, f"routing.{key}", f"unknown role {raw!r}")
+        if roles_here:
+            routing[category] = tuple(roles_here)
 
     residents: list[ResidentSpec] = []
     for i, node in enumerate(r.sequence(root.get("residents"), "residents")):
@@ -334,7 +260,11 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
                 )
             )
 
-    known_sections = {"community", "compounds", "grids", "people", "routing", "residents"}
+    settings = parse_settings(r, root.get("settings"), root.get("sla"))
+    for i, person in enumerate(people):
+        if person.deputy is not None and person.deputy not in people_by_name:
+            r.fail(None, f"people[{i}].deputy", f"unknown person {person.deputy!r}")
+    known_sections = {"community", "compounds", "grids", "people", "routing", "residents", "settings", "sla"}
     for key, node in root.items():
         if key not in known_sections:
             r.fail(node, key, f"unknown section (expected one of: {', '.join(sorted(known_sections))})")
@@ -347,6 +277,7 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
         people=tuple(people),
         residents=tuple(residents),
         routing=routing,
+        settings=settings,
     )
 
 

@@ -9,12 +9,16 @@ import itertools
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import TextIO
 
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.broadcast_sender import BroadcastSender
+from bot.clock import ConsoleClock
 from bot.delivery import OutboxSender
+from bot.yaml_source import parse_duration
 from handlers.domain import ROLE_LABELS, Role
 from handlers.messages import Button, Incoming, Reply
 from storage.models import MessageLinkRow, PersonRow, ResidentRow
@@ -25,7 +29,10 @@ CONSOLE_HELP = """控制台指令 (console commands):
   /press N            按下最近一条消息的第 N 个按钮 (press button N of the latest message with buttons)
   /press #M N         按下消息 #M 的第 N 个按钮
   /reply #M 文字      回复消息 #M (reply to message M: relays to the other side of its work order)
+  /reply 文字         回复最近一条工单消息 (reply to the newest message about a work order)
   /photo [说明]       发送一张照片 (send a photo, optional caption)
+  /tick 2h            时间快进（如 30m、2h、1d）并运行定时任务：催办、超时上报、平安问候
+  /clock 2026-12-01 09:00   把控制台时间设为某一刻 (set the console's time)
   /quit               退出
 其他输入都作为当前身份发给机器人（包括 /start /my /orders /help）。"""
 
@@ -36,6 +43,7 @@ class ConsoleMessage:
     chat_id: int
     text: str
     buttons: tuple[tuple[Button, ...], ...]
+    order_id: int | None = None
 
 
 @dataclass
@@ -64,7 +72,7 @@ class ConsoleMessenger:
             message.text, message.buttons = reply.text, reply.buttons
             self._print(f"  ✎ {who} 的消息 #{message.id} 已更新", message, reply_to_message_id)
             return None
-        message = ConsoleMessage(self.next_id(), reply.chat_id, reply.text, reply.buttons)
+        message = ConsoleMessage(self.next_id(), reply.chat_id, reply.text, reply.buttons, reply.order_id)
         self.messages[message.id] = message
         header = f"  ┌─ 发给 {who}  #{message.id}"
         if reply.photo:
@@ -83,6 +91,12 @@ class ConsoleMessenger:
         lines.append("  └─")
         print("\n".join(lines), file=self.out)
 
+    def latest_about_an_order(self, chat_id: int) -> ConsoleMessage | None:
+        for message in reversed(self.messages.values()):
+            if message.chat_id == chat_id and message.order_id is not None:
+                return message
+        return None
+
     def latest_with_buttons(self, chat_id: int) -> ConsoleMessage | None:
         for message in reversed(self.messages.values()):
             if message.chat_id == chat_id and message.buttons:
@@ -96,6 +110,11 @@ class ConsoleSession:
         self.out = out
         self.messenger = ConsoleMessenger(out)
         self.sender = OutboxSender(app.outbox, self.messenger)
+        self.broadcasts = (
+            BroadcastSender(app.broadcast_queue, self.messenger, app.broadcast_settings)
+            if app.broadcast_queue is not None
+            else None
+        )
         self.personas: dict[str, Persona] = {}
         self.current: Persona | None = None
         self.failed = False
@@ -154,11 +173,18 @@ class ConsoleSession:
         if self.current is None:
             self.say("请先用 /as 名字 选择一个身份。")
             return True
+        if command in ("/tick", "/clock"):
+            await self.move_time(command, rest.strip())
+            return True
         if command == "/press":
             await self.press(rest)
         elif command == "/reply":
             target, _, reply_text = rest.strip().partition(" ")
-            message_id = _message_ref(target)
+            message_id = _message_ref(target) if target.startswith("#") else None
+            if message_id is None:  # "/reply 文字": the newest message about a work order in this chat
+                reply_text = rest.strip()
+                latest = self.messenger.latest_about_an_order(self.current.chat_id)
+                message_id = latest.id if latest else None
             target_message = self.messenger.messages.get(message_id) if message_id is not None else None
             if target_message is None or target_message.chat_id != self.current.chat_id:
                 self.say("用法：/reply #消息号 文字（只能回复发给当前身份的消息）")
@@ -170,6 +196,34 @@ class ConsoleSession:
         else:
             await self.send(replace(self._message(), text=line))
         return True
+
+    async def move_time(self, command: str, arg: str) -> None:
+        """Fast-forward the console's clock, then let the scheduler catch up as it would have."""
+        clock = self.app.clock
+        if not isinstance(clock, ConsoleClock):
+            self.say("这个控制台的时间不能调整。")
+            return
+        if command == "/tick":
+            delta = parse_duration(arg) if arg else timedelta(minutes=1)
+            if delta is None:
+                self.say("用法：/tick 30m、/tick 2h 或 /tick 1d")
+                return
+            clock.advance(delta)
+        else:
+            try:
+                clock.set(datetime.fromisoformat(arg))
+            except ValueError:
+                self.say("用法：/clock 2026-12-01 09:00")
+                return
+        self.say(f"  ⏱ 现在是 {clock.now():%Y-%m-%d %H:%M}")
+        for _ in range(20):  # as many ticks as the downtime would have had; each returns 0 when idle
+            done = 0
+            for tick in self.app.ticks:
+                result = await tick.job()
+                done += result if isinstance(result, int) else 0
+            await self.deliver()
+            if not done:
+                break
 
     def switch(self, name: str) -> None:
         persona = self.personas.get(name)
@@ -239,7 +293,13 @@ class ConsoleSession:
             return
         if outcome.callback_answer:
             self.say(f"  （提示：{outcome.callback_answer}）")
+        await self.deliver()
+
+    async def deliver(self) -> None:
+        """Send what the last step queued: replies first, then broadcast deliveries."""
         await self.sender.flush()
+        if self.broadcasts is not None:
+            await self.broadcasts.drain()
 
 
 def _message_ref(token: str) -> int | None:

@@ -28,3 +28,19 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     log_level: str = "INFO"
+
+    # Webhook mode (`gridbot run --webhook`): Telegram POSTs to webhook_url (your reverse proxy), which
+    # forwards to webhook_host:webhook_port + webhook_path. The secret is checked on every request.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8080
+    webhook_path: str = "/telegram"
+    polling_timeout: int = 30  # seconds a getUpdates long poll is held open
+    update_workers: int = 1  # concurrent update handlers; >1 only on PostgreSQL (same-chat order is kept)
+    shutdown_timeout: float = 20.0  # seconds to finish in-flight updates and sends on SIGTERM
+    # Outgoing pace (Telegram's flood limits).
+    send_per_chat_per_second: float = 1.0
+    send_per_chat_burst: int = 3
+    send_per_group_per_minute: int = 20
+    send_overall_per_second: float = 30.0

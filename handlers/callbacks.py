@@ -23,6 +23,16 @@ _VERBS: dict[str, int] = {
     "ra": 2,  # rate order: s|b|u
     "cx": 1,  # cancel order
     "dp": 2,  # dispatch order to person (staff)
+    "dj": 1,  # join a similar open order ("me too")
+    "dn": 1,  # open a new order anyway
+    "sv": 1,  # supervise (督办) an order (staff)
+    "ci": 2,  # check-in answer: checkin id, fine|help
+    "cm": 1,  # grid member confirms a resident is safe: checkin id
+    "lg": 2,  # ledger consent by the resident: y|n, 0
+    "cl": 1,  # claim an order from the grid group chat
+    "bc": 2,  # broadcast control (staff): a|p|r|x (approve, pause, resume, cancel), broadcast id
+    "al": 2,  # emergency alert draft (staff): y|n, broadcast id
+    "sb": 1,  # subscriptions: toggle topic
 }
 MAX_BYTES = 64
 

@@ -22,6 +22,16 @@ def order_card(order: WorkOrder, resident: Resident | None, heading: str = "📋
     ]
     if order.photos:
         lines.append(f"照片：{len(order.photos)} 张")
+    due = (
+        order.accept_due_at if order.state in (OrderState.NEW, OrderState.ASSIGNED) else order.resolve_due_at
+    )
+    if due is not None and order.is_open and order.state is not OrderState.RESOLVED:
+        what = "接单" if order.state in (OrderState.NEW, OrderState.ASSIGNED) else "办结"
+        lines.append(f"时限：{due.strftime('%m-%d %H:%M')} 前{what}")
+    if order.supervised:
+        lines.append("🔔 督办件")
+    if order.green_channel:
+        lines.append(texts.green_channel_note(order.green_channel))
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from handlers.domain import Actor, Person, Resident
 from handlers.messages import Button, Incoming, Reply
 from handlers.ports import Clock, UnitOfWork
+from handlers.sla import WeekdayCalendar, WorkCalendar
 from nlp.types import Classifier
 
 
@@ -20,6 +21,7 @@ class Context:
     resident: Resident | None
     replies: list[Reply] = field(default_factory=list)
     callback_answer: str | None = None
+    calendar: WorkCalendar = field(default_factory=WeekdayCalendar)
 
     @property
     def chat_id(self) -> int:

@@ -4,18 +4,38 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from handlers import callbacks, member, resident, texts
+from handlers import (
+    attachments,
+    broadcast_texts,
+    broadcasts,
+    callbacks,
+    checkin,
+    duty,
+    groups,
+    ledger,
+    member,
+    resident,
+    subscriptions,
+    texts,
+    timers,
+)
 from handlers.callbacks import Action
 from handlers.context import Context
 from handlers.domain import DomainError, NotAuthorised, Person, TransitionNotAllowed
 from handlers.messages import ChatKind, Incoming, Outcome
 from handlers.ports import Clock, UnitOfWorkFactory
+from handlers.sla import WeekdayCalendar, WorkCalendar
 from nlp.types import Classifier
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ButtonHandler = Callable[[Context, Action], Awaitable[None]]
+
+# The "incoming" of scheduler ticks: nobody sent anything, the clock did.
+_SYSTEM = Incoming(chat_id=0, sender_id=0, sender_name="system")
 
 _BUTTONS: dict[str, ButtonHandler] = {
     "cs": resident.on_consent,
@@ -32,6 +52,16 @@ _BUTTONS: dict[str, ButtonHandler] = {
     "rt": member.on_return,
     "rs": member.on_resolve,
     "dp": member.on_dispatch,
+    "dj": resident.on_duplicate_choice,
+    "dn": resident.on_duplicate_choice,
+    "sv": member.on_supervise,
+    "ci": checkin.on_answer,
+    "cm": checkin.on_member_confirm,
+    "lg": ledger.on_consent,
+    "cl": groups.on_claim,
+    "bc": broadcasts.on_control,
+    "al": broadcasts.on_alert,
+    "sb": subscriptions.on_toggle,
 }
 
 
@@ -46,10 +76,33 @@ def _error_text(error: DomainError) -> str:
 class Core:
     """Framework-free gridbot. Transports call `handle` for each update and deliver the outbox."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, classifier: Classifier, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        classifier: Classifier,
+        clock: Clock,
+        calendar: WorkCalendar | None = None,
+    ) -> None:
         self._uow_factory = uow_factory
         self._classifier = classifier
         self._clock = clock
+        self._calendar = calendar or WeekdayCalendar()
+
+    async def run_timers(self) -> int:
+        """One scheduler tick for work orders: reminders and escalations that are due now."""
+        return await self.run_job(timers.run_due_timers)
+
+    async def run_checkins(self) -> int:
+        """One scheduler tick for the daily check-in: ask, alert, escalate."""
+        return await self.run_job(checkin.run_checkins)
+
+    async def run_job(self, job: Callable[[Context], Awaitable[T]]) -> T:
+        """Run a job nobody sent (a tick, an import) in one transaction, as the system."""
+        async with self._uow_factory() as uow:
+            ctx = Context(uow, self._clock, self._classifier, _SYSTEM, None, None, calendar=self._calendar)
+            done = await job(ctx)
+            await uow.commit()
+            return done
 
     async def handle(self, incoming: Incoming) -> Outcome:
         """Handle one update exactly once: its effects and its dedupe key commit together."""
@@ -64,6 +117,7 @@ class Core:
                 incoming=incoming,
                 person=await uow.community.person_by_chat(incoming.sender_id),
                 resident=await uow.residents.by_chat(incoming.sender_id),
+                calendar=self._calendar,
             )
             try:
                 await _dispatch(ctx)
@@ -116,8 +170,17 @@ async def _dispatch(ctx: Context) -> None:
         return
     if incoming.chat_kind is ChatKind.GROUP:
         return  # in group chats only commands and replies to order cards concern the bot
+    if incoming.location is not None and not text:
+        await attachments.on_location(ctx, incoming.location)
+        return
+    if incoming.photo is not None and not text:
+        await attachments.on_photo(ctx, incoming.photo)
+        return
     conversation = await ctx.uow.conversations.get(ctx.chat_id)
     if conversation is not None and text:
+        if conversation.step == attachments.STEP_ATTACH:
+            await attachments.report_with_attachments(ctx, text, conversation)
+            return
         if conversation.step == member.STEP_RESOLVE_NOTE:
             await member.on_resolve_note(ctx, text, int(conversation.data["order_id"]))
             return
@@ -147,7 +210,7 @@ async def _relay(ctx: Context, text: str) -> bool:
 async def _help(ctx: Context, _args: str) -> None:
     person: Person | None = ctx.person
     if person is not None and person.is_staff:
-        await ctx.answer(texts.HELP_STAFF + "\n" + texts.HELP_MEMBER)
+        await ctx.answer(texts.HELP_STAFF + "\n" + broadcast_texts.HELP_STAFF + "\n" + texts.HELP_MEMBER)
     elif person is not None:
         await ctx.answer(texts.HELP_MEMBER)
     else:
@@ -172,6 +235,18 @@ _COMMANDS: dict[str, CommandHandler] = {
     "address": _address,
     "mydata": lambda ctx, _: resident.my_data(ctx),
     "deletedata": lambda ctx, _: resident.delete_data(ctx),
+    "checkin": checkin.toggle,
+    "leave": duty.leave,
+    "back": duty.back,
+    "team": duty.team,
+    "overdue": duty.overdue,
+    "stats": duty.stats,
+    "ledger": ledger.show,
+    "ledger_add": ledger.add,
+    "ledger_remove": ledger.remove,
+    "broadcast": broadcasts.broadcast_command,
+    "alert": broadcasts.alert_command,
+    "subscriptions": subscriptions.subscriptions_command,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 
 from nlp.types import Category, Priority
@@ -48,6 +48,8 @@ class Compound:
     id: int
     name: str
     aliases: tuple[str, ...] = ()
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,18 @@ class Grid:
 
 
 @dataclass(frozen=True)
+class DutyHours:
+    """When someone is on duty: weekdays (0 = Monday) and a daily local-time window."""
+
+    weekdays: frozenset[int]
+    start: time
+    end: time
+
+    def covers(self, moment: datetime) -> bool:
+        return moment.weekday() in self.weekdays and self.start <= moment.time() < self.end
+
+
+@dataclass(frozen=True)
 class Person:
     """Someone with a role in the community structure (not an ordinary resident)."""
 
@@ -80,9 +94,16 @@ class Person:
     chat_id: int
     roles: frozenset[Role]
     grid_id: int | None = None
+    deputy_id: int | None = None  # takes new orders while this person is on leave or off duty
+    on_leave: bool = False
+    duty: DutyHours | None = None  # None: always on duty
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
+
+    def available(self, moment: datetime) -> bool:
+        """On duty and not on leave: can take a new order now."""
+        return not self.on_leave and (self.duty is None or self.duty.covers(moment))
 
     @property
     def is_staff(self) -> bool:
@@ -116,6 +137,7 @@ class Resident:
     room: str | None = None
     phone: str | None = None
     phone_consent: bool = False
+    checkin: bool = False  # opted in to the daily 平安问候
 
     @property
     def has_consented(self) -> bool:
@@ -160,6 +182,10 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    REMINDED = "reminded"  # 催办
+    ESCALATED = "escalated"
+    SUPERVISED = "supervised"  # 督办
+    JOINED = "joined"  # another resident reported the same problem ("me too")
 
 
 class Satisfaction(StrEnum):
@@ -268,6 +294,15 @@ class WorkOrder:
     category_chosen_by_resident: bool = False
     resolution_note: str = ""
     photos: list[str] = field(default_factory=list)
+    # SLA: when it must be accepted and resolved; the timer says what is due next (see handlers/sla.py).
+    accept_due_at: datetime | None = None
+    resolve_due_at: datetime | None = None
+    escalation_level: int = 0  # 0: the assignee, 1: grid leader told, 2: community staff told
+    reminded: bool = False  # 催办 sent for the current stage (acceptance or resolution)
+    next_timer_at: datetime | None = None
+    supervised: bool = False  # 督办 by staff
+    green_channel: str = ""  # why the order is on the green channel (vulnerable resident), if it is
+    followers: list[int] = field(default_factory=list)  # residents who joined with the same problem
     # Events recorded since the order was loaded; storage appends them to the history.
     new_events: list[OrderEvent] = field(default_factory=list)
 

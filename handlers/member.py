@@ -16,8 +16,9 @@ from handlers.domain import (
     WorkOrder,
 )
 from handlers.messages import Button
-from handlers.opening import notify_dispatch, send_card
+from handlers.opening import notify_dispatch, send_card, tell_residents
 from handlers.ports import Conversation
+from handlers.sla import schedule, start_stage
 
 STEP_RESOLVE_NOTE = "resolve_note"
 
@@ -59,10 +60,11 @@ async def on_accept(ctx: Context, action: Action) -> None:
     if order.assignee_id != person.id and not person.is_staff:
         raise NotAuthorised("not_assignee")
     order.accept(ctx.actor, ctx.clock.now())
+    await _reschedule(ctx, order, new_stage=True)  # the resolution clock's own reminder and escalation
     await ctx.uow.orders.save(order)
     ctx.callback_answer = texts.accepted_member(order.number)
     await _refresh_card(ctx, order, "📋 已接单")
-    await ctx.say(order.resident_chat_id, texts.order_accepted(order.number, person.title), order_id=order.id)
+    await tell_residents(ctx, order, texts.order_accepted(order.number, person.title))
 
 
 async def on_transfer_menu(ctx: Context, action: Action) -> None:
@@ -99,21 +101,19 @@ async def on_transfer_to(ctx: Context, action: Action) -> None:
     if target is None or not target.has(Role.GRID_MEMBER, Role.GRID_LEADER, Role.STAFF, Role.BUILDING_LEADER):
         raise NotAuthorised("bad_target")
     order.transfer(target.id, ctx.actor, ctx.clock.now())
+    await _reschedule(ctx, order)
     await ctx.uow.orders.save(order)
     ctx.callback_answer = texts.transferred_member(order.number, target.title)
     await ctx.answer(texts.transferred_member(order.number, target.title))
     await send_card(ctx, order, target, "📋 转派工单")
-    await ctx.say(
-        order.resident_chat_id,
-        texts.order_transferred_resident(order.number, target.title),
-        order_id=order.id,
-    )
+    await tell_residents(ctx, order, texts.order_transferred_resident(order.number, target.title))
 
 
 async def on_return(ctx: Context, action: Action) -> None:
     """Send the order back to community staff for dispatch (e.g. it is not this grid's business)."""
     order, person = await _order_for_handler(ctx, action.int_arg(0))
     order.return_to_dispatch(ctx.actor, ctx.clock.now(), f"退回：{person.name}")
+    await _reschedule(ctx, order)
     await ctx.uow.orders.save(order)
     ctx.callback_answer = texts.returned_member(order.number)
     await ctx.answer(texts.returned_member(order.number))
@@ -138,6 +138,7 @@ async def on_resolve_note(ctx: Context, text: str, order_id: int) -> None:
     order, person = await _order_for_handler(ctx, order_id)
     await ctx.uow.conversations.clear(ctx.chat_id)
     order.resolve(note, ctx.actor, ctx.clock.now())
+    await _reschedule(ctx, order)  # nothing more is due
     await ctx.uow.orders.save(order)
     await ctx.answer(texts.resolved_member(order.number))
     await ctx.say(
@@ -146,6 +147,10 @@ async def on_resolve_note(ctx: Context, text: str, order_id: int) -> None:
         rating_buttons(order),
         order_id=order.id,
     )
+    for follower_id in order.followers:  # they joined the order; only the reporter rates it
+        follower = await ctx.uow.residents.get(follower_id)
+        if follower is not None:
+            await ctx.say(follower.chat_id, texts.resolved_follower(order.number, note), order_id=order.id)
 
 
 async def relay_to_resident(ctx: Context, order: WorkOrder, text: str) -> None:
@@ -174,15 +179,51 @@ async def on_dispatch(ctx: Context, action: Action) -> None:
     if order is None or target is None:
         raise NotAuthorised("not_found")
     order.assign(target.id, ctx.actor, ctx.clock.now())
+    await _reschedule(ctx, order)
     await ctx.uow.orders.save(order)
     ctx.callback_answer = f"已派给{target.title}"
     await ctx.answer(f"工单 {order.number} 已派给{target.title}。")
     await send_card(ctx, order, target, "📋 派单")
-    await ctx.say(
-        order.resident_chat_id,
-        texts.order_transferred_resident(order.number, target.title),
-        order_id=order.id,
-    )
+    await tell_residents(ctx, order, texts.order_transferred_resident(order.number, target.title))
+
+
+async def _reschedule(ctx: Context, order: WorkOrder, *, new_stage: bool = False) -> None:
+    """Recompute the order's timer after a change; a new stage gets its own reminder and escalation."""
+    settings = await ctx.uow.community.settings()
+    now = ctx.clock.now()
+    if new_stage:
+        start_stage(order, settings, now)
+    else:
+        order.reminded = False  # a new assignee gets their own reminder
+        schedule(order, settings, now)
+
+
+async def on_supervise(ctx: Context, action: Action) -> None:
+    """Staff put an order under supervision (督办): the handler and the grid leader are told."""
+    if ctx.person is None or not ctx.person.is_staff:
+        raise NotAuthorised("not_staff")
+    order = await ctx.uow.orders.get(action.int_arg(0))
+    if order is None:
+        raise NotAuthorised("not_found")
+    if not order.is_open or order.supervised:
+        raise TransitionNotAllowed("transition")
+    order.supervised = True
+    order.record(EventKind.SUPERVISED, ctx.actor, ctx.clock.now())
+    await ctx.uow.orders.save(order)
+    ctx.callback_answer = texts.supervised_staff(order.number)
+    await ctx.answer(texts.supervised_staff(order.number))
+    told: set[int] = set()
+    if order.assignee_id is not None:
+        told.add(order.assignee_id)
+    grid = await ctx.uow.community.grid(order.grid_id) if order.grid_id else None
+    if grid is not None and grid.leader_id is not None:
+        told.add(grid.leader_id)
+    for person_id in sorted(told):
+        person = await ctx.uow.community.person(person_id)
+        if person is not None:
+            await ctx.say(
+                person.chat_id, texts.supervised_member(order.number), order_id=order.id, thread=True
+            )
 
 
 async def open_orders(ctx: Context) -> None:

@@ -9,7 +9,9 @@ from handlers import cards, texts
 from handlers.context import Context
 from handlers.domain import Actor, OrderLocation, Person, Resident, Role, WorkOrder
 from handlers.emergency import emergency_advice
+from handlers.groups import post_to_group
 from handlers.routing import emergency_chain, route_order
+from handlers.sla import set_due_times
 from nlp.types import Category, Priority
 
 _PRIORITY_OF = {
@@ -34,6 +36,7 @@ class PendingReport:
     building_id: int | None = None
     building_number: str | None = None  # mentioned, but the compound was not known yet
     building_unsure: bool = False
+    insist_new: bool = False  # the resident chose a new order over joining a similar open one
     unit: str | None = None
     room: str | None = None
     photo: str | None = None
@@ -47,10 +50,12 @@ class PendingReport:
         return cls(**known)
 
 
+_PRIORITY_ORDER = [Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+
+
 def priority_for(category: Category, suggested: Priority) -> Priority:
     implied = _PRIORITY_OF.get(category, Priority.NORMAL)
-    order = [Priority.NORMAL, Priority.HIGH, Priority.URGENT]
-    return max(implied, suggested, key=order.index)
+    return max(implied, suggested, key=_PRIORITY_ORDER.index)
 
 
 async def open_order(ctx: Context, resident: Resident, report: PendingReport) -> WorkOrder:
@@ -86,11 +91,17 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
         category_chosen_by_resident=report.chosen_by_resident,
         photos=[report.photo] if report.photo else [],
     )
+    entry = await uow.ledger.get(resident.id)
+    if entry is not None and entry.active:
+        # Green channel: vulnerable residents come first, and the handler is told why.
+        order.green_channel = entry.label
+        order.priority = priority_for(category, max(order.priority, Priority.HIGH, key=_PRIORITY_ORDER.index))
     order.open(Actor("resident", resident.id), now)
-    route = await route_order(uow, category, location.building_id)
+    route = await route_order(uow, category, location.building_id, now)
     order.grid_id = route.grid.id if route.grid else None
     if route.assignee is not None:
         order.assign(route.assignee.id, Actor.system(), now)
+    set_due_times(order, now, await uow.community.settings(), ctx.calendar)
     order = await uow.orders.add(order)
     assert order.id is not None
 
@@ -100,9 +111,13 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
     if route.assignee is not None:
         await send_card(ctx, order, route.assignee, resident=resident)
         handler = route.assignee.title
+        for person in route.also_tell:
+            await ctx.say(person.chat_id, cards.order_card(order, resident, "📋 知会工单"), order_id=order.id)
     else:
         await notify_dispatch(ctx, order, route.reason)
         handler = "社区工作人员"
+    # Any member of the grid may also claim it from the grid's group chat, if it has one.
+    await post_to_group(ctx, order, resident)
     if category is Category.EMERGENCY:
         for person in await emergency_chain(uow, route.grid, route.assignee):
             await ctx.say(person.chat_id, cards.order_card(order, resident, "🆘 紧急工单"), order_id=order.id)
@@ -151,3 +166,12 @@ async def send_card(
         order_id=order.id,
         photo=photo,
     )
+
+
+async def tell_residents(ctx: Context, order: WorkOrder, text: str, *, thread: bool = False) -> None:
+    """Tell the reporter and every resident who joined the order ("me too")."""
+    await ctx.say(order.resident_chat_id, text, order_id=order.id, thread=thread)
+    for follower_id in order.followers:
+        follower = await ctx.uow.residents.get(follower_id)
+        if follower is not None:
+            await ctx.say(follower.chat_id, text, order_id=order.id)

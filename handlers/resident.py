@@ -17,10 +17,12 @@ from handlers.domain import (
     TransitionNotAllowed,
     WorkOrder,
 )
+from handlers.emergency import emergency_advice
 from handlers.messages import Button
 from handlers.opening import PendingReport, open_order, send_card
 from handlers.ports import Conversation
-from nlp.types import CHOOSABLE_CATEGORIES, Category
+from handlers.sla import set_due_times
+from nlp.types import CHOOSABLE_CATEGORIES, Category, Priority
 
 STEP_CONSENT = "consent"
 STEP_ROOM = "room"
@@ -191,8 +193,11 @@ async def _require_consent(ctx: Context, pending: PendingReport | None = None) -
     return False
 
 
-async def report(ctx: Context, text: str, photo: str | None = None) -> None:
-    """Open a work order from a resident's message (asking only for what is missing)."""
+async def report(ctx: Context, text: str, photo: str | None = None, compound_id: int | None = None) -> None:
+    """Open a work order from a resident's message (asking only for what is missing).
+
+    `compound_id` comes from a location shared before the words; a compound named in the text wins.
+    """
     text = text.strip()
     if not text:
         await ctx.answer(texts.EMPTY_MESSAGE)
@@ -216,6 +221,8 @@ async def report(ctx: Context, text: str, photo: str | None = None) -> None:
         compound = await ctx.uow.community.compound_by_name(result.location.compound)
         pending.compound_id = compound.id if compound else None
     pending.building_number = result.location.building
+    if pending.compound_id is None and compound_id is not None:
+        pending.compound_id = compound_id
     if not await _require_consent(ctx, pending):
         return
     await continue_report(ctx, pending)
@@ -248,6 +255,9 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
             pending.room = pending.room or resident.room
     if not emergency:  # an emergency never waits for a question
         if pending.category == Category.UNKNOWN.value:
+            if pending.priority == Priority.URGENT.value:
+                # Maybe an emergency: the numbers to call must not wait for the resident's answer.
+                await ctx.answer(emergency_advice(pending.text))
             await _ask(ctx, pending, texts.ASK_CATEGORY, _category_buttons(pending.candidates))
             return
         if pending.compound_id is None:
@@ -261,8 +271,68 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
             buttons.append(Button(texts.BTN_UNSURE, callbacks.encode("rb", 0)))
             await _ask(ctx, pending, texts.ASK_LOCATION_BUILDING, rows(buttons, 4))
             return
+    if not emergency and not pending.insist_new and await _offer_similar(ctx, pending):
+        return
     await uow.conversations.clear(ctx.chat_id)
     await open_order(ctx, resident, pending)
+
+
+async def _offer_similar(ctx: Context, pending: PendingReport) -> bool:
+    """ "Me too": offer to join an open order about the same problem at the same place instead."""
+    resident = ctx.resident
+    assert resident is not None
+    settings = await ctx.uow.community.settings()
+    similar = await ctx.uow.orders.similar_open(
+        Category(pending.category),
+        pending.building_id,
+        pending.compound_id,
+        ctx.clock.now() - settings.duplicate_window,
+    )
+    similar = [o for o in similar if o.resident_id != resident.id and resident.id not in o.followers]
+    if not similar:
+        return False
+    order = similar[0]
+    assert order.id is not None
+    buttons = (
+        (
+            Button(texts.BTN_JOIN, callbacks.encode("dj", order.id)),
+            Button(texts.BTN_NEW_ORDER, callbacks.encode("dn", 0)),
+        ),
+    )
+    text = texts.duplicate_offer(order.number, order.state.label, 1 + len(order.followers))
+    await _ask(ctx, pending, text, buttons)
+    return True
+
+
+async def on_duplicate_choice(ctx: Context, action: Action) -> None:
+    """Join the similar order (and follow its updates), or open a new one all the same."""
+    conversation = await ctx.uow.conversations.get(ctx.chat_id)
+    if conversation is None or conversation.step != STEP_REPORT or ctx.resident is None:
+        ctx.callback_answer = texts.NOTHING_PENDING
+        return
+    pending = PendingReport.from_data(conversation.data["pending"])
+    if action.verb == "dn":
+        pending.insist_new = True
+        await continue_report(ctx, pending)
+        return
+    order = await ctx.uow.orders.get(action.int_arg(0))
+    if order is None or not order.is_open:
+        # closed in the meantime: nothing to join, so the report becomes an order of its own
+        pending.insist_new = True
+        await continue_report(ctx, pending)
+        return
+    assert ctx.resident.id is not None
+    if ctx.resident.id not in order.followers and ctx.resident.id != order.resident_id:
+        order.followers.append(ctx.resident.id)
+        order.record(EventKind.JOINED, ctx.actor, ctx.clock.now(), pending.text)
+        await ctx.uow.orders.save(order)
+    await ctx.uow.conversations.clear(ctx.chat_id)
+    await ctx.say(ctx.chat_id, texts.joined(order.number), order_id=order.id)
+    if order.assignee_id is not None:
+        assignee = await ctx.uow.community.person(order.assignee_id)
+        if assignee is not None:
+            message = texts.joined_member(order.number, 1 + len(order.followers))
+            await ctx.say(assignee.chat_id, message, order_id=order.id, thread=True)
 
 
 def _category_buttons(candidates: list[str]) -> tuple[tuple[Button, ...], ...]:
@@ -297,6 +367,10 @@ async def on_report_choice(ctx: Context, action: Action) -> None:
             ctx.callback_answer = texts.STALE_BUTTON
             return
         pending.category, pending.chosen_by_resident = category.value, True
+        if category is not Category.EMERGENCY and pending.priority == Priority.URGENT.value:
+            # The classifier saw some emergency evidence but the resident says otherwise: keep it
+            # high (seen soon) rather than urgent (everyone alerted at once).
+            pending.priority = Priority.HIGH.value
     elif action.verb == "rc":
         compound = await ctx.uow.community.compound(action.int_arg(0))
         if compound is None:
@@ -373,6 +447,8 @@ async def on_rate(ctx: Context, action: Action) -> None:
     if satisfaction is None:
         raise TransitionNotAllowed("bad_rating")
     order.rate(satisfaction, ctx.actor, ctx.clock.now())
+    if satisfaction is Satisfaction.UNSATISFIED:  # reopened: the clock starts again
+        set_due_times(order, ctx.clock.now(), await ctx.uow.community.settings(), ctx.calendar)
     await ctx.uow.orders.save(order)
     assignee = await ctx.uow.community.person(order.assignee_id) if order.assignee_id else None
     if ctx.incoming.callback_message_id is not None:

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from handlers.domain import OrderState
+from nlp.types import Category
+
+if TYPE_CHECKING:  # texts stay importable from everywhere without a cycle
+    from handlers.ports import OrderStatistics
+
 WELCOME = (
     "您好！我是社区网格小助手 🏠\n"
     "有什么烦心事、需要帮忙的，直接发文字给我就行，比如：\n"
@@ -73,7 +81,8 @@ def order_opened(number: str, category: str, handler: str, location: str) -> str
         f"✅ 已为您生成工单 {number}\n"
         f"类别：{category}\n位置：{location}\n"
         f"负责人：{handler}\n"
-        "对方接单后我会第一时间告诉您。发送 /my 可以随时查看进度。"
+        "对方接单后我会第一时间告诉您。发送 /my 可以随时查看进度。\n"
+        "如果情况紧急（着火、燃气泄漏、有人受伤），请直接拨打 119 / 120 / 110。"
     )
 
 
@@ -179,13 +188,18 @@ STAFF_OPEN_HEADER = "未完成的工单："
 
 HELP_RESIDENT = (
     "直接发文字描述问题即可报事，例如“滨河花园3栋电梯坏了”。\n"
-    "/my 查看我的工单\n/address 登记或修改住址\n/mydata 查看我的信息\n/deletedata 删除我的信息\n/help 帮助"
+    "/my 查看我的工单\n/address 登记或修改住址\n/checkin 开启或关闭每日平安问候\n"
+    "/mydata 查看我的信息\n/deletedata 删除我的信息\n/help 帮助"
 )
 HELP_MEMBER = (
     "新工单会以卡片形式发给您，点按钮即可接单、转派、退回或办结。\n"
-    "直接回复工单卡片，就能把话转给居民。\n/orders 查看我负责的未完成工单\n/help 帮助"
+    "直接回复工单卡片，就能把话转给居民。\n/orders 查看我负责的未完成工单\n"
+    "/leave 请假（新工单交给代班人）  /back 销假\n/ledger 本网格重点关爱居民\n/help 帮助"
 )
-HELP_STAFF = "/orders 查看全部未完成工单\n/help 帮助"
+HELP_STAFF = (
+    "/orders 全部未完成工单\n/overdue 超时工单\n/stats [天数] 统计\n/team 网格员在岗情况\n/ledger 重点关爱台账\n"
+    "/ledger_add 居民id 类别 [paper] 登记台账\n/ledger_remove 居民id 移出台账\n/help 帮助"
+)
 
 
 def my_data(name: str, address: str, orders: int) -> str:
@@ -193,3 +207,220 @@ def my_data(name: str, address: str, orders: int) -> str:
 
 
 DATA_DELETED = "您的个人信息已删除（工单内容会匿名保留，用于社区统计）。如需再次使用，发送 /start。"
+
+
+# Command menus (Telegram's "/" menu), per role: (command, description).
+COMMANDS_RESIDENT = (
+    ("start", "开始使用"),
+    ("my", "我的工单"),
+    ("address", "登记或修改住址"),
+    ("mydata", "查看我的信息"),
+    ("deletedata", "删除我的信息"),
+    ("help", "帮助"),
+)
+COMMANDS_MEMBER = (
+    ("orders", "我负责的未完成工单"),
+    ("help", "帮助"),
+)
+COMMANDS_STAFF = (
+    ("orders", "全部未完成工单"),
+    ("help", "帮助"),
+)
+
+# Grid group chats: an order card any member of the grid may claim.
+BTN_CLAIM = "认领"
+
+
+def group_card_heading(grid: str) -> str:
+    return f"📣 {grid}新工单，哪位网格员方便处理，点“认领”即可"
+
+
+def claimed_group(number: str, who: str) -> str:
+    return f"✅ 工单 {number} 已由{who}认领。"
+
+
+def claimed_member(number: str) -> str:
+    return f"您已认领工单 {number}，直接回复工单卡片就能和居民沟通。"
+
+
+def claimed_from_you(number: str, who: str) -> str:
+    return f"工单 {number} 已由{who}在网格群里认领，您无需再处理。"
+
+
+# Photos and shared locations.
+def photo_added_resident(number: str) -> str:
+    return f"📷 照片已补充到工单 {number}，负责人会看到的。"
+
+
+def photo_added_member(number: str, name: str) -> str:
+    return f"📷 居民{name}为工单 {number} 补充了一张照片。"
+
+
+PHOTO_NEEDS_WORDS = "收到您的照片啦 📷 麻烦再用文字说一说是什么问题、在哪栋楼，我马上为您登记。"
+
+
+def location_nearest(compound: str) -> str:
+    return f"📍 收到您的位置，离您最近的是{compound}。请用文字说一说遇到了什么问题。"
+
+
+LOCATION_FAR = "📍 收到您的位置，但附近好像不是本社区的小区。请用文字说一说问题和所在小区、楼栋。"
+
+
+def resolved_follower(number: str, note: str) -> str:
+    return f"✅ 您关注的工单 {number} 已办结。\n办理结果：{note}"
+
+
+def supervised_staff(number: str) -> str:
+    return f"已将工单 {number} 列为督办件。"
+
+
+def supervised_member(number: str) -> str:
+    return f"🔔 工单 {number} 已被社区列为督办件，请优先处理并及时反馈。"
+
+
+def reminder(number: str, what: str, due: str) -> str:
+    return f"⏰ 催办：工单 {number} 需在 {due} 前{what}，请尽快处理。"
+
+
+def escalated(number: str, what: str, assignee: str, level: str) -> str:
+    return f"⚠️ 工单 {number} 已超时未{what}（负责人：{assignee}），已上报{level}，请督促处理。"
+
+
+def escalated_assignee(number: str, what: str, level: str) -> str:
+    return f"⚠️ 工单 {number} 已超时未{what}，已上报{level}。"
+
+
+BTN_SUPERVISE = "督办"
+
+
+def duplicate_offer(number: str, state: str, count: int) -> str:
+    return (
+        f"附近已有相同问题的工单 {number}（{state}，已有 {count} 位居民反映）。\n"
+        "要加入这张工单吗？加入后您会收到它的处理进展，不用重复等待。"
+    )
+
+
+BTN_JOIN = "加入该工单"
+BTN_NEW_ORDER = "仍然新建"
+
+
+def joined(number: str) -> str:
+    return f"好的，您已加入工单 {number}，有进展会第一时间告诉您。"
+
+
+def joined_member(number: str, count: int) -> str:
+    return f"ℹ️ 又有一位居民反映了工单 {number} 的同样问题（共 {count} 位）。"
+
+
+def green_channel_note(reason: str) -> str:
+    return f"🟢 绿色通道：{reason}，请优先上门或电话联系。"
+
+
+LEAVE_ON = "已登记请假。请假期间新工单会交给您的代班人；发送 /back 销假。"
+LEAVE_OFF = "欢迎回来！已销假，新工单会照常派给您。"
+LEAVE_NOT_MEMBER = "只有网格员和工作人员可以请假登记。"
+
+CHECKIN_QUESTION = "🌞 早上好！今天一切都好吗？点一下下面的按钮告诉我们就行。"
+BTN_CHECKIN_FINE = "我很好"
+BTN_CHECKIN_HELP = "需要帮助"
+BTN_CHECKIN_CONFIRM = "已联系，平安"
+CHECKIN_FINE_THANKS = "收到，祝您今天顺顺利利！有事随时找我们。"
+CHECKIN_HELP_ORDER_TEXT = "平安问候：居民点了“需要帮助”，请尽快联系。"
+CHECKIN_CONFIRMED = "已记录：居民平安。谢谢！"
+CHECKIN_OFF = "已关闭每日平安问候。想再开启，发送 /checkin 即可。"
+CONSENT_NEEDED_FIRST = "请先发送 /start 并同意隐私说明，再开启这项服务。"
+
+
+def checkin_on(at: str) -> str:
+    return f"已开启每日平安问候：每天 {at} 我会问候您一声。发送 /checkin 可以关闭。"
+
+
+def checkin_answered(answer: str) -> str:
+    return (
+        "今天的平安问候：您回复了“我很好”。" if answer == "fine" else "今天的平安问候：您回复了“需要帮助”。"
+    )
+
+
+def checkin_unanswered(who: str, address: str, escalated: bool) -> str:
+    head = "🔴 平安问候仍无回复（已上报）" if escalated else "🟠 平安问候未回复"
+    return f"{head}：{who}，{address}。请尽快电话或上门确认，确认后点下面的按钮。"
+
+
+def checkin_resolved(name: str, answer: str) -> str:
+    outcome = {"fine": "已回复“我很好”", "help": "需要帮助，已生成工单", "confirmed": "已由网格员确认平安"}[
+        answer
+    ]
+    return f"平安问候：{name} {outcome}。"
+
+
+LEDGER_EMPTY = "台账里还没有登记的居民。"
+LEDGER_HEADER = "重点关爱居民台账（敏感信息，请勿外传）："
+CONSENT_LABELS = {"pending": "待本人同意", "chat": "本人已同意", "paper": "书面同意"}
+LEDGER_ADD_USAGE = (
+    "用法：/ledger_add 居民id 类别 [paper]\n"
+    "类别：独居老人、孕产妇、残疾人、慢性病患者、困难家庭（可多个，用逗号隔开）；"
+    "已签书面同意书的加 paper，否则机器人会先征求本人同意。"
+)
+LEDGER_UNKNOWN_RESIDENT = "没有找到这位居民（需要先在机器人里发过 /start）。"
+BTN_AGREE_LEDGER = "同意"
+BTN_DECLINE_LEDGER = "不需要"
+LEDGER_CONSENT_THANKS = "谢谢您！有需要时我们会优先为您服务。"
+LEDGER_CONSENT_DECLINED = "好的，已为您取消登记，不会保留这些信息。"
+
+
+def ledger_added(name: str, paper: bool) -> str:
+    if paper:
+        return f"已将 {name} 登记入台账（书面同意），其工单将走绿色通道。"
+    return f"已将 {name} 登记入台账，正在征求本人同意；同意后工单走绿色通道。"
+
+
+def ledger_consent_question(kinds: str) -> str:
+    return (
+        f"您好！社区想把您登记为重点关爱对象（{kinds}），"
+        "这样您报的事会优先处理，网格员也会多关心您。这些信息只有社区工作人员和您所在网格的网格员能看到。"
+        "您同意吗？"
+    )
+
+
+def ledger_consent_given(name: str) -> str:
+    return f"{name} 已同意登记入台账。"
+
+
+def ledger_consent_refused(name: str) -> str:
+    return f"{name} 不同意登记，已从台账删除。"
+
+
+def ledger_removed(name: str) -> str:
+    return f"已将 {name} 从台账移除。"
+
+
+TEAM_HEADER = "网格员在岗情况："
+NO_OVERDUE = "目前没有超时的工单。"
+OVERDUE_HEADER = "超时未办的工单："
+
+
+def leave_changed(who: str, on_leave: bool) -> str:
+    return f"{who} 已{'请假' if on_leave else '销假'}。"
+
+
+def statistics(days: int, figures: OrderStatistics) -> str:
+    lines = [f"📊 近 {days} 天：新增工单 {figures.opened} 张"]
+    for key, count in sorted(figures.by_category.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {Category(key).label} {count}")
+    open_total = sum(figures.open_by_state.values())
+    states = "，".join(f"{OrderState(k).label} {n}" for k, n in figures.open_by_state.items())
+    lines.append(f"未完成 {open_total} 张" + (f"（{states}）" if states else ""))
+    lines.append(f"超时 {figures.overdue} 张")
+    rated = sum(figures.satisfaction.values())
+    if rated:
+        good = figures.satisfaction.get("satisfied", 0) + figures.satisfaction.get("basically", 0)
+        lines.append(
+            f"居民评价 {rated} 次：满意 {figures.satisfaction.get('satisfied', 0)}，"
+            f"基本满意 {figures.satisfaction.get('basically', 0)}，不满意 {figures.satisfaction.get('unsatisfied', 0)}"
+            f"（满意率 {good * 100 // rated}%）"
+        )
+    else:
+        lines.append("居民评价：暂无")
+    if figures.reopened:
+        lines.append(f"因不满意重新办理 {figures.reopened} 次")
+    return "\n".join(lines)

@@ -7,10 +7,19 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.community import CommunitySpec
+from handlers.community import CommunitySettings, CommunitySpec
 from handlers.domain import Building, Compound, Grid, Person, Resident, Role
 from nlp.types import Category
-from storage.models import BuildingRow, CategoryRouteRow, CompoundRow, GridRow, PersonRow, ResidentRow
+from storage.models import (
+    BuildingRow,
+    CategoryRouteRow,
+    CommunitySettingsRow,
+    CompoundRow,
+    GridRow,
+    PersonRow,
+    ResidentRow,
+)
+from storage.settings_codec import duty_from_json, duty_to_json, settings_from_json, settings_to_json
 
 
 def _person(row: PersonRow) -> Person:
@@ -20,11 +29,20 @@ def _person(row: PersonRow) -> Person:
         chat_id=row.chat_id,
         roles=frozenset(Role(r) for r in row.roles),
         grid_id=row.grid_id,
+        deputy_id=row.deputy_id,
+        on_leave=row.on_leave,
+        duty=duty_from_json(row.duty),
     )
 
 
 def _compound(row: CompoundRow) -> Compound:
-    return Compound(id=row.id, name=row.name, aliases=tuple(row.aliases or ()))
+    return Compound(
+        id=row.id,
+        name=row.name,
+        aliases=tuple(row.aliases or ()),
+        latitude=row.latitude,
+        longitude=row.longitude,
+    )
 
 
 def _grid(row: GridRow) -> Grid:
@@ -34,6 +52,7 @@ def _grid(row: GridRow) -> Grid:
 class SqlCommunityRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._settings: CommunitySettings | None = None  # read once per unit of work
 
     async def person_by_chat(self, chat_id: int) -> Person | None:
         row = await self._session.scalar(
@@ -109,9 +128,22 @@ class SqlCommunityRepository:
     async def grids(self) -> list[Grid]:
         return [_grid(row) for row in await self._session.scalars(select(GridRow).order_by(GridRow.id))]
 
-    async def category_role(self, category: Category) -> Role | None:
+    async def category_roles(self, category: Category) -> tuple[Role, ...]:
         row = await self._session.get(CategoryRouteRow, category.value)
-        return Role(row.role) if row else None
+        # several roles are stored comma-separated: the first takes the order, the others are told
+        return tuple(Role(r) for r in row.role.split(",")) if row else ()
+
+    async def settings(self) -> CommunitySettings:
+        if self._settings is None:
+            row = await self._session.get(CommunitySettingsRow, 1)
+            self._settings = settings_from_json(row.data) if row else CommunitySettings()
+        return self._settings
+
+    async def set_leave(self, person_id: int, on_leave: bool) -> None:
+        row = await self._session.get(PersonRow, person_id)
+        if row is not None:
+            row.on_leave = on_leave
+            await self._session.flush()
 
     async def apply(self, spec: CommunitySpec, now: datetime | None = None) -> None:
         """Sync the stored structure with `spec`, keeping ids that work orders already point to."""
@@ -147,17 +179,21 @@ class SqlCommunityRepository:
         people = {row.chat_id: row for row in await s.scalars(select(PersonRow))}
         by_name: dict[str, PersonRow] = {}
         for p in spec.people:
-            row = people.get(p.chat_id) or PersonRow(chat_id=p.chat_id)
-            row.name, row.roles, row.phone, row.active = (
-                p.name,
-                sorted(r.value for r in p.roles),
-                p.phone,
-                True,
-            )
-            row.grid_id = grids[p.grid].id if p.grid else None
-            s.add(row)
-            by_name[p.name] = row
+            person_row = people.get(p.chat_id) or PersonRow(chat_id=p.chat_id)
+            person_row.name, person_row.phone, person_row.active = p.name, p.phone, True
+            person_row.roles = sorted(r.value for r in p.roles)
+            person_row.grid_id = grids[p.grid].id if p.grid else None
+            person_row.duty = duty_to_json(p.duty)  # on_leave is theirs to set with /leave, kept as is
+            s.add(person_row)
+            by_name[p.name] = person_row
         await s.flush()
+        for p in spec.people:
+            deputy = by_name.get(p.deputy) if p.deputy else None  # validated files always name a known person
+            by_name[p.name].deputy_id = deputy.id if deputy else None
+        settings_row = await s.get(CommunitySettingsRow, 1) or CommunitySettingsRow(id=1)
+        settings_row.data = settings_to_json(spec.settings)
+        s.add(settings_row)
+        self._settings = None
         for g in spec.grids:
             if g.leader:
                 grids[g.name].leader_id = by_name[g.leader].id
@@ -165,9 +201,9 @@ class SqlCommunityRepository:
         for category, route_row in routes.items():
             if Category(category) not in spec.routing:
                 await s.delete(route_row)
-        for category, role in spec.routing.items():
+        for category, roles in spec.routing.items():
             route = routes.get(category.value) or CategoryRouteRow(category=category.value)
-            route.role = role.value
+            route.role = ",".join(r.value for r in roles)
             s.add(route)
         residents = {row.chat_id: row for row in await s.scalars(select(ResidentRow))}
         for r in spec.residents:
@@ -188,6 +224,7 @@ class SqlCommunityRepository:
 
 def resident_from_row(row: ResidentRow) -> Resident:
     return Resident(
+        checkin=row.checkin,
         id=row.id,
         chat_id=row.chat_id,
         name=row.name,

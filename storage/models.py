@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -19,7 +20,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations work the same on SQLite and PostgreSQL.
 NAMING = {
@@ -32,7 +35,32 @@ NAMING = {
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 Id = BigInteger().with_variant(Integer(), "sqlite")
-TZDateTime = DateTime(timezone=True)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes, stored in UTC.
+
+    SQLite keeps no offset and hands back naive values: normalising to UTC on the way in and marking UTC on
+    the way out makes comparisons (due times, claims) correct on both databases.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass a timezone-aware one (the clock port gives those)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+TZDateTime = UTCDateTime()
 
 
 class Base(DeclarativeBase):
@@ -76,12 +104,23 @@ class PersonRow(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
     phone: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    on_leave: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    duty: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"days": [0..6], "start": "08:00", "end": ..}
 
 
 class CategoryRouteRow(Base):
     __tablename__ = "category_routes"
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     role: Mapped[str] = mapped_column(String(32))
+
+
+class CommunitySettingsRow(Base):
+    """How the community works (assignment, SLAs, check-in time): one row, replaced by `org import`."""
+
+    __tablename__ = "community_settings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[dict[str, Any]] = mapped_column()
 
 
 class ResidentRow(Base):
@@ -95,6 +134,7 @@ class ResidentRow(Base):
     room: Mapped[str | None] = mapped_column(String(8))
     phone: Mapped[str | None] = mapped_column(String(32))
     phone_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    checkin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class WorkOrderRow(Base):
@@ -125,6 +165,17 @@ class WorkOrderRow(Base):
     photos: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime)
+    accept_due_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # the one moment the scheduler looks at (indexed): reminder, escalation, or NULL
+    next_timer_at: Mapped[datetime | None] = mapped_column(TZDateTime, index=True)
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    green_channel: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    followers: Mapped[list[int]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )  # resident ids who joined ("me too")
 
 
 class OrderEventRow(Base):
@@ -183,3 +234,148 @@ class OutboxRow(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class TelegramUpdateRow(Base):
+    """Raw Telegram updates, journaled before they are acknowledged (offset advanced / webhook answered).
+
+    `handled_at` is set once the core has handled the update; rows without it are replayed at start-up.
+    """
+
+    __tablename__ = "telegram_updates"
+    __table_args__ = (Index("ix_telegram_updates_handled_at", "handled_at"),)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(TZDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class UnreachableChatRow(Base):
+    """Chats Telegram refused with 403 (bot blocked, kicked from a group): nothing is sent until they write again."""
+
+    __tablename__ = "unreachable_chats"
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    since: Mapped[datetime] = mapped_column(TZDateTime)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+# ----------------------------------------------------------------------------- broadcasts (issue 6)
+
+
+class BroadcastRow(Base):
+    """A broadcast staff created: what, to whom, when, and where it stands."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_next_run_at", "status", "next_run_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(String(24))
+    audience: Mapped[dict[str, Any]] = mapped_column()
+    schedule: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(12))
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)  # person id (no FK: people may be re-imported)
+    approved_by: Mapped[int | None] = mapped_column(BigInteger)
+    campaign_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    next_run_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class BroadcastRunRow(Base):
+    """One firing of a broadcast: the text as sent and its recipients, fixed when it was planned."""
+
+    __tablename__ = "broadcast_runs"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "fire_at", name="uq_broadcast_runs_broadcast_fire_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))
+    fire_at: Mapped[datetime] = mapped_column(TZDateTime)
+    text: Mapped[str] = mapped_column(Text)
+    total: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12), default="sending")  # sending | done
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class BroadcastDeliveryRow(Base):
+    """The delivery ledger: one row per (run, chat); senders claim rows and record each outcome."""
+
+    __tablename__ = "broadcast_deliveries"
+    __table_args__ = (
+        UniqueConstraint("run_id", "chat_id", name="uq_broadcast_deliveries_run_chat"),
+        Index("ix_broadcast_deliveries_status_priority_id", "status", "priority", "id"),
+        Index("ix_broadcast_deliveries_run_status", "run_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("broadcast_runs.id"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    # pending | sending (claimed) | sent | failed | unreachable | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class BroadcastOptOutRow(Base):
+    """A resident switched a topic off (/subscriptions). No row means subscribed."""
+
+    __tablename__ = "broadcast_opt_outs"
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    topic: Mapped[str] = mapped_column(String(24), primary_key=True)
+    since: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+class CampaignRow(Base):
+    """The campaign library, loaded from deploy/campaigns/*.md (and staff's own directory)."""
+
+    __tablename__ = "campaigns"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(24))
+    text: Mapped[str] = mapped_column(Text)
+    audience: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+# ----------------------------------------------------------------------------- care (issue 5)
+
+
+class LedgerEntryRow(Base):
+    """The vulnerable-resident ledger (台账): sensitive, shown only to staff and the resident's grid."""
+
+    __tablename__ = "ledger_entries"
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id"), primary_key=True, autoincrement=False
+    )
+    kinds: Mapped[list[str]] = mapped_column()
+    consent: Mapped[str] = mapped_column(String(12))
+    registered_by: Mapped[int | None] = mapped_column(BigInteger)
+    registered_at: Mapped[datetime] = mapped_column(TZDateTime)
+    consent_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class CheckinRow(Base):
+    """One day's 平安问候 for one resident; the unique key makes asking idempotent across replicas."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("resident_id", "day", name="uq_checkins_resident_day"),
+        Index("ix_checkins_unanswered", "answered_at", "asked_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    day: Mapped[date] = mapped_column(Date)
+    asked_at: Mapped[datetime] = mapped_column(TZDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    answer: Mapped[str | None] = mapped_column(String(12))
+    alerted_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    alerted_people: Mapped[list[int]] = mapped_column(JSON, default=list)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.domain import (
@@ -18,7 +19,7 @@ from handlers.domain import (
     WorkOrder,
 )
 from handlers.messages import Reply
-from handlers.ports import Clock, Conversation
+from handlers.ports import Clock, Conversation, OrderStatistics
 from nlp.types import Category, Priority
 from storage.community import resident_from_row
 from storage.models import (
@@ -55,6 +56,7 @@ class SqlResidentRepository:
         row.name, row.consented_at = resident.name, resident.consented_at
         row.building_id, row.unit, row.room = resident.building_id, resident.unit, resident.room
         row.phone, row.phone_consent = resident.phone, resident.phone_consent
+        row.checkin = resident.checkin
         await self._session.flush()
         resident.id = row.id
         return resident
@@ -87,6 +89,28 @@ def _order(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
         category_chosen_by_resident=row.category_chosen_by_resident,
         resolution_note=row.resolution_note,
         photos=list(row.photos or ()),
+        accept_due_at=row.accept_due_at,
+        resolve_due_at=row.resolve_due_at,
+        escalation_level=row.escalation_level,
+        reminded=row.reminded,
+        next_timer_at=row.next_timer_at,
+        supervised=row.supervised,
+        green_channel=row.green_channel,
+        followers=list(row.followers or ()),
+    )
+
+
+_OPEN_STATES = [s.value for s in OrderState if s.is_open]
+
+
+def _late(now: datetime) -> ColumnElement[bool]:
+    """Open orders past the due time of their current stage."""
+    return or_(
+        and_(
+            WorkOrderRow.state.in_([OrderState.NEW.value, OrderState.ASSIGNED.value]),
+            WorkOrderRow.accept_due_at < now,
+        ),
+        and_(WorkOrderRow.state == OrderState.ACCEPTED.value, WorkOrderRow.resolve_due_at < now),
     )
 
 
@@ -111,6 +135,12 @@ class SqlWorkOrderRepository:
         compound = await self._session.get(CompoundRow, row.compound_id) if row.compound_id else None
         resident = await self._session.get(ResidentRow, row.resident_id)
         order = _order(row, compound.name if compound else None)
+        # The database keeps UTC; the core reads and shows times in the community's zone (the clock's).
+        zone = self._clock.now().tzinfo
+        order.created_at = order.created_at.astimezone(zone)
+        order.accept_due_at = order.accept_due_at.astimezone(zone) if order.accept_due_at else None
+        order.resolve_due_at = order.resolve_due_at.astimezone(zone) if order.resolve_due_at else None
+        order.next_timer_at = order.next_timer_at.astimezone(zone) if order.next_timer_at else None
         order.resident_chat_id = resident.chat_id if resident else 0
         return order
 
@@ -142,6 +172,10 @@ class SqlWorkOrderRepository:
         row.keywords, row.confidence = list(order.keywords), order.confidence
         row.category_chosen_by_resident = order.category_chosen_by_resident
         row.resolution_note, row.photos = order.resolution_note, list(order.photos)
+        row.accept_due_at, row.resolve_due_at = order.accept_due_at, order.resolve_due_at
+        row.escalation_level, row.reminded = order.escalation_level, order.reminded
+        row.next_timer_at, row.supervised = order.next_timer_at, order.supervised
+        row.green_channel, row.followers = order.green_channel, list(order.followers)
         row.updated_at = self._clock.now()
 
     async def _write_events(self, order: WorkOrder) -> None:
@@ -195,6 +229,87 @@ class SqlWorkOrderRepository:
             .limit(limit)
         )
         return [await self._load(row) for row in rows]
+
+    async def last_assignee_in_grid(self, grid_id: int) -> int | None:
+        value = await self._session.scalar(
+            select(WorkOrderRow.assignee_id)
+            .where(WorkOrderRow.grid_id == grid_id, WorkOrderRow.assignee_id.is_not(None))
+            .order_by(WorkOrderRow.id.desc())
+            .limit(1)
+        )
+        return int(value) if value is not None else None
+
+    async def similar_open(
+        self, category: Category, building_id: int | None, compound_id: int | None, since: datetime
+    ) -> list[WorkOrder]:
+        if building_id is None and compound_id is None:
+            return []
+        query = select(WorkOrderRow).where(
+            WorkOrderRow.state.in_(_OPEN_STATES),
+            WorkOrderRow.category == category.value,
+            WorkOrderRow.created_at >= since,
+        )
+        if building_id is not None:
+            query = query.where(WorkOrderRow.building_id == building_id)
+        else:  # a public space of the compound: no building named
+            query = query.where(WorkOrderRow.compound_id == compound_id, WorkOrderRow.building_id.is_(None))
+        rows = await self._session.scalars(query.order_by(WorkOrderRow.id).limit(5))
+        return [await self._load(row) for row in rows]
+
+    async def claim_due(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
+        query = (
+            select(WorkOrderRow)
+            .where(WorkOrderRow.next_timer_at <= now)
+            .order_by(WorkOrderRow.next_timer_at)
+            .limit(limit)
+        )
+        if self._session.get_bind().dialect.name == "postgresql":
+            # another replica's tick skips what this one holds: no order is reminded or escalated twice
+            query = query.with_for_update(skip_locked=True)
+        rows = list(await self._session.scalars(query))
+        return [await self._load(row) for row in rows]
+
+    async def overdue(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
+        rows = await self._session.scalars(
+            select(WorkOrderRow).where(_late(now)).order_by(WorkOrderRow.accept_due_at).limit(limit)
+        )
+        return [await self._load(row) for row in rows]
+
+    async def statistics(self, since: datetime, now: datetime) -> OrderStatistics:
+        """Aggregates in SQL (indexed by state and created_at), so they stay fast on years of history."""
+        session = self._session
+        opened_rows = await session.execute(
+            select(WorkOrderRow.category, func.count())
+            .where(WorkOrderRow.created_at >= since)
+            .group_by(WorkOrderRow.category)
+        )
+        by_category = {str(c): int(n) for c, n in opened_rows}
+        state_rows = await session.execute(
+            select(WorkOrderRow.state, func.count())
+            .where(WorkOrderRow.state.in_(_OPEN_STATES))
+            .group_by(WorkOrderRow.state)
+        )
+        late = await session.scalar(select(func.count()).select_from(WorkOrderRow).where(_late(now)))
+        event_rows = await session.execute(
+            select(OrderEventRow.kind, OrderEventRow.note, func.count())
+            .where(OrderEventRow.at >= since, OrderEventRow.kind.in_(["rated", "reopened"]))
+            .group_by(OrderEventRow.kind, OrderEventRow.note)
+        )
+        satisfaction: dict[str, int] = {}
+        reopened = 0
+        for kind, note, n in event_rows:
+            if kind == "rated":
+                satisfaction[str(note)] = satisfaction.get(str(note), 0) + int(n)
+            else:
+                reopened += int(n)
+        return OrderStatistics(
+            opened=sum(by_category.values()),
+            by_category=by_category,
+            open_by_state={str(st): int(n) for st, n in state_rows},
+            overdue=int(late or 0),
+            satisfaction=satisfaction,
+            reopened=reopened,
+        )
 
     async def open_count_by_assignee(self, person_ids: list[int]) -> dict[int, int]:
         if not person_ids:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import Clock
+from storage.broadcasts import SqlBroadcastRepository
+from storage.care import SqlCheckinRepository, SqlLedgerRepository
 from storage.community import SqlCommunityRepository
 from storage.repositories import (
     SqlConversationRepository,
@@ -31,6 +33,9 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRepository(self.session, clock)
         self.inbound = SqlInboundLedger(self.session, clock)
         self.outbox = SqlOutbox(self.session, clock)
+        self.ledger = SqlLedgerRepository(self.session)
+        self.checkins = SqlCheckinRepository(self.session)
+        self.broadcasts = SqlBroadcastRepository(self.session, clock)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -53,6 +53,11 @@ class ChatDriver:
 
     async def _handle(self, incoming: Incoming) -> Outcome:
         outcome = await self.core.handle(incoming)
+        await self.deliver_now()
+        return outcome
+
+    async def deliver_now(self) -> None:
+        """Deliver what is queued (after a scheduler tick, say)."""
         for item in await self.deliver():
             edited = item.reply.edit_message_id
             if edited is None:
@@ -64,7 +69,6 @@ class ChatDriver:
                     reply = replace(item.reply, edit_message_id=None)
                     self.sent[i] = Sent(earlier.message_id, reply, earlier.reply_to_message_id)
             self.edits.append(item)
-        return outcome
 
     async def text(self, chat_id: int, text: str, reply_to: int | None = None, name: str = "") -> Outcome:
         message_id = next(self.ids)

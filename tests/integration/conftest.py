@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -13,10 +14,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.community_file import load_community
+from bot.delivery import OutboxSender
+from handlers.core import Core
+from handlers.messages import Reply
+from nlp import load_classifier
+from nlp.types import Classifier
 from storage.database import make_engine, make_session_factory
 from storage.migrate import upgrade
+from storage.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
-from tests.driver import EXAMPLE_COMMUNITY
+from tests.driver import EXAMPLE_COMMUNITY, ChatDriver, Sent
 from tests.fakes import FakeClock
 
 POSTGRES_URL = os.environ.get(
@@ -85,3 +92,53 @@ async def uow_factory(database: Database, clock: FakeClock) -> SqlUnitOfWorkFact
         await uow.community.apply(load_community(EXAMPLE_COMMUNITY), clock.now())
         await uow.commit()
     return factory
+
+
+class RecordingMessenger:
+    """A transport that always succeeds (or fails as told) and remembers what it sent."""
+
+    def __init__(self) -> None:
+        self.ids = itertools.count(1)
+        self.delivered: list[Sent] = []
+        self.fail_next: list[Exception] = []
+
+    async def send(self, reply: Reply, reply_to_message_id: int | None) -> int | None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        message_id = reply.edit_message_id or next(self.ids)
+        self.delivered.append(Sent(message_id, reply, reply_to_message_id))
+        return None if reply.edit_message_id else message_id
+
+
+@pytest.fixture
+def messenger() -> RecordingMessenger:
+    return RecordingMessenger()
+
+
+def build_driver(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, messenger: RecordingMessenger, classifier: Classifier
+) -> ChatDriver:
+    """A core and a sender as a process has them; build again to simulate a restart."""
+    core = Core(uow_factory, classifier, clock)
+    sender = OutboxSender(SqlOutboxQueue(uow_factory.session_factory, clock), messenger)
+
+    async def deliver() -> list[Sent]:
+        start = len(messenger.delivered)
+        await sender.flush()
+        return messenger.delivered[start:]
+
+    return ChatDriver(core, deliver)
+
+
+@pytest.fixture
+async def classifier(uow_factory: SqlUnitOfWorkFactory) -> Classifier:
+    async with uow_factory() as uow:
+        compounds = {c.name: list(c.aliases) for c in await uow.community.compounds()}
+    return load_classifier(None, compounds)
+
+
+@pytest.fixture
+def driver(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, messenger: RecordingMessenger, classifier: Classifier
+) -> ChatDriver:
+    return build_driver(uow_factory, clock, messenger, classifier)

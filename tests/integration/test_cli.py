@@ -65,11 +65,19 @@ def test_demo_script_shows_the_whole_loop(run) -> None:  # type: ignore[no-untyp
         "已由网格员 李娜办结",
         "（按下：满意）",
         "感谢您的评价（满意）",
+        "⏰ 催办：工单 GD20261201-0003",  # the clock moved: reminder, grid leader, community staff
+        "已上报网格长",
+        "已上报社区",
+        "（按下：督办）",
+        "🌞 早上好！今天一切都好吗？",  # the daily check-in, unanswered: the grid member is alerted
+        "🟠 平安问候未回复：张阿姨（独居老人）",
+        "（按下：已联系，平安）",
     ]
     positions = [out.find(step) for step in steps]
     assert all(p >= 0 for p in positions), list(zip(steps, positions, strict=True))
     assert positions == sorted(positions), "the transcript shows the steps in order"
-    assert count(run.db, "work_orders") == 2
+    assert count(run.db, "work_orders") == 3
+    assert "!!" not in out  # nothing failed along the way
 
 
 def test_invalid_community_file_changes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -131,3 +139,26 @@ def test_a_second_console_run_does_not_reuse_message_ids(run) -> None:  # type: 
 
     # Replies are matched by (chat, message id): a new run must not hand out ids the last one linked.
     assert asyncio.run(first_id_of_a_new_run()) > used
+
+
+def test_ledger_import_is_all_or_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("db", "upgrade")
+    run("org", "import", str(EXAMPLE_COMMUNITY))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "chat_id,name,kinds,consent,checkin,compound,building,unit,room,note\n"
+        "9001,张阿姨,独居老人,paper,yes,兴泰小区,5,2,501,\n"
+        "9100,新来的,独居老人,ask,no,,,,,\n",  # never used the bot: only paper consent can register them
+        encoding="utf-8",
+    )
+    result = run("ledger", "import", str(bad))
+    assert result.returncode == 1
+    assert "needs consent=paper" in result.stderr
+    assert count(run.db, "ledger_entries") == 0
+    good = ROOT / "deploy/examples/ledger.csv"
+    result = run("ledger", "import", str(good))
+    assert result.returncode == 0, result.stderr
+    assert count(run.db, "ledger_entries") == 3
+    with sqlite3.connect(run.db) as connection:
+        consents = dict(connection.execute("select resident_id, consent from ledger_entries").fetchall())
+    assert sorted(consents.values()) == ["paper", "paper", "pending"]  # 老陈 (ask) is asked in chat first

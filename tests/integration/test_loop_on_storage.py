@@ -2,60 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
-
-import pytest
 from sqlalchemy import select
 
-from bot.delivery import OutboxSender, RetryLater, Unreachable
+from bot.delivery import RetryLater, Unreachable
 from handlers import texts
-from handlers.core import Core
 from handlers.domain import OrderState
-from handlers.messages import Incoming, Reply
-from nlp import load_classifier
+from handlers.messages import Incoming
 from storage.models import OutboxRow, WorkOrderRow
-from storage.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
-from tests.driver import MEMBER_LI, RESIDENT_ZHANG, STAFF_LIU, ChatDriver, Sent
+from tests.driver import MEMBER_LI, RESIDENT_ZHANG, STAFF_LIU, ChatDriver
 from tests.fakes import FakeClock
-
-
-class RecordingMessenger:
-    """A transport that always succeeds (or fails as told) and remembers what it sent."""
-
-    def __init__(self) -> None:
-        self.ids = itertools.count(1)
-        self.delivered: list[Sent] = []
-        self.fail_next: list[Exception] = []
-
-    async def send(self, reply: Reply, reply_to_message_id: int | None) -> int | None:
-        if self.fail_next:
-            raise self.fail_next.pop(0)
-        message_id = reply.edit_message_id or next(self.ids)
-        self.delivered.append(Sent(message_id, reply, reply_to_message_id))
-        return None if reply.edit_message_id else message_id
-
-
-@pytest.fixture
-def messenger() -> RecordingMessenger:
-    return RecordingMessenger()
-
-
-@pytest.fixture
-async def driver(
-    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, messenger: RecordingMessenger
-) -> ChatDriver:
-    async with uow_factory() as uow:
-        compounds = {c.name: list(c.aliases) for c in await uow.community.compounds()}
-    core = Core(uow_factory, load_classifier(None, compounds), clock)
-    sender = OutboxSender(SqlOutboxQueue(uow_factory.session_factory, clock), messenger)
-
-    async def deliver() -> list[Sent]:
-        start = len(messenger.delivered)
-        await sender.flush()
-        return messenger.delivered[start:]
-
-    return ChatDriver(core, deliver)
+from tests.integration.conftest import RecordingMessenger
 
 
 async def order_rows(uow_factory: SqlUnitOfWorkFactory) -> list[WorkOrderRow]:

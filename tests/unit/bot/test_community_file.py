@@ -64,7 +64,7 @@ def test_a_good_file_parses_with_ranges_aliases_and_routing() -> None:
         ("兴泰小区", "3"),
         ("兴泰小区", "5"),
     )
-    assert spec.routing == {Category.FRAUD: Role.STAFF}
+    assert spec.routing == {Category.FRAUD: (Role.STAFF,)}
 
 
 def test_unknown_building_is_reported_at_its_line() -> None:
@@ -112,3 +112,65 @@ def test_building_in_two_grids_is_refused() -> None:
         "people:", "  - name: 第二网格\n    covers:\n      - {compound: 兴泰小区, buildings: [1]}\npeople:"
     )
     assert any("is already in grid 第一网格" in p for p in problems(source))
+
+
+def test_settings_sla_deputies_and_duty_hours() -> None:
+    source = GOOD.replace(
+        "  - {name: 李娜, chat_id: 2, roles: [grid_member], grid: 第一网格}",
+        "  - {name: 李娜, chat_id: 2, roles: [grid_member], grid: 第一网格, deputy: 王建国, duty: mon-fri 08:30-17:30}",
+    ).replace("routing:\n  fraud: staff\n", "routing:\n  fraud: [police_liaison, staff]\n")
+    source += (
+        "settings:\n  assignment: round_robin\n  working_time: true\n  escalate_every: 90m\n"
+        "  checkin: {time: '08:00', answer_within: 2h}\n"
+        "sla:\n  repair: {accept: 2h, resolve: 2d}\n"
+    )
+    spec = parse_community(source)
+    li = spec.people[1]
+    assert li.deputy == "王建国"
+    assert li.duty is not None
+    assert li.duty.weekdays == frozenset(range(5))
+    assert spec.routing[Category.FRAUD] == (Role.POLICE_LIAISON, Role.STAFF)
+    settings = spec.settings
+    assert settings.assignment == "round_robin"
+    assert settings.working_time
+    assert settings.escalate_every.total_seconds() == 90 * 60
+    assert settings.checkin_time.hour == 8
+    assert settings.sla["repair"].resolve.days == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            (
+                "roles: [grid_member], grid: 第一网格}",
+                "roles: [grid_member], grid: 第一网格, deputy: 无名氏}",
+            ),
+            "unknown person '无名氏'",
+        ),
+        (
+            (
+                "roles: [grid_member], grid: 第一网格}",
+                "roles: [grid_member], grid: 第一网格, duty: sometimes}",
+            ),
+            "should look like mon-fri",
+        ),
+    ],
+)
+def test_bad_people_settings_are_reported(change: tuple[str, str], expected: str) -> None:
+    assert any(expected in p for p in problems(GOOD.replace(*change)))
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("settings:\n  assignment: random\n", "should be least_loaded or round_robin"),
+        ("settings:\n  escalate_every: soon\n", "is not a duration"),
+        ("settings:\n  remind_before: 3\n", "between 0 and 1"),
+        ("settings:\n  colour: red\n", "unknown setting"),
+        ("sla:\n  plumbing: {accept: 1h}\n", "should be a category key or a priority"),
+        ("sla:\n  repair: {accept: 3d, resolve: 1h}\n", "accept should not be later than resolve"),
+    ],
+)
+def test_bad_settings_are_reported(extra: str, expected: str) -> None:
+    assert any(expected in p for p in problems(GOOD + extra))

@@ -43,7 +43,7 @@ async def test_registered_resident_report_goes_to_the_grid_member_of_their_build
     assert order.number in told
     assert "维修报修" in told
     assert "网格员 李娜" in told
-    assert order.number.startswith("GD20261129-")
+    assert order.number.startswith("GD20261130-")
 
 
 async def test_location_in_the_message_wins_over_the_registered_address(
@@ -263,3 +263,23 @@ async def test_close_candidates_are_offered_first(driver: ChatDriver) -> None:
     buttons = [b.text for row in driver.last(RESIDENT_ZHANG).reply.buttons for b in row]
     assert buttons[:2] == ["安全隐患", "维修报修"]
     assert len(buttons) == 13
+
+
+async def test_resident_choice_tones_down_an_uncertain_emergency(
+    driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
+) -> None:
+    from nlp.types import Classification, Priority
+
+    class SomeSmoke:
+        def classify(self, text: str) -> Classification:
+            return Classification(
+                Category.UNKNOWN, Priority.URGENT, candidates=(Category.EMERGENCY, Category.REPAIR)
+            )
+
+    driver.core._classifier = SomeSmoke()
+    await driver.text(RESIDENT_ZHANG, "烟感一直响")
+    assert "119" in driver.texts(RESIDENT_ZHANG)[0]  # maybe an emergency: the numbers come first
+    await driver.press_button(RESIDENT_ZHANG, "维修报修")
+    order = only_order(uow_factory)
+    assert order.priority is Priority.HIGH
+    assert not driver.inbox(STAFF_LIU)  # no emergency alert to the whole chain
