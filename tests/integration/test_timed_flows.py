@@ -162,3 +162,35 @@ async def test_stats_on_storage(driver: ChatDriver, clock: FakeClock) -> None:
     assert "未完成 1 张（已派单 1）" in report
     assert "超时 1 张" in report
     assert "满意率 100%" in report
+
+
+async def test_fraud_override_and_reopen_restart_the_clock(
+    driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    await driver.text(RESIDENT_ZHANG, "有人冒充公安打电话让我转账，是不是骗子")
+    (fraud,) = await orders(uow_factory)
+    assert fraud.category == "fraud"
+    assert driver.last(1003).button(texts.BTN_ACCEPT)  # 吴警官, the police liaison
+    assert "知会" in driver.last(STAFF_LIU).text
+    await driver.press_button(1003, texts.BTN_ACCEPT)
+    await driver.press_button(1003, texts.BTN_RESOLVE)
+    await driver.text(1003, "已提醒居民，不要转账")
+    clock.advance(days=1)
+    await driver.press_button(RESIDENT_ZHANG, "不满意")
+    (fraud,) = await orders(uow_factory)
+    assert fraud.state == "assigned"
+    assert fraud.accept_due_at == clock.now() + timedelta(hours=4)  # the clock starts again
+    assert "不满意" in driver.last(STAFF_LIU).text
+
+
+async def test_checkin_answered_fine_alerts_nobody(
+    driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    await driver.text(RESIDENT_ZHANG, "/checkin")
+    await driver.core.run_checkins()
+    await driver.deliver_now()
+    await driver.press_button(RESIDENT_ZHANG, texts.BTN_CHECKIN_FINE)
+    clock.advance(hours=8)
+    assert await driver.core.run_checkins() == 0
+    await driver.deliver_now()
+    assert not driver.inbox(MEMBER_LI)
