@@ -8,7 +8,7 @@ COMMUNITY ?= deploy/examples/community.yaml
 SCRIPT ?=
 export GRIDBOT_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo run test test-e2e lint typecheck fmt bench bench-nlp bench-taidi bench-broadcast eval-holdout clean
+.PHONY: install demo run doctor test test-e2e lint typecheck fmt bench bench-nlp bench-taidi bench-broadcast bench-bot eval-holdout clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ run: $(STAMP)
 	$(BIN)/gridbot db upgrade
 	$(BIN)/gridbot run $(if $(WEBHOOK),--webhook)
 
+doctor: $(STAMP)
+	$(BIN)/gridbot doctor
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
@@ -51,7 +54,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-nlp bench-taidi bench-broadcast
+bench: bench-nlp bench-taidi bench-broadcast bench-bot
 
 # classify vs bare jieba tokenising on the same 20,000 messages
 bench-nlp: $(STAMP)
@@ -60,6 +63,10 @@ bench-nlp: $(STAMP)
 # 10,000 recipients against the emulator at 30 msg/s, then at 1,000 msg/s (the sender's own ceiling); ~6 min
 bench-broadcast: $(STAMP)
 	$(BIN)/python benchmarks/bench_broadcast.py --recipients $(or $(RECIPIENTS),10000)
+
+# gridbot (ptb, aiogram) vs the echo bot of its framework, same emulator, same run; ~75 s
+bench-bot: $(STAMP)
+	$(BIN)/python benchmarks/bench_bot.py
 
 # Blind check: 260 messages written by someone who never saw the rules (not a gate: never tune on it)
 eval-holdout: $(STAMP)

@@ -11,6 +11,7 @@ from bot.broadcast_jobs import broadcast_ticks
 from bot.broadcast_settings import BroadcastSettings
 from bot.campaign_files import read_dirs, store
 from bot.clock import SystemClock
+from bot.metrics import Metrics
 from bot.scheduler import Tick
 from bot.settings import Settings
 from bot.workdays import ChineseWorkCalendar
@@ -43,6 +44,8 @@ class App:
     ticks: list[Tick] = field(default_factory=list)
     broadcast_queue: SqlDeliveryQueue | None = None
     broadcast_settings: BroadcastSettings = field(default_factory=BroadcastSettings)
+    # This process's Prometheus metrics (its own registry); the core reports to it as its observer.
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -69,7 +72,8 @@ async def build_app(
     uow_factory = SqlUnitOfWorkFactory(make_session_factory(engine), clock)
     if classifier is None:
         classifier = load_classifier(settings.rules_file, await compound_aliases(uow_factory))
-    core = Core(uow_factory, classifier, clock, ChineseWorkCalendar())
+    metrics = Metrics()
+    core = Core(uow_factory, classifier, clock, ChineseWorkCalendar(), observer=metrics)
     outbox = SqlOutboxQueue(uow_factory.session_factory, clock)
     broadcast_settings = BroadcastSettings()
     broadcast_queue = SqlDeliveryQueue(uow_factory.session_factory, clock)
@@ -78,7 +82,18 @@ async def build_app(
         Tick("checkins", core.run_checkins, every_seconds=60),
         *broadcast_ticks(uow_factory, clock, broadcast_queue, broadcast_settings),
     ]
-    return App(settings, engine, uow_factory, core, outbox, clock, ticks, broadcast_queue, broadcast_settings)
+    return App(
+        settings,
+        engine,
+        uow_factory,
+        core,
+        outbox,
+        clock,
+        ticks,
+        broadcast_queue,
+        broadcast_settings,
+        metrics=metrics,
+    )
 
 
 async def load_campaigns(app: App) -> int:

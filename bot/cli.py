@@ -14,6 +14,8 @@ from bot.cli_broadcast import broadcast_app
 from bot.cli_nlp import classify_command, rules_app
 from bot.cli_run import run as run_command
 from bot.community_file import CommunityFileError, load_community
+from bot.doctor import doctor_command
+from bot.logs import configure_logging
 from bot.settings import Settings
 
 T = TypeVar("T")
@@ -28,6 +30,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(rules_app, name="rules", help="Classifier rule quality: evaluate and suggest keywords.")
 app.command("classify")(classify_command)
 app.command("run")(run_command)
+app.command("doctor")(doctor_command)
 app.add_typer(broadcast_app, name="broadcast", help="Safety and anti-fraud broadcasts (广播).")
 
 
@@ -37,10 +40,8 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 def _settings() -> Settings:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # SQL and HTTP client logs would carry personal data and tokens.
-    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The same format and redaction as `gridbot run` (tokens scrubbed, phones masked, SQL/HTTP quiet).
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 

@@ -47,11 +47,12 @@ class _Env:
 @asynccontextmanager
 async def _env() -> AsyncIterator[_Env]:
     from bot.clock import SystemClock
+    from bot.logs import configure_logging
     from storage.database import make_engine, make_session_factory
     from storage.migrate import pending_revisions
 
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     for noisy in (
         "sqlalchemy",
         "aiogram",

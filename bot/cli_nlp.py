@@ -111,8 +111,17 @@ def eval_command(
 @rules_app.command("suggest")
 def suggest_command(
     file: Annotated[Path, typer.Argument(help="CSV with text,label columns.")],
-    top: Annotated[int, typer.Option(help="Keywords proposed per label.")] = 20,
+    top: Annotated[
+        int, typer.Option(help="Keywords proposed per label (the average, with --scale-by-size).")
+    ] = 20,
     min_count: Annotated[int, typer.Option(help="Minimum messages of a label containing the word.")] = 2,
+    max_weight: Annotated[float, typer.Option(help="Upper bound of the proposed weights.")] = 3.0,
+    phrases: Annotated[
+        bool, typer.Option(help="Also propose two adjacent words as one phrase (市教育局).")
+    ] = True,
+    scale_by_size: Annotated[
+        bool, typer.Option(help="Give each label a number of keywords proportional to its messages.")
+    ] = False,
     community: CommunityOpt = None,
 ) -> None:
     """Propose keywords per label mined from labelled messages, as a rules YAML to review and paste."""
@@ -122,8 +131,17 @@ def suggest_command(
     except NlpError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    if top < 1 or min_count < 1 or max_weight <= 0:
+        typer.echo("error: --top and --min-count must be at least 1, --max-weight positive", err=True)
+        raise typer.Exit(2)
     suggestions = suggest_keywords(
-        ((r.text, r.label) for r in rows), classifier.tokenizer.cut, top, min_count
+        ((r.text, r.label) for r in rows),
+        classifier.tokenizer.cut,
+        top,
+        min_count,
+        max_weight=max_weight,
+        phrases=phrases,
+        scale_by_size=scale_by_size,
     )
     priorities = {c.name: c.priority for c in classifier.rules.categories}
     typer.echo(to_rules_yaml(suggestions, priorities), nl=False)

@@ -12,17 +12,18 @@ from typing import Annotated
 
 import typer
 
+from bot.logs import configure_logging as setup_logging
 from bot.settings import Settings
-from bot.telegram.redact import install_redaction
 
 log = logging.getLogger(__name__)
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # SQL logs would carry personal data; HTTP client logs carry the token in URLs.
-    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
-    install_redaction()
+    """GRIDBOT_LOG_LEVEL and GRIDBOT_LOG_FORMAT (text|json); tokens and phone numbers redacted in both.
+
+    SQL logs would carry personal data and HTTP client logs the token in URLs: they are quieted.
+    """
+    setup_logging(settings.log_level, settings.log_format)
 
 
 async def serve(settings: Settings, *, webhook: bool, stop: asyncio.Event | None = None) -> None:
@@ -44,13 +45,14 @@ async def serve(settings: Settings, *, webhook: bool, stop: asyncio.Event | None
 def run_command(webhook: bool = False) -> None:
     """Serve gridbot on Telegram with the transport of GRIDBOT_TRANSPORT (ptb or aiogram)."""
     from bot.app import NotMigrated
+    from bot.health import HealthServerError
     from bot.telegram.runner import ConfigurationError
 
     settings = Settings()
     configure_logging(settings)
     try:
         asyncio.run(serve(settings, webhook=webhook))
-    except (NotMigrated, ConfigurationError) as error:
+    except (NotMigrated, ConfigurationError, HealthServerError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from error
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import time
+from datetime import timedelta
 from typing import Protocol
 
 from bot.ratelimit import RateLimiter
@@ -41,8 +44,13 @@ class OutboxSender:
     """Sends queued replies in order, within the limiter's pace; each row is sent once in normal operation.
 
     A 429 pauses all sending for `retry_after`, then the same message is retried first (order is kept);
-    a 403 fails the row and marks the chat unreachable; other errors are retried on later passes. Every
-    claim counts as an attempt, and a row is given up after MAX_ATTEMPTS.
+    a 403 fails the row and marks the chat unreachable; other errors are retried on later passes (the
+    chat's later messages wait for it). Every claim counts as an attempt, and a row is given up after
+    MAX_ATTEMPTS.
+
+    Several replicas may drain one outbox: claims carry `name` (one process per name), a chat's messages
+    go to one sender at a time (see `SqlOutboxQueue.claim`), and claims older than `lease` are taken to
+    belong to a dead process and put back.
     """
 
     def __init__(
@@ -50,11 +58,24 @@ class OutboxSender:
         queue: SqlOutboxQueue,
         messenger: Messenger,
         limiter: RateLimiter | None = None,
+        *,
+        name: str | None = None,
+        lease: timedelta = timedelta(seconds=120),
     ) -> None:
         self._queue = queue
         self._messenger = messenger
         self._limiter = limiter
+        self.name = name or socket.gethostname()
+        self._lease = lease
+        self._last_sweep = 0.0
         self._wake = asyncio.Event()
+
+    async def recover(self) -> int:
+        """At start: take back what this name held before (a restart) and what dead senders held."""
+        mine = await self._queue.release_owned(self.name)
+        stale = await self._queue.release_stale(self._lease)
+        self._last_sweep = time.monotonic()
+        return mine + stale
 
     def wake(self) -> None:
         """New rows were committed: drain now instead of at the next poll."""
@@ -67,7 +88,13 @@ class OutboxSender:
         # one busy group must not hold up everybody else's messages. Their rows stay queued, in order.
         waiting: set[int] = set()
         refused: set[int] = set()  # 403 in this pass: the rest of the batch for them is not even tried
-        while batch := await self._queue.claim(skip_chats=frozenset(waiting)):
+        while True:
+            if self._limiter is not None and (pause := await self._limiter.pause_remaining()) > 0:
+                # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
+                await asyncio.sleep(pause)
+            batch = await self._queue.claim(skip_chats=frozenset(waiting), owner=self.name)
+            if not batch:
+                break
             for index, item in enumerate(batch):
                 chat_id = item.reply.chat_id
                 if chat_id in refused:
@@ -76,7 +103,7 @@ class OutboxSender:
                 if (
                     chat_id not in waiting
                     and self._limiter is not None
-                    and self._limiter.chat_wait(chat_id) > CHAT_WAIT_INLINE
+                    and await self._limiter.chat_delay(chat_id) > CHAT_WAIT_INLINE
                 ):
                     waiting.add(chat_id)
                 if chat_id in waiting:
@@ -91,6 +118,10 @@ class OutboxSender:
                 if sent < 0:
                     refused.add(chat_id)
                     continue
+                if sent == 0:
+                    # Failed, to be retried: the chat's later messages must not overtake it.
+                    waiting.add(chat_id)
+                    continue
                 delivered += sent
         return delivered
 
@@ -99,6 +130,7 @@ class OutboxSender:
         while not stop.is_set():
             self._wake.clear()
             try:
+                await self._sweep()
                 await self.flush()
             except Exception:  # a database hiccup must not kill the sender; the next pass retries
                 log.exception("outbox pass failed")
@@ -109,6 +141,15 @@ class OutboxSender:
             finally:
                 wake.cancel()
                 halt.cancel()
+
+    async def _sweep(self) -> None:
+        """Now and then, put back the claims of senders that died (their lease ran out)."""
+        if time.monotonic() - self._last_sweep < self._lease.total_seconds() / 2:
+            return
+        self._last_sweep = time.monotonic()
+        released = await self._queue.release_stale(self._lease)
+        if released:
+            log.info("outbox: %d message(s) claimed by a stopped sender put back", released)
 
     async def _deliver(self, item: QueuedReply) -> int | None:
         """1 sent, 0 failed (for good or for a later pass), -1 chat unreachable, None rate limited (pause, retry)."""

@@ -39,7 +39,12 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Call `acquire(chat_id)` before each send; `pause(seconds)` after a 429."""
+    """Call `acquire(chat_id)` before each send; `pause(seconds)` after a 429.
+
+    This one counts in this process. With several replicas, `bot.redis_limiter.RedisRateLimiter` (a
+    subclass, chosen when GRIDBOT_REDIS_URL is set) keeps the same accounting in Redis for all of them.
+    Senders use the async methods (`acquire`, `chat_delay`, `pause_remaining`), which both implement.
+    """
 
     def __init__(
         self,
@@ -88,6 +93,17 @@ class RateLimiter:
             if chat_id < 0:
                 self._groups.setdefault(chat_id, deque()).append(now)
             self._forget_idle(now)
+
+    async def chat_delay(self, chat_id: int) -> float:
+        """Seconds until this chat's own limits allow a message (what `chat_wait` says, shared if Redis)."""
+        return self.chat_wait(chat_id)
+
+    async def pause_remaining(self) -> float:
+        """Seconds left of a 429 pause."""
+        return self.paused_for
+
+    async def close(self) -> None:
+        """Release connections (none in-process)."""
 
     def _chat(self, chat_id: int, now: float) -> _Bucket:
         bucket = self._chats.get(chat_id)

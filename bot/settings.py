@@ -15,6 +15,11 @@ class Transport(StrEnum):
     AIOGRAM = "aiogram"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class Settings(BaseSettings):
     """Every setting has a default that works on a fresh machine with no token and no network."""
 
@@ -28,6 +33,11 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT  # json: one object per line (ts, level, logger, message, extras)
+    # /healthz, /readyz and /metrics in polling mode (webhook mode serves them on the webhook port).
+    # Keep them private: loopback by default; 0 picks a free port.
+    health_host: str = "127.0.0.1"
+    health_port: int = 9090
 
     # Webhook mode (`gridbot run --webhook`): Telegram POSTs to webhook_url (your reverse proxy), which
     # forwards to webhook_host:webhook_port + webhook_path. The secret is checked on every request.
@@ -44,3 +54,6 @@ class Settings(BaseSettings):
     send_per_chat_burst: int = 3
     send_per_group_per_minute: int = 20
     send_overall_per_second: float = 30.0
+    # Several replicas: the outgoing limits above are counted in this Redis for all of them
+    # (redis://host:6379/0). Unset: each process counts on its own (one replica).
+    redis_url: str | None = None

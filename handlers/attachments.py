@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from handlers import resident as resident_flow
-from handlers import texts
+from handlers import reporting, texts
 from handlers.context import Context
 from handlers.domain import Compound, EventKind, OrderState, Role
 from handlers.opening import PendingReport
@@ -39,7 +38,7 @@ def nearest_compound(compounds: list[Compound], point: tuple[float, float]) -> C
 async def on_photo(ctx: Context, photo: str) -> None:
     """A photo without a caption: add it to the latest open order, else keep it for the report to come."""
     conversation = await ctx.uow.conversations.get(ctx.chat_id)
-    if conversation is not None and conversation.step == resident_flow.STEP_REPORT:
+    if conversation is not None and conversation.step == reporting.STEP_REPORT:
         # A report is waiting for a button: the photo joins it.
         pending = PendingReport.from_data(conversation.data["pending"])
         pending.photo = pending.photo or photo
@@ -76,15 +75,11 @@ async def on_location(ctx: Context, point: tuple[float, float]) -> None:
         await ctx.answer(texts.LOCATION_FAR)
         return
     conversation = await ctx.uow.conversations.get(ctx.chat_id)
-    if (
-        conversation is not None
-        and conversation.step == resident_flow.STEP_REPORT
-        and ctx.resident is not None
-    ):
+    if conversation is not None and conversation.step == reporting.STEP_REPORT and ctx.resident is not None:
         pending = PendingReport.from_data(conversation.data["pending"])
         if pending.compound_id is None:
             pending.compound_id = compound.id
-            await resident_flow.continue_report(ctx, pending)
+            await reporting.continue_report(ctx, pending)
             return
     await _keep(ctx, conversation, compound_id=compound.id)
     await ctx.answer(texts.location_nearest(compound.name))
@@ -110,4 +105,4 @@ async def report_with_attachments(ctx: Context, text: str, conversation: Convers
     await ctx.uow.conversations.clear(ctx.chat_id)
     photo = ctx.incoming.photo or conversation.data.get("photo")
     compound_id = conversation.data.get("compound_id")
-    await resident_flow.report(ctx, text, photo=photo, compound_id=int(compound_id) if compound_id else None)
+    await reporting.report(ctx, text, photo=photo, compound_id=int(compound_id) if compound_id else None)

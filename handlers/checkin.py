@@ -9,7 +9,7 @@ from handlers.context import Context
 from handlers.domain import NotAuthorised, Person, Resident, Role, TransitionNotAllowed
 from handlers.messages import Button
 from handlers.opening import PendingReport, open_order
-from handlers.resident import address_label
+from handlers.registration import address_label
 from nlp.types import Category, Priority
 
 

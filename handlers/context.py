@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from handlers.domain import Actor, Person, Resident
 from handlers.messages import Button, Incoming, Reply
-from handlers.ports import Clock, UnitOfWork
+from handlers.ports import Clock, Happened, Notice, UnitOfWork
 from handlers.sla import WeekdayCalendar, WorkCalendar
 from nlp.types import Classifier
 
@@ -22,6 +22,8 @@ class Context:
     replies: list[Reply] = field(default_factory=list)
     callback_answer: str | None = None
     calendar: WorkCalendar = field(default_factory=WeekdayCalendar)
+    # What happened, for the observer; the core reports it only if this transaction commits.
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def chat_id(self) -> int:
@@ -58,6 +60,10 @@ class Context:
         )
         self.replies.append(reply)
         await self.uow.outbox.put(reply)
+
+    def notice(self, what: Happened, detail: str = "") -> None:
+        """Note something operations count (an order opened, an escalation) for after the commit."""
+        self.notices.append(Notice(what, detail))
 
     async def answer(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
         """Reply in the chat the incoming message came from."""

@@ -16,6 +16,8 @@ from handlers import (
     groups,
     ledger,
     member,
+    registration,
+    reporting,
     resident,
     subscriptions,
     texts,
@@ -25,7 +27,7 @@ from handlers.callbacks import Action
 from handlers.context import Context
 from handlers.domain import DomainError, NotAuthorised, Person, TransitionNotAllowed
 from handlers.messages import ChatKind, Incoming, Outcome
-from handlers.ports import Clock, UnitOfWorkFactory
+from handlers.ports import Clock, NoObserver, Notice, Observer, UnitOfWorkFactory
 from handlers.sla import WeekdayCalendar, WorkCalendar
 from nlp.types import Classifier
 
@@ -38,12 +40,12 @@ ButtonHandler = Callable[[Context, Action], Awaitable[None]]
 _SYSTEM = Incoming(chat_id=0, sender_id=0, sender_name="system")
 
 _BUTTONS: dict[str, ButtonHandler] = {
-    "cs": resident.on_consent,
-    "rg": resident.on_register,
-    "ad": resident.on_address_step,
-    "rc": resident.on_report_choice,
-    "rb": resident.on_report_choice,
-    "rk": resident.on_report_choice,
+    "cs": reporting.on_consent,
+    "rg": registration.on_register,
+    "ad": registration.on_address_step,
+    "rc": reporting.on_report_choice,
+    "rb": reporting.on_report_choice,
+    "rk": reporting.on_report_choice,
     "cx": resident.on_cancel,
     "ra": resident.on_rate,
     "ac": member.on_accept,
@@ -52,8 +54,8 @@ _BUTTONS: dict[str, ButtonHandler] = {
     "rt": member.on_return,
     "rs": member.on_resolve,
     "dp": member.on_dispatch,
-    "dj": resident.on_duplicate_choice,
-    "dn": resident.on_duplicate_choice,
+    "dj": reporting.on_duplicate_choice,
+    "dn": reporting.on_duplicate_choice,
     "sv": member.on_supervise,
     "ci": checkin.on_answer,
     "cm": checkin.on_member_confirm,
@@ -82,11 +84,13 @@ class Core:
         classifier: Classifier,
         clock: Clock,
         calendar: WorkCalendar | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._classifier = classifier
         self._clock = clock
         self._calendar = calendar or WeekdayCalendar()
+        self._observer: Observer = observer or NoObserver()
 
     async def run_timers(self) -> int:
         """One scheduler tick for work orders: reminders and escalations that are due now."""
@@ -102,7 +106,8 @@ class Core:
             ctx = Context(uow, self._clock, self._classifier, _SYSTEM, None, None, calendar=self._calendar)
             done = await job(ctx)
             await uow.commit()
-            return done
+        self._report(ctx.notices)
+        return done
 
     async def handle(self, incoming: Incoming) -> Outcome:
         """Handle one update exactly once: its effects and its dedupe key commit together."""
@@ -127,7 +132,16 @@ class Core:
                 await uow.rollback()
                 return await self._refuse(incoming, error)
             await uow.commit()
-            return Outcome(callback_answer=ctx.callback_answer, replies=ctx.replies)
+        self._report(ctx.notices)
+        return Outcome(callback_answer=ctx.callback_answer, replies=ctx.replies)
+
+    def _report(self, notices: list[Notice]) -> None:
+        """Tell the observer what the committed transaction did; counting never breaks handling."""
+        for notice in notices:
+            try:
+                self._observer.observe(notice)
+            except Exception:
+                log.exception("observer failed on %s", notice.what)
 
     async def _refuse(self, incoming: Incoming, error: DomainError) -> Outcome:
         message = _error_text(error)
@@ -184,10 +198,10 @@ async def _dispatch(ctx: Context) -> None:
         if conversation.step == member.STEP_RESOLVE_NOTE:
             await member.on_resolve_note(ctx, text, int(conversation.data["order_id"]))
             return
-        if conversation.step == resident.STEP_ROOM:
-            await resident.on_room_text(ctx, text)
+        if conversation.step == registration.STEP_ROOM:
+            await registration.on_room_text(ctx, text)
             return
-    await resident.report(ctx, text or (incoming.text or ""), photo=incoming.photo)
+    await reporting.report(ctx, text or (incoming.text or ""), photo=incoming.photo)
 
 
 async def _relay(ctx: Context, text: str) -> bool:
@@ -219,22 +233,22 @@ async def _help(ctx: Context, _args: str) -> None:
 
 async def _address(ctx: Context, _args: str) -> None:
     if ctx.resident is not None and ctx.resident.has_consented:
-        await resident.ask_compound_for_address(ctx)
+        await registration.ask_compound_for_address(ctx)
     else:
-        await resident.start(ctx)
+        await registration.start(ctx)
 
 
 CommandHandler = Callable[[Context, str], Awaitable[None]]
 
 # Slash commands: name -> handler(ctx, the text after the command). Feature modules add theirs here.
 _COMMANDS: dict[str, CommandHandler] = {
-    "start": lambda ctx, _: resident.start(ctx),
+    "start": lambda ctx, _: registration.start(ctx),
     "help": _help,
     "my": lambda ctx, _: resident.my_orders(ctx),
     "orders": lambda ctx, _: member.open_orders(ctx),
     "address": _address,
-    "mydata": lambda ctx, _: resident.my_data(ctx),
-    "deletedata": lambda ctx, _: resident.delete_data(ctx),
+    "mydata": lambda ctx, _: registration.my_data(ctx),
+    "deletedata": lambda ctx, _: registration.delete_data(ctx),
     "checkin": checkin.toggle,
     "leave": duty.leave,
     "back": duty.back,

@@ -14,7 +14,7 @@ from handlers.care import Consent, LedgerEntry, Vulnerability, parse_kinds
 from handlers.context import Context
 from handlers.domain import DomainError, NotAuthorised, Person, Resident, Role
 from handlers.messages import Button
-from handlers.resident import address_label
+from handlers.registration import address_label
 
 
 def _staff(ctx: Context) -> Person:

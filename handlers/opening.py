@@ -10,6 +10,7 @@ from handlers.context import Context
 from handlers.domain import Actor, OrderLocation, Person, Resident, Role, WorkOrder
 from handlers.emergency import emergency_advice
 from handlers.groups import post_to_group
+from handlers.ports import Happened
 from handlers.routing import emergency_chain, route_order
 from handlers.sla import set_due_times
 from nlp.types import Category, Priority
@@ -104,6 +105,7 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
     set_due_times(order, now, await uow.community.settings(), ctx.calendar)
     order = await uow.orders.add(order)
     assert order.id is not None
+    ctx.notice(Happened.ORDER_OPENED, category.value)
 
     if category is Category.EMERGENCY:
         # The advice goes first: it must not wait behind anything else.

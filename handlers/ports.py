@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from handlers.broadcast_domain import Audience, Broadcast, Campaign, FinishedRun, RunCounts, Topic
@@ -19,6 +20,33 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware."""
         ...
+
+
+class Happened(StrEnum):
+    """Things the core did that operations count (metrics); reported only once they are committed."""
+
+    ORDER_OPENED = "order_opened"  # detail: the order's category
+    REMINDED = "reminded"  # 催办 before the due time; detail: ""
+    ESCALATED = "escalated"  # 督办 after it; detail: the new escalation level
+
+
+@dataclass(frozen=True)
+class Notice:
+    what: Happened
+    detail: str = ""
+
+
+class Observer(Protocol):
+    def observe(self, notice: Notice) -> None:
+        """Called after the transaction that did it committed; must not raise or block."""
+        ...
+
+
+class NoObserver:
+    """The default observer: nobody is counting."""
+
+    def observe(self, notice: Notice) -> None:
+        return None
 
 
 @dataclass

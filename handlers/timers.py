@@ -8,6 +8,7 @@ from handlers import callbacks, texts
 from handlers.context import Context
 from handlers.domain import Actor, EventKind, OrderState, WorkOrder
 from handlers.messages import Button
+from handlers.ports import Happened
 from handlers.routing import escalation_target
 from handlers.sla import LAST_LEVEL, current_due, next_step, schedule
 
@@ -46,6 +47,7 @@ async def _remind(ctx: Context, order: WorkOrder) -> None:
     due = current_due(order)
     assert due is not None
     order.record(EventKind.REMINDED, Actor.system(), ctx.clock.now(), _what(order))
+    ctx.notice(Happened.REMINDED)
     if order.assignee_id is None:
         return
     assignee = await ctx.uow.community.person(order.assignee_id)
@@ -60,6 +62,7 @@ async def _escalate(ctx: Context, order: WorkOrder) -> None:
     level = order.escalation_level
     order.record(EventKind.ESCALATED, Actor.system(), ctx.clock.now(), f"level {level}: {_what(order)}")
     log.info("order %s escalated to level %s", order.id, level)
+    ctx.notice(Happened.ESCALATED, str(level))
     assert order.id is not None
     grid = await ctx.uow.community.grid(order.grid_id) if order.grid_id else None
     assignee = await ctx.uow.community.person(order.assignee_id) if order.assignee_id else None

@@ -13,7 +13,12 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL and a busy timeout so the console and a sender can share it."""
+    """Create the engine; SQLite gets WAL and a busy timeout so the console and a sender can share it.
+
+    SQL parameters are left out of error messages: they carry residents' messages, addresses and phone
+    numbers, and errors end up in logs (a failed tick, a failed outbox pass).
+    """
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 

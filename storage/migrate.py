@@ -40,12 +40,18 @@ async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     await _run(engine, command.downgrade, revision)
 
 
-async def pending_revisions(engine: AsyncEngine) -> bool:
-    """True when the database is behind the newest migration."""
+async def revisions(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """(the database's revision, the newest migration's); None for a database never migrated."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
     def current(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
     async with engine.connect() as connection:
-        return await connection.run_sync(current) != head
+        return await connection.run_sync(current), head
+
+
+async def pending_revisions(engine: AsyncEngine) -> bool:
+    """True when the database is behind the newest migration."""
+    current, head = await revisions(engine)
+    return current != head

@@ -223,7 +223,10 @@ class OutboxRow(Base):
     """Messages to send, written in the same transaction as the change that caused them."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_id", "status", "id"),
+        Index("ix_outbox_chat_status", "chat_id", "status"),  # "is this chat being sent to?" per claim
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column()
@@ -234,6 +237,9 @@ class OutboxRow(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # The lease of a row in "sending": which process took it and when (a dead one's rows go back).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
 
 class TelegramUpdateRow(Base):

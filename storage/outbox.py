@@ -1,4 +1,15 @@
-"""The outgoing queue as senders see it: claim pending messages, record what happened to each."""
+"""The outgoing queue as senders see it: claim pending messages, record what happened to each.
+
+Per-chat order across replicas: a chat's messages are handed to one sender at a time. A claim only takes
+rows of chats with nothing in "sending", and on PostgreSQL it first takes a transaction-scoped advisory
+lock per chat (`pg_try_advisory_xact_lock(chat_id)`) and only then reads that chat's rows, in a second
+statement whose snapshot is newer than any earlier claimer's commit. So two concurrent claimers never take
+rows of one chat, and a sender finishes (or gives back) a chat's rows before anyone takes the next ones.
+SQLite has one writer at a time (BEGIN IMMEDIATE), which gives the same guarantee.
+
+Claims carry the claimer's name and time (a lease): a replica that dies leaves its rows in "sending" until
+the lease runs out (or until it starts again under the same name), then they are handed out again.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +17,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from handlers.messages import Button, Reply
 from handlers.ports import Clock
@@ -45,15 +57,25 @@ class SqlOutboxQueue:
         self._session_factory = session_factory
         self._clock = clock
 
-    async def claim(self, limit: int = 50, skip_chats: frozenset[int] = frozenset()) -> list[QueuedReply]:
-        """Take the oldest pending rows, except for `skip_chats` (chats that must wait for their turn)."""
+    async def claim(
+        self, limit: int = 50, skip_chats: frozenset[int] = frozenset(), *, owner: str = ""
+    ) -> list[QueuedReply]:
+        """Take the oldest pending rows of chats nobody is sending to, except `skip_chats` (chats that
+        must wait for their turn). Rows come in id order; a chat's rows are all taken by one claimer."""
+        now = self._clock.now()
         async with self._session_factory() as session, session.begin():
-            query = select(OutboxRow).where(OutboxRow.status == "pending").order_by(OutboxRow.id).limit(limit)
+            query = (
+                select(OutboxRow)
+                .where(OutboxRow.status == "pending", ~_chat_busy())
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            )
             if skip_chats:
                 query = query.where(OutboxRow.chat_id.not_in(skip_chats))
             if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list(await session.scalars(query))
+                rows = await _claim_locked(session, limit, skip_chats)
+            else:
+                rows = list(await session.scalars(query))
             # A chat that refused us (403) gets nothing until it writes again: no pointless retries.
             blocked = set(
                 await session.scalars(
@@ -69,6 +91,7 @@ class SqlOutboxQueue:
                     row.status, row.error = "failed", "unreachable"
                     continue
                 row.status, row.attempts = "sending", row.attempts + 1
+                row.claimed_by, row.claimed_at = owner[:64], now
                 reply = _reply(row)
                 reply_to = None
                 if reply.thread and reply.order_id is not None:
@@ -92,6 +115,7 @@ class SqlOutboxQueue:
             row = await session.get(OutboxRow, item.id)
             assert row is not None
             row.status, row.error = ("pending" if retry else "failed"), error[:200]
+            row.claimed_by, row.claimed_at = None, None
 
     async def release(self, ids: list[int]) -> None:
         """Put claimed rows back untried (their claim does not count as an attempt)."""
@@ -101,7 +125,7 @@ class SqlOutboxQueue:
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id.in_(ids), OutboxRow.status == "sending")
-                .values(status="pending", attempts=OutboxRow.attempts - 1)
+                .values(status="pending", attempts=OutboxRow.attempts - 1, claimed_by=None, claimed_at=None)
             )
 
     async def mark_unreachable(self, item: QueuedReply, error: str) -> None:
@@ -118,13 +142,27 @@ class SqlOutboxQueue:
             await session.execute(stmt)
 
     async def release_stale(self, older_than: timedelta = timedelta(minutes=5)) -> int:
-        """Put back rows a crashed sender had claimed. At most one message per crashed sender may repeat."""
+        """Put back rows whose claimer stopped (crashed) more than `older_than` ago.
+
+        At most the one message a crashed sender had in flight may repeat.
+        """
         cutoff = self._clock.now() - older_than
+        stale = or_(
+            OutboxRow.claimed_at < cutoff,
+            and_(OutboxRow.claimed_at.is_(None), OutboxRow.created_at < cutoff),  # claimed before 0005
+        )
+        return await self._put_back(stale)
+
+    async def release_owned(self, owner: str) -> int:
+        """Put back what a previous process under this name held: a name is one process at a time."""
+        return await self._put_back(OutboxRow.claimed_by == owner[:64])
+
+    async def _put_back(self, condition: Any) -> int:
         async with self._session_factory() as session, session.begin():
             result = await session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.status == "sending", OutboxRow.created_at < cutoff)
-                .values(status="pending")
+                .where(OutboxRow.status == "sending", condition)
+                .values(status="pending", claimed_by=None, claimed_at=None)
             )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]  # CursorResult has rowcount
 
@@ -134,3 +172,60 @@ class SqlOutboxQueue:
                 select(OutboxRow.id).where(OutboxRow.status.in_(["pending", "sending"]))
             )
             return len(list(rows))
+
+
+def _chat_busy() -> Any:
+    """Some row of this row's chat is being sent: its later rows wait (per-chat order)."""
+    sending = aliased(OutboxRow)
+    return exists().where(sending.chat_id == OutboxRow.chat_id, sending.status == "sending")
+
+
+async def _claim_locked(session: AsyncSession, limit: int, skip_chats: frozenset[int]) -> list[OutboxRow]:
+    """PostgreSQL: lock chats, then read their pending rows in a statement that starts after the locks."""
+    rows: list[OutboxRow] = []
+    passed = set(skip_chats)
+    for _ in range(3):
+        chats = await _lock_chats(session, limit - len(rows), frozenset(passed))
+        if not chats:
+            break
+        # This statement's snapshot is newer than the locks: it sees every earlier claimer's "sending" rows.
+        found = list(
+            await session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.status == "pending", ~_chat_busy(), OutboxRow.chat_id.in_(chats))
+                .order_by(OutboxRow.id)
+                .limit(limit - len(rows))
+                .with_for_update()
+            )
+        )
+        rows += found
+        passed |= set(chats)
+        # A chat seen pending just before another claimer committed turns out busy: look a bit further.
+        if len(rows) >= limit or {row.chat_id for row in found} == set(chats):
+            break
+    rows.sort(key=lambda row: row.id)
+    return rows
+
+
+async def _lock_chats(session: AsyncSession, limit: int, skip_chats: frozenset[int]) -> list[int]:
+    """Advisory-lock (for this transaction) up to `limit` chats with pending rows, oldest first.
+
+    A chat another claimer holds right now is skipped, not waited for (`pg_try_advisory_xact_lock`), and
+    the next one is tried instead: the locks are taken in order, and only until `limit` are held.
+    """
+    first = (
+        select(OutboxRow.chat_id, func.min(OutboxRow.id).label("first_id"))
+        .where(OutboxRow.status == "pending", ~_chat_busy())
+        .group_by(OutboxRow.chat_id)
+        .order_by(func.min(OutboxRow.id))
+    )
+    if skip_chats:
+        first = first.where(OutboxRow.chat_id.not_in(skip_chats))
+    # OFFSET 0 fences the subquery: without it PostgreSQL moves the lock call into the aggregate's HAVING,
+    # locking every candidate chat before sorting. With it, the locks are tried above the sorted
+    # candidates, one by one in that order, and the LIMIT stops once `limit` chats are held.
+    candidates = first.offset(0).subquery()
+    locked = (
+        select(candidates.c.chat_id).where(func.pg_try_advisory_xact_lock(candidates.c.chat_id)).limit(limit)
+    )
+    return [int(chat) for chat in await session.scalars(locked)]

@@ -57,15 +57,15 @@ class SqlUpdateJournal:
                 await session.execute(delete(UnreachableChatRow).where(UnreachableChatRow.chat_id.in_(chats)))
         return fresh
 
-    async def unhandled(self, limit: int = 1000) -> list[JournaledUpdate]:
-        """Updates recorded but not handled yet (a crash or a failure), oldest first."""
+    async def unhandled(self, limit: int = 1000, older_than: float = 0.0) -> list[JournaledUpdate]:
+        """Updates recorded but not handled yet (a crash or a failure), oldest first; with `older_than`,
+        only those received at least that many seconds ago."""
+        query = select(TelegramUpdateRow).where(TelegramUpdateRow.handled_at.is_(None))
+        if older_than > 0:
+            cutoff = self._clock.now() - timedelta(seconds=older_than)
+            query = query.where(TelegramUpdateRow.received_at < cutoff)
         async with self._session_factory() as session:
-            rows = await session.scalars(
-                select(TelegramUpdateRow)
-                .where(TelegramUpdateRow.handled_at.is_(None))
-                .order_by(TelegramUpdateRow.update_id)
-                .limit(limit)
-            )
+            rows = await session.scalars(query.order_by(TelegramUpdateRow.update_id).limit(limit))
             return [JournaledUpdate(row.update_id, dict(row.payload)) for row in rows]
 
     async def mark_handled(self, update_id: int) -> None:

@@ -25,13 +25,24 @@ FetchFn = Callable[[int | None, int], Awaitable[list[dict[str, Any]]]]
 
 
 class UpdatePump:
-    def __init__(self, journal: SqlUpdateJournal, process: ProcessFn, *, workers: int = 1) -> None:
+    def __init__(
+        self,
+        journal: SqlUpdateJournal,
+        process: ProcessFn,
+        *,
+        workers: int = 1,
+        adopt_after: float | None = None,
+    ) -> None:
+        """`adopt_after` (replicas): every so often, also handle journaled updates left unhandled longer
+        than this many seconds, which another replica accepted and then died with."""
         self._journal = journal
         self._process = process
         self._queue: asyncio.Queue[JournaledUpdate] = asyncio.Queue()
         self._workers_count = max(1, workers)
         self._workers: list[asyncio.Task[None]] = []
         self._locks: dict[int, asyncio.Lock] = {}
+        self._mine: set[int] = set()  # update ids queued or being handled here
+        self._adopt_after = adopt_after
         self.handled = 0
         self.failed = 0
 
@@ -39,14 +50,44 @@ class UpdatePump:
         """Queue the journaled updates a previous run did not finish, then start handling."""
         leftovers = await self._journal.unhandled(limit=100_000)
         for item in leftovers:
-            self._queue.put_nowait(item)
+            self._enqueue(item)
         if leftovers:
             log.info("replaying %d journaled update(s) left unhandled", len(leftovers))
         self._workers = [
             asyncio.create_task(self._work(), name=f"gridbot-update-worker-{i}")
             for i in range(self._workers_count)
         ]
+        if self._adopt_after is not None:
+            self._workers.append(asyncio.create_task(self._adopting(), name="gridbot-update-adopter"))
         return len(leftovers)
+
+    async def adopt(self, older_than: float) -> int:
+        """Queue journaled updates unhandled for longer than `older_than` seconds and not queued here.
+
+        With replicas, one may journal an update (so Telegram will not send it again) and die before
+        handling it. Handling it here is safe even if its replica is merely slow: the core's inbound
+        ledger makes the second handling change nothing.
+        """
+        found = await self._journal.unhandled(limit=1000, older_than=older_than)
+        adopted = [item for item in found if item.update_id not in self._mine]
+        for item in adopted:
+            self._enqueue(item)
+        if adopted:
+            log.info("adopted %d journaled update(s) left unhandled by a stopped replica", len(adopted))
+        return len(adopted)
+
+    async def _adopting(self) -> None:
+        assert self._adopt_after is not None
+        while True:
+            await asyncio.sleep(max(0.5, self._adopt_after / 2))
+            try:
+                await self.adopt(self._adopt_after)
+            except Exception as error:  # the database may be briefly away; try again next round
+                log.warning("adopting unhandled updates failed (%s)", type(error).__name__)
+
+    def _enqueue(self, item: JournaledUpdate) -> None:
+        self._mine.add(item.update_id)
+        self._queue.put_nowait(item)
 
     async def accept(self, payloads: list[dict[str, Any]]) -> int:
         """Journal `payloads` (committed when this returns) and queue the ones never seen before."""
@@ -56,7 +97,7 @@ class UpdatePump:
             seen |= chats_of(payload)
         fresh = await self._journal.record(entries, seen)
         for item in fresh:
-            self._queue.put_nowait(item)
+            self._enqueue(item)
         return len(fresh)
 
     async def poll(self, fetch: FetchFn, stop: asyncio.Event, poll_seconds: int = 30) -> None:
@@ -118,4 +159,5 @@ class UpdatePump:
                 log.error("update %s failed (%s)", item.update_id, type(error).__name__)
                 log.debug("update %s failure details", item.update_id, exc_info=True)
             finally:
+                self._mine.discard(item.update_id)
                 self._queue.task_done()

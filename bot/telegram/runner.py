@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from datetime import timedelta
 
 from aiohttp import web
@@ -13,7 +14,9 @@ from aiohttp import web
 from bot.app import App, load_campaigns
 from bot.broadcast_sender import BroadcastSender
 from bot.delivery import OutboxSender
+from bot.health import Readiness, add_health_routes, start_health_server
 from bot.ratelimit import Limits, RateLimiter
+from bot.redis_limiter import make_limiter
 from bot.scheduler import Tick, Ticker
 from bot.settings import Settings
 from bot.settings import Transport as TransportName
@@ -62,21 +65,41 @@ class TelegramRunner:
     def __init__(self, app: App, *, limiter: RateLimiter | None = None) -> None:
         self.app = app
         settings = app.settings
-        self.limiter = limiter or RateLimiter(limits_from(settings))
+        token = settings.bot_token.get_secret_value() if settings.bot_token else None
+        # Shared by all replicas through Redis when GRIDBOT_REDIS_URL is set, else this process's own.
+        self.limiter = limiter or make_limiter(limits_from(settings), settings.redis_url, token)
         self.transport = make_transport(settings, self._handle, self.limiter)
-        self.sender = OutboxSender(app.outbox, self.transport.messenger, self.limiter)
+        # Each queue's sends are counted by outcome (bot/metrics.py); results and errors pass through.
+        outbox_messenger = app.metrics.metered(self.transport.messenger, "outbox")
+        broadcast_messenger = app.metrics.metered(self.transport.messenger, "broadcast")
+        self.sender = OutboxSender(
+            app.outbox,
+            outbox_messenger,
+            self.limiter,
+            name=app.broadcast_settings.sender_name,  # one name per replica (default: the host name)
+            lease=timedelta(seconds=app.broadcast_settings.lease_seconds),
+        )
         # Broadcasts share the limiter: together they stay within Telegram's overall rate and 429 pauses.
         self.broadcasts = (
             BroadcastSender(
-                app.broadcast_queue, self.transport.messenger, app.broadcast_settings, limiter=self.limiter
+                app.broadcast_queue, broadcast_messenger, app.broadcast_settings, limiter=self.limiter
             )
             if app.broadcast_queue is not None
             else None
         )
         self.journal = SqlUpdateJournal(app.uow_factory.session_factory, app.clock)
-        self.pump = UpdatePump(self.journal, self.transport.process, workers=settings.update_workers)
+        self.pump = UpdatePump(
+            self.journal,
+            self.transport.process,
+            workers=settings.update_workers,
+            # A replica that journaled an update and died: another one handles it after the lease.
+            adopt_after=app.broadcast_settings.lease_seconds,
+        )
         self.ready = asyncio.Event()  # set once updates are being received
+        self.receiving = False  # updates are being fetched (or accepted) and handled: /readyz
+        self.readiness = Readiness(app.engine, lambda: self.receiving)
         self.webhook_port: int | None = None
+        self.health_port: int | None = None  # polling mode: where /healthz, /readyz, /metrics are
         self.webhook_secret = (
             settings.webhook_secret.get_secret_value()
             if settings.webhook_secret
@@ -84,7 +107,9 @@ class TelegramRunner:
         )
 
     async def _handle(self, incoming: Incoming) -> Outcome:
+        started = time.perf_counter()
         outcome = await self.app.core.handle(incoming)
+        self.app.metrics.handled(incoming, outcome, time.perf_counter() - started)
         self.sender.wake()  # its replies are committed in the outbox: send them now
         return outcome
 
@@ -104,14 +129,21 @@ class TelegramRunner:
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None
         server: web.AppRunner | None = None
+        health: web.AppRunner | None = None
         ticker: Ticker | None = None
         broadcast_task: asyncio.Task[None] | None = None
         try:
+            if not webhook:  # the webhook's own server carries them in webhook mode
+                health, self.health_port = await start_health_server(
+                    self.app.metrics, self.readiness, settings.health_host, settings.health_port
+                )
+                log.info("health and metrics on %s:%s", settings.health_host, self.health_port)
             async with self.app.uow_factory() as uow:
                 people = await uow.community.people()
             await install_menus(self.transport, people)
-            # Rows a killed process had claimed: send them (at most the one in flight may repeat).
-            released = await self.app.outbox.release_stale(older_than=timedelta(0))
+            # Rows this replica (same name) or a dead one had claimed: send them (at most the one in
+            # flight may repeat). Live replicas' claims are left alone.
+            released = await self.sender.recover()
             if released:
                 log.info("outbox: %d claimed message(s) from a previous run put back", released)
             await self.journal.prune()
@@ -133,19 +165,24 @@ class TelegramRunner:
                     settings.webhook_host,
                     settings.webhook_port,
                     settings.webhook_path,
+                    extra=lambda web_app: add_health_routes(web_app, self.app.metrics, self.readiness),
                 )
                 if settings.webhook_url:
                     await self.transport.set_webhook(settings.webhook_url, self.webhook_secret)
                 log.info("webhook listening on %s:%s", settings.webhook_host, self.webhook_port)
+                self.receiving = True
                 self.ready.set()
                 await stop.wait()
+                self.receiving = False
                 await server.cleanup()  # stop accepting; what was journaled is drained below
                 server = None
             else:
                 await self.transport.delete_webhook()  # getUpdates is refused while a webhook is set
                 log.info("polling for updates (%s)", settings.transport.value)
+                self.receiving = True
                 self.ready.set()
                 await self.pump.poll(self.transport.fetch, stop, settings.polling_timeout)
+                self.receiving = False
             log.info("stopping: finishing in-flight updates and messages")
             await self.pump.drain(settings.shutdown_timeout)
             sender_stop.set()
@@ -158,8 +195,11 @@ class TelegramRunner:
         finally:
             if ticker is not None:
                 ticker.shutdown()
+            self.receiving = False
             if server is not None:
                 await server.cleanup()
+            if health is not None:
+                await health.cleanup()
             for task in (sender_task, broadcast_task):
                 if task is not None and not task.done():
                     task.cancel()
@@ -167,3 +207,4 @@ class TelegramRunner:
                         await task
             await self.pump.drain(0)
             await self.transport.close()
+            await self.limiter.close()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 
+from bot.health import bound_port
 from bot.telegram.pump import UpdatePump
 
 log = logging.getLogger(__name__)
@@ -14,8 +16,14 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def webhook_app(pump: UpdatePump, secret: str, path: str = "/telegram") -> web.Application:
-    """An aiohttp application with one route; anything without the right secret gets 403."""
+AddRoutes = Callable[[web.Application], None]
+
+
+def webhook_app(
+    pump: UpdatePump, secret: str, path: str = "/telegram", extra: AddRoutes | None = None
+) -> web.Application:
+    """An aiohttp application with the webhook route (anything without the right secret gets 403),
+    plus what `extra` adds (the health and metrics endpoints)."""
 
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -35,18 +43,17 @@ def webhook_app(pump: UpdatePump, secret: str, path: str = "/telegram") -> web.A
 
     app = web.Application()
     app.router.add_post(path, receive)
+    if extra is not None:
+        extra(app)
     return app
 
 
 async def start_webhook_server(
-    pump: UpdatePump, secret: str, host: str, port: int, path: str
+    pump: UpdatePump, secret: str, host: str, port: int, path: str, extra: AddRoutes | None = None
 ) -> tuple[web.AppRunner, int]:
     """Serve the webhook; returns the runner (cleanup() to stop) and the bound port (port=0 picks one)."""
-    runner = web.AppRunner(webhook_app(pump, secret, path), access_log=None)
+    runner = web.AppRunner(webhook_app(pump, secret, path, extra), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server  # aiohttp exposes the bound port only through the server's sockets
-    sockets = getattr(server, "sockets", None) or []
-    bound = sockets[0].getsockname()[1] if sockets else port
-    return runner, int(bound)
+    return runner, bound_port(site, port)

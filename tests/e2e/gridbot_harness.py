@@ -87,6 +87,7 @@ def bot_settings(emu: Emulator, url: str, adapter: str, **overrides: Any) -> Set
         "telegram_api_url": emu.url,
         "polling_timeout": 5,
         "shutdown_timeout": 5.0,
+        "health_port": 0,  # polling mode's health server on a free port (tests may run side by side)
         **FAST_SENDING,
         **overrides,
     }

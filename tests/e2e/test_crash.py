@@ -46,6 +46,7 @@ def _start_bot(emu: Emulator, url: str, adapter: str, log: Path) -> subprocess.P
         "GRIDBOT_TELEGRAM_API_URL": emu.url,
         "GRIDBOT_POLLING_TIMEOUT": "2",
         "GRIDBOT_LOG_LEVEL": "INFO",
+        "GRIDBOT_HEALTH_PORT": "0",  # a free port: runs side by side must not collide on 9090
         "PTB_TIMEDELTA": "1",
         **{f"GRIDBOT_{k.upper()}": str(v) for k, v in FAST_SENDING.items()},
     }

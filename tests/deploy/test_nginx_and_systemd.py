@@ -1,0 +1,189 @@
+"""The proxy config under the real nginx (`nginx -t`, then serving on loopback) and the systemd unit under
+`systemd-analyze verify`. Skipped, with the reason, when the tool is not installed
+(`apt-get install -y nginx-light openssl`; systemd-analyze comes with systemd)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parents[2]
+NGINX_CONF = ROOT / "deploy" / "nginx" / "gridbot.conf"
+UNIT = ROOT / "deploy" / "systemd" / "gridbot.service"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def tool(name: str, *alternatives: str) -> str:
+    for candidate in (name, *alternatives):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    pytest.skip(f"{name} is not installed (apt-get install -y nginx-light openssl; .ci/run installs them)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def nginx_tree(tmp_path: Path, listen_port: int, upstream_port: int) -> Path:
+    """A throwaway nginx prefix: a minimal nginx.conf including a copy of deploy/nginx/gridbot.conf whose
+    replicas point at loopback, with a self-signed certificate. Returns the nginx.conf path."""
+    openssl = tool("openssl")
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", str(certs / "privkey.pem"), "-out", str(certs / "fullchain.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    site = NGINX_CONF.read_text(encoding="utf-8")
+    site = re.sub(r"gridbot-[12]:8080", f"127.0.0.1:{upstream_port}", site)
+    site = site.replace("/etc/nginx/certs/", f"{certs}/")
+    site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{listen_port} ssl;")
+    (tmp_path / "gridbot.conf").write_text(site, encoding="utf-8")
+    temp = {name: tmp_path / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for path in temp.values():
+        path.mkdir()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"""worker_processes 1;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    client_body_temp_path {temp["body"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    scgi_temp_path {temp["scgi"]};
+    include {tmp_path}/gridbot.conf;
+}}
+""",
+        encoding="utf-8",
+    )
+    return conf
+
+
+def nginx_command(conf: Path) -> list[str]:
+    nginx = tool("nginx", "/usr/sbin/nginx")
+    return [nginx, "-c", str(conf), "-p", str(conf.parent), "-e", str(conf.parent / "error.log")]
+
+
+def test_nginx_accepts_the_config(tmp_path: Path) -> None:
+    conf = nginx_tree(tmp_path, free_port(), free_port())
+    result = subprocess.run([*nginx_command(conf), "-t"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+    assert "[warn]" not in result.stderr, result.stderr
+
+
+@dataclass
+class Replica:
+    """A stand-in for a gridbot replica: records what reaches it."""
+
+    port: int
+    seen: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def replica() -> AsyncIterator[Replica]:
+    stub = Replica(free_port())
+
+    async def anything(request: web.Request) -> web.Response:
+        stub.seen.append((request.method, request.path, request.headers.get(SECRET_HEADER)))
+        return web.Response(text="replica")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", anything)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", stub.port).start()
+    yield stub
+    await runner.cleanup()
+
+
+async def test_nginx_forwards_the_webhook_and_keeps_the_rest_closed(tmp_path: Path, replica: Replica) -> None:
+    listen = free_port()
+    conf = nginx_tree(tmp_path, listen, replica.port)
+    process = await asyncio.create_subprocess_exec(
+        *nginx_command(conf),
+        "-g",
+        "daemon off;",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        tls = ssl.create_default_context()
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE  # the throwaway self-signed certificate
+        base = f"https://127.0.0.1:{listen}"
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as client:
+            for _ in range(100):  # nginx needs a moment to listen
+                try:
+                    async with client.get(f"{base}/") as response:
+                        status = response.status
+                    break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("nginx did not start")
+            assert status == 404  # nothing but the webhook and the health endpoints
+            headers = {SECRET_HEADER: "s3cret"}
+            async with client.post(f"{base}/telegram", json={"update_id": 1}, headers=headers) as response:
+                assert response.status == 200
+            async with client.get(f"{base}/telegram") as response:
+                assert response.status == 403  # POST only
+            async with client.get(f"{base}/readyz") as response:
+                assert response.status == 200  # from loopback: an internal network, allowed
+            async with client.get(f"{base}/metrics") as response:
+                assert response.status == 200
+        assert ("POST", "/telegram", "s3cret") in replica.seen  # the secret header passes through
+        assert [path for _, path, _ in replica.seen] == ["/telegram", "/readyz", "/metrics"]
+    finally:
+        process.terminate()
+        async with asyncio.timeout(10):
+            await process.wait()
+
+
+def test_systemd_unit_verifies(tmp_path: Path) -> None:
+    analyze = tool("systemd-analyze")
+    gridbot = Path(sys.executable).with_name("gridbot")
+    assert gridbot.is_file()
+    unit = tmp_path / "gridbot.service"
+    unit.write_text(UNIT.read_text(encoding="utf-8").replace("/opt/gridbot/bin/gridbot", str(gridbot)))
+    result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "gridbot.service" not in result.stderr, result.stderr  # no warning about our unit
+
+    # The check has teeth: a typo and a missing executable are reported.
+    broken = tmp_path / "broken.service"
+    broken.write_text(
+        unit.read_text().replace("Type=exec", "Type=exce").replace(str(gridbot), "/nowhere/gridbot")
+    )
+    result = subprocess.run([analyze, "verify", str(broken)], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "/nowhere/gridbot" in result.stderr
+
+
+def test_systemd_unit_runs_the_webhook_after_migrating() -> None:
+    unit = UNIT.read_text(encoding="utf-8")
+    assert "ExecStartPre=/opt/gridbot/bin/gridbot db upgrade" in unit
+    assert "ExecStart=/opt/gridbot/bin/gridbot run --webhook" in unit
+    assert "User=gridbot" in unit
+    assert "EnvironmentFile=/etc/gridbot/gridbot.env" in unit
+    assert "Environment=GRIDBOT_BROADCAST_CAMPAIGNS_DIR=/opt/gridbot/campaigns" in unit
+    assert "cp -r deploy/campaigns /opt/gridbot/campaigns" in unit  # and the header says to put it there
