@@ -112,6 +112,7 @@ class Core:
     async def handle(self, incoming: Incoming) -> Outcome:
         """Handle one update exactly once: its effects and its dedupe key commit together."""
         async with self._uow_factory() as uow:
+            await uow.serialize_chat(incoming.chat_id)
             if incoming.dedupe_key is not None and not await uow.inbound.first_time(incoming.dedupe_key):
                 log.info("duplicate update %s ignored", incoming.dedupe_key)
                 return Outcome(duplicate=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import Clock
@@ -16,6 +17,9 @@ from storage.repositories import (
     SqlResidentRepository,
     SqlWorkOrderRepository,
 )
+
+# Advisory-lock keys for chats, kept apart from the outbox claim's keys (which are the bare chat ids).
+_CHAT_LOCK_SPACE = 1 << 52
 
 
 class SqlUnitOfWork:
@@ -42,6 +46,14 @@ class SqlUnitOfWork:
         # Anything not committed explicitly is rolled back (close() ends the transaction): a use case
         # commits once, at its end. Loaded rows stay readable, detached.
         await self.session.close()
+
+    async def serialize_chat(self, chat_id: int) -> None:
+        # Two replicas may receive one chat's consecutive updates (webhooks round-robin); its conversation
+        # state must not be read by one while the other changes it. SQLite: one writer at a time already.
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAT_LOCK_SPACE + chat_id}
+            )
 
     async def commit(self) -> None:
         await self.session.commit()

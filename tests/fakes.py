@@ -434,6 +434,7 @@ class FakeUnitOfWork:
     def __init__(self, shared: FakeStore) -> None:
         self._shared = shared
         self.committed = False
+        self.serialized: list[int] = []
 
     def _open(self) -> None:
         self._work = self._shared.snapshot()
@@ -455,6 +456,9 @@ class FakeUnitOfWork:
     async def __aexit__(self, *exc: object) -> None:
         pass
 
+    async def serialize_chat(self, chat_id: int) -> None:
+        self.serialized.append(chat_id)
+
     async def commit(self) -> None:
         self._shared.__dict__.update(self._work.snapshot().__dict__)
         self.committed = True
@@ -466,9 +470,12 @@ class FakeUnitOfWork:
 class FakeUnitOfWorkFactory:
     def __init__(self, store: FakeStore | None = None) -> None:
         self.store = store or FakeStore()
+        self.opened: list[FakeUnitOfWork] = []
 
     def __call__(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.store)
+        uow = FakeUnitOfWork(self.store)
+        self.opened.append(uow)
+        return uow
 
 
 # ----------------------------------------------------------------------------- broadcasts (issue 6)

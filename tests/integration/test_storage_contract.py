@@ -197,3 +197,37 @@ async def test_migrations_match_the_models(database) -> None:  # type: ignore[no
 
     async with database.engine.connect() as connection:
         assert await connection.run_sync(diff) == []
+
+
+async def test_one_update_per_chat_at_a_time(database, uow_factory: SqlUnitOfWorkFactory) -> None:  # type: ignore[no-untyped-def]
+    """While one transaction holds a chat, another waits for it; other chats are not held up."""
+    if database.kind != "postgresql":
+        return  # SQLite has one writer at a time: the whole database serialises
+    order: list[str] = []
+    first_holds = asyncio.Event()
+    release_first = asyncio.Event()
+
+    async def first() -> None:
+        async with uow_factory() as uow:
+            await uow.serialize_chat(42)
+            first_holds.set()
+            await release_first.wait()
+            order.append("first done")
+            await uow.commit()
+
+    async def second(chat: int) -> None:
+        await first_holds.wait()
+        async with uow_factory() as uow:
+            await uow.serialize_chat(chat)
+            order.append(f"second got {chat}")
+            await uow.commit()
+
+    task = asyncio.create_task(first())
+    other = asyncio.create_task(second(43))
+    same = asyncio.create_task(second(42))
+    await other
+    await asyncio.sleep(0.2)
+    assert order == ["second got 43"]  # chat 42 is still held
+    release_first.set()
+    await asyncio.gather(task, same)
+    assert order == ["second got 43", "first done", "second got 42"]

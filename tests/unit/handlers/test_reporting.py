@@ -283,3 +283,10 @@ async def test_resident_choice_tones_down_an_uncertain_emergency(
     order = only_order(uow_factory)
     assert order.priority is Priority.HIGH
     assert not driver.inbox(STAFF_LIU)  # no emergency alert to the whole chain
+
+
+async def test_every_update_holds_its_chat_for_the_transaction(
+    driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
+) -> None:
+    await driver.text(RESIDENT_ZHANG, "/my")
+    assert uow_factory.opened[-1].serialized == [RESIDENT_ZHANG]
