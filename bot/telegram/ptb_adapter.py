@@ -16,14 +16,11 @@ from telegram import (
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
-    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    Message,
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -31,7 +28,7 @@ from bot.delivery import DeliveryError, RetryLater, Unreachable
 from bot.ratelimit import RateLimiter
 from bot.telegram.base import ALLOWED_UPDATES, HandleFn
 from bot.telegram.rendering import BaseMessenger, Keyboard, MessageNotModified
-from handlers.messages import ChatKind, Incoming
+from bot.telegram.translate import incoming_from_callback, incoming_from_message
 
 PtbApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -65,45 +62,6 @@ def _reply_to(message_id: int | None) -> ReplyParameters | None:
     if message_id is None:
         return None
     return ReplyParameters(message_id, allow_sending_without_reply=True)
-
-
-def _kind(chat_type: str) -> ChatKind:
-    return ChatKind.PRIVATE if chat_type == ChatType.PRIVATE else ChatKind.GROUP
-
-
-def incoming_from_message(message: Message) -> Incoming | None:
-    """A text, photo or location message as the core sees it; None when it has no human sender."""
-    user = message.from_user
-    if user is None or user.is_bot:
-        return None
-    chat = message.chat
-    return Incoming(
-        chat_id=chat.id,
-        sender_id=user.id,
-        sender_name=user.full_name,
-        chat_kind=_kind(chat.type),
-        message_id=message.message_id,
-        text=message.text if message.text is not None else message.caption,
-        photo=message.photo[-1].file_id if message.photo else None,
-        location=(message.location.latitude, message.location.longitude) if message.location else None,
-        reply_to_message_id=message.reply_to_message.message_id if message.reply_to_message else None,
-        # Stable across redelivery (polling replay, webhook retry): the chat's own message id.
-        dedupe_key=f"tg:m:{chat.id}:{message.message_id}",
-    )
-
-
-def incoming_from_callback(query: CallbackQuery) -> Incoming:
-    message = query.message
-    user = query.from_user
-    return Incoming(
-        chat_id=message.chat.id if message is not None else user.id,
-        sender_id=user.id,
-        sender_name=user.full_name,
-        chat_kind=_kind(message.chat.type) if message is not None else ChatKind.PRIVATE,
-        callback_data=query.data or "",
-        callback_message_id=message.message_id if message is not None else None,
-        dedupe_key=f"tg:cb:{query.id}",
-    )
 
 
 class PtbMessenger(BaseMessenger):
