@@ -8,7 +8,7 @@ COMMUNITY ?= deploy/examples/community.yaml
 SCRIPT ?=
 export GRIDBOT_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo run doctor test test-e2e lint typecheck fmt bench bench-nlp bench-taidi bench-broadcast bench-bot eval-holdout clean
+.PHONY: install demo run doctor test test-e2e lint typecheck fmt bench bench-nlp bench-taidi bench-broadcast bench-bot bench-load eval-holdout clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,7 +54,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: bench-nlp bench-taidi bench-broadcast bench-bot
+bench: bench-nlp bench-taidi bench-broadcast bench-bot bench-load
 
 # classify vs bare jieba tokenising on the same 20,000 messages
 bench-nlp: $(STAMP)
@@ -67,6 +67,11 @@ bench-broadcast: $(STAMP)
 # gridbot (ptb, aiogram) vs the echo bot of its framework, same emulator, same run; ~75 s
 bench-bot: $(STAMP)
 	$(BIN)/python benchmarks/bench_bot.py
+
+# residents at 5..160/s into 1 replica on SQLite, 1 and 2 on PostgreSQL (webhook, proxy, Redis); then
+# 1,000,000 historical orders: the order queries before/after migration 0006's indexes; ~5 min (QUICK=1: ~2 min)
+bench-load: $(STAMP)
+	$(BIN)/python benchmarks/bench_load.py $(if $(QUICK),--quick)
 
 # Blind check: 260 messages written by someone who never saw the rules (not a gate: never tune on it)
 eval-holdout: $(STAMP)

@@ -92,6 +92,12 @@ class Core:
         self._calendar = calendar or WeekdayCalendar()
         self._observer: Observer = observer or NoObserver()
 
+    def warm_up(self) -> None:
+        """Load what the classifier builds lazily (jieba's dictionary), so no message waits for it."""
+        warm_up = getattr(self._classifier, "warm_up", None)
+        if callable(warm_up):
+            warm_up()
+
     async def run_timers(self) -> int:
         """One scheduler tick for work orders: reminders and escalations that are due now."""
         return await self.run_job(timers.run_due_timers)

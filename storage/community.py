@@ -53,6 +53,13 @@ class SqlCommunityRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._settings: CommunitySettings | None = None  # read once per unit of work
+        # The structure does not change within a unit of work (only `apply` changes it, and clears these):
+        # one report asks for its building, compound and grid several times. The session's identity map
+        # holds rows only weakly, so without these each ask would be another query.
+        self._compounds: dict[int, Compound | None] = {}
+        self._buildings: dict[int, Building | None] = {}
+        self._grids: dict[int, Grid | None] = {}
+        self._routes: dict[Category, tuple[Role, ...]] = {}
 
     async def person_by_chat(self, chat_id: int) -> Person | None:
         row = await self._session.scalar(
@@ -77,8 +84,10 @@ class SqlCommunityRepository:
         return [_compound(row) for row in rows]
 
     async def compound(self, compound_id: int) -> Compound | None:
-        row = await self._session.get(CompoundRow, compound_id)
-        return _compound(row) if row else None
+        if compound_id not in self._compounds:
+            row = await self._session.get(CompoundRow, compound_id)
+            self._compounds[compound_id] = _compound(row) if row else None
+        return self._compounds[compound_id]
 
     async def compound_by_name(self, name: str) -> Compound | None:
         row = await self._session.scalar(select(CompoundRow).where(CompoundRow.name == name))
@@ -90,15 +99,17 @@ class SqlCommunityRepository:
         return None
 
     async def _building(self, row: BuildingRow) -> Building:
-        compound = await self._session.get(CompoundRow, row.compound_id)
+        compound = await self.compound(row.compound_id)
         assert compound is not None
-        return Building(
+        building = Building(
             id=row.id,
             compound_id=row.compound_id,
             compound_name=compound.name,
             number=row.number,
             units=row.units,
         )
+        self._buildings[row.id] = building
+        return building
 
     async def buildings(self, compound_id: int) -> list[Building]:
         rows = await self._session.scalars(select(BuildingRow).where(BuildingRow.compound_id == compound_id))
@@ -106,8 +117,10 @@ class SqlCommunityRepository:
         return sorted(buildings, key=lambda b: (len(b.number), b.number))
 
     async def building(self, building_id: int) -> Building | None:
-        row = await self._session.get(BuildingRow, building_id)
-        return await self._building(row) if row else None
+        if building_id not in self._buildings:
+            row = await self._session.get(BuildingRow, building_id)
+            self._buildings[building_id] = await self._building(row) if row else None
+        return self._buildings[building_id]
 
     async def find_building(self, compound_id: int, number: str) -> Building | None:
         row = await self._session.scalar(
@@ -116,22 +129,24 @@ class SqlCommunityRepository:
         return await self._building(row) if row else None
 
     async def grid(self, grid_id: int) -> Grid | None:
-        row = await self._session.get(GridRow, grid_id)
-        return _grid(row) if row else None
+        if grid_id not in self._grids:
+            row = await self._session.get(GridRow, grid_id)
+            self._grids[grid_id] = _grid(row) if row else None
+        return self._grids[grid_id]
 
     async def grid_for_building(self, building_id: int) -> Grid | None:
-        row = await self._session.get(BuildingRow, building_id)
-        if row is None or row.grid_id is None:
-            return None
-        return await self.grid(row.grid_id)
+        grid_id = await self._session.scalar(select(BuildingRow.grid_id).where(BuildingRow.id == building_id))
+        return await self.grid(grid_id) if grid_id is not None else None
 
     async def grids(self) -> list[Grid]:
         return [_grid(row) for row in await self._session.scalars(select(GridRow).order_by(GridRow.id))]
 
     async def category_roles(self, category: Category) -> tuple[Role, ...]:
-        row = await self._session.get(CategoryRouteRow, category.value)
-        # several roles are stored comma-separated: the first takes the order, the others are told
-        return tuple(Role(r) for r in row.role.split(",")) if row else ()
+        if category not in self._routes:
+            row = await self._session.get(CategoryRouteRow, category.value)
+            # several roles are stored comma-separated: the first takes the order, the others are told
+            self._routes[category] = tuple(Role(r) for r in row.role.split(",")) if row else ()
+        return self._routes[category]
 
     async def settings(self) -> CommunitySettings:
         if self._settings is None:
@@ -194,6 +209,7 @@ class SqlCommunityRepository:
         settings_row.data = settings_to_json(spec.settings)
         s.add(settings_row)
         self._settings = None
+        self._compounds, self._buildings, self._grids, self._routes = {}, {}, {}, {}
         for g in spec.grids:
             if g.leader:
                 grids[g.name].leader_id = by_name[g.leader].id

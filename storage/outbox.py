@@ -102,9 +102,13 @@ class SqlOutboxQueue:
     async def mark_sent(self, item: QueuedReply, message_id: int | None) -> None:
         """Record delivery, and link the sent message to its order so replies to it are relayed."""
         async with self._session_factory() as session, session.begin():
-            row = await session.get(OutboxRow, item.id)
-            assert row is not None
-            row.status, row.message_id, row.sent_at = "sent", message_id, self._clock.now()
+            # One UPDATE by primary key, without loading the row first (the sender's hot path).
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == item.id)
+                .values(status="sent", message_id=message_id, sent_at=self._clock.now())
+                .execution_options(synchronize_session=False)
+            )
             if message_id is not None and item.reply.order_id is not None:
                 await SqlMessageLinkRepository(session).add(
                     item.reply.chat_id, message_id, item.reply.order_id

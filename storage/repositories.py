@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.domain import (
@@ -22,6 +22,8 @@ from handlers.messages import Reply
 from handlers.ports import Clock, Conversation, OrderStatistics
 from nlp.types import Category, Priority
 from storage.community import resident_from_row
+from storage.models import OPEN_STATES as _OPEN_ORDER_INDEX_STATES
+from storage.models import RATING_EVENT_KINDS as _RATING_EVENT_KINDS
 from storage.models import (
     CompoundRow,
     ConversationRow,
@@ -101,6 +103,12 @@ def _order(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
 
 
 _OPEN_STATES = [s.value for s in OrderState if s.is_open]
+
+
+def _in_literals(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
+    """`column IN ('a', 'b')` with the values written into the SQL, not bound: PostgreSQL then matches the
+    predicate of a partial index (storage.models) in every plan, generic prepared-statement plans too."""
+    return column.in_([literal(value, literal_execute=True) for value in values])
 
 
 def _late(now: datetime) -> ColumnElement[bool]:
@@ -221,10 +229,9 @@ class SqlWorkOrderRepository:
         return [await self._load(row) for row in rows]
 
     async def open_orders(self, limit: int = 50) -> list[WorkOrder]:
-        open_states = [s.value for s in OrderState if s.is_open]
         rows = await self._session.scalars(
-            select(WorkOrderRow)
-            .where(WorkOrderRow.state.in_(open_states))
+            select(WorkOrderRow)  # the partial index ix_work_orders_open_id, in id order
+            .where(_in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES))
             .order_by(WorkOrderRow.id)
             .limit(limit)
         )
@@ -276,7 +283,8 @@ class SqlWorkOrderRepository:
         return [await self._load(row) for row in rows]
 
     async def statistics(self, since: datetime, now: datetime) -> OrderStatistics:
-        """Aggregates in SQL (indexed by state and created_at), so they stay fast on years of history."""
+        """Aggregates in SQL, each over an index (state; created_at + category; rating events by time), so
+        they stay fast on years of history (benchmarks/bench_load.py)."""
         session = self._session
         opened_rows = await session.execute(
             select(WorkOrderRow.category, func.count())
@@ -292,7 +300,8 @@ class SqlWorkOrderRepository:
         late = await session.scalar(select(func.count()).select_from(WorkOrderRow).where(_late(now)))
         event_rows = await session.execute(
             select(OrderEventRow.kind, OrderEventRow.note, func.count())
-            .where(OrderEventRow.at >= since, OrderEventRow.kind.in_(["rated", "reopened"]))
+            # the partial index ix_order_events_ratings answers this alone
+            .where(OrderEventRow.at >= since, _in_literals(OrderEventRow.kind, _RATING_EVENT_KINDS))
             .group_by(OrderEventRow.kind, OrderEventRow.note)
         )
         satisfaction: dict[str, int] = {}

@@ -147,6 +147,9 @@ class TelegramRunner:
             if released:
                 log.info("outbox: %d claimed message(s) from a previous run put back", released)
             await self.journal.prune()
+            # jieba's dictionary takes about a second of CPU to build; built lazily, it would stall the
+            # event loop (every update and send) on the first message that needs word segmentation.
+            await asyncio.to_thread(self.app.core.warm_up)
             sender_task = asyncio.create_task(self.sender.run(sender_stop), name="gridbot-outbox-sender")
             if self.broadcasts is not None:
                 await load_campaigns(self.app)

@@ -52,6 +52,12 @@ async def test_polling_mode_serves_health_and_counts_updates_orders_and_deliveri
             await emu.wait_for_message(MEMBER_LI)
             emu.block(MEMBER_LI)
             emu.user_sends_command(MEMBER_LI, "orders")  # the answer cannot be delivered: 403
+            # Wait for the refused send itself: the command must have been fetched and handled first.
+            await emu.wait_for_request(
+                "sendMessage",
+                lambda r: str(r.params.get("chat_id")) == str(MEMBER_LI) and r.error_code == 403,
+                timeout=10,
+            )
             await bot.idle(within=10)
 
             status, metrics = await get(client, f"{base}/metrics")

@@ -139,3 +139,12 @@ def test_indirect_emergencies(classifier: RuleClassifier, text: str) -> None:
 )
 def test_emergency_look_alikes(classifier: RuleClassifier, text: str, expected: Category) -> None:
     assert classifier.classify(text).category is expected
+
+
+def test_warm_up_builds_the_segmenter_before_the_first_message() -> None:
+    # The Telegram runner warms up at start: built lazily, jieba's dictionary (about a second of CPU)
+    # would stall the event loop on the first message that needs word segmentation.
+    fresh = load_classifier(None, {})
+    assert fresh.tokenizer._jieba is None
+    fresh.warm_up()
+    assert fresh.tokenizer._jieba is not None
