@@ -283,6 +283,8 @@ class TelegramUpdateRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(TZDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # Failed handlings so far; at the limit the update is given up (handled_at set) instead of replayed forever.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class UnreachableChatRow(Base):

@@ -76,6 +76,20 @@ class SqlUpdateJournal:
                 .values(handled_at=self._clock.now())
             )
 
+    async def mark_failed(self, update_id: int, give_up_after: int) -> bool:
+        """Count a failed handling; True when this was the last try and the update is given up."""
+        async with self._session_factory() as session, session.begin():
+            row = await session.get(TelegramUpdateRow, update_id)
+            if row is None or row.handled_at is not None:
+                return False
+            row.failures += 1
+            if row.failures < give_up_after:
+                return False
+            # A poison update (one the core cannot handle) would otherwise be replayed at every start and
+            # every adoption round, forever: stop, and say so in the log.
+            row.handled_at = self._clock.now()
+            return True
+
     async def prune(self, older_than: timedelta = timedelta(days=7)) -> int:
         """Forget handled updates after a while: they carry personal data and are no longer needed."""
         cutoff = self._clock.now() - older_than

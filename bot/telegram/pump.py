@@ -20,6 +20,9 @@ from storage.telegram import JournaledUpdate, SqlUpdateJournal
 
 log = logging.getLogger(__name__)
 
+# Failed handlings of one update before it is given up (replays at start-up and adoption rounds included).
+MAX_FAILURES = 5
+
 ProcessFn = Callable[[dict[str, Any]], Awaitable[None]]
 FetchFn = Callable[[int | None, int], Awaitable[list[dict[str, Any]]]]
 
@@ -45,6 +48,7 @@ class UpdatePump:
         self._adopt_after = adopt_after
         self.handled = 0
         self.failed = 0
+        self.given_up = 0
 
     async def start(self) -> int:
         """Queue the journaled updates a previous run did not finish, then start handling."""
@@ -158,6 +162,10 @@ class UpdatePump:
                 self.failed += 1
                 log.error("update %s failed (%s)", item.update_id, type(error).__name__)
                 log.debug("update %s failure details", item.update_id, exc_info=True)
+                with contextlib.suppress(Exception):  # the journal may be what failed; retry then
+                    if await self._journal.mark_failed(item.update_id, MAX_FAILURES):
+                        self.given_up += 1
+                        log.error("update %s given up after %d failed attempts", item.update_id, MAX_FAILURES)
             finally:
                 self._mine.discard(item.update_id)
                 self._queue.task_done()
