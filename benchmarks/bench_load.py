@@ -66,6 +66,7 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models import PersonRow, WorkOrderRow  # noqa: E402
 from storage.repositories import SqlWorkOrderRepository  # noqa: E402
 from tests.e2e.gridbot_harness import example_spec  # noqa: E402
+from tests.services import listening  # noqa: E402
 
 ADMIN_URL = os.environ.get("GRIDBOT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("GRIDBOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -120,19 +121,6 @@ def proxy_process(upstreams: list[str], log: Path) -> Iterator[str]:
         yield url
     finally:
         stop(process)
-
-
-async def listening(port: int, within: float) -> None:
-    async with asyncio.timeout(within):
-        while True:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.1)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            return
 
 
 async def redis_available(url: str) -> bool:

@@ -26,6 +26,7 @@ from storage.database import make_engine
 from storage.migrate import upgrade
 from tests.e2e.emulator import Emulator
 from tests.e2e.gridbot_harness import prepare_database
+from tests.services import require
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("GRIDBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -47,14 +48,6 @@ async def service_problem(ping: Callable[[], Any]) -> str | None:
     except Exception as error:  # any failure means "not available"
         return f"{type(error).__name__}: {error}"
     return None
-
-
-def require(problem: str | None, what: str) -> None:
-    if problem is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI but not reachable: {problem}")
-    pytest.skip(f"{what} not reachable ({problem})")
 
 
 async def redis_problem() -> str | None:

@@ -25,6 +25,7 @@ from storage.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import EXAMPLE_COMMUNITY, ChatDriver, Sent
 from tests.fakes import FakeClock
+from tests.services import require
 
 POSTGRES_URL = os.environ.get(
     "GRIDBOT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -61,10 +62,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         await engine.dispose()
         return
     problem = await _postgres_available()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI but not reachable at {POSTGRES_URL}: {problem}")
-        pytest.skip(f"PostgreSQL not reachable ({problem})")
+    require(problem, f"PostgreSQL at {POSTGRES_URL}")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(POSTGRES_URL)
     async with admin.begin() as connection:

@@ -12,6 +12,7 @@ import pytest
 
 from bot.ratelimit import Limits, RateLimiter
 from bot.redis_limiter import RedisRateLimiter, bot_prefix, make_limiter
+from tests.services import require
 
 REDIS_URL = os.environ.get("GRIDBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -36,10 +37,7 @@ Replicas = Callable[[Limits], tuple[RedisRateLimiter, RedisRateLimiter]]
 async def replicas() -> AsyncIterator[Replicas]:
     """Make two limiters sharing one fresh key prefix, as two replicas of one bot would."""
     problem = await _redis_problem()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_URL}: {problem}")
-        pytest.skip(f"Redis not reachable ({problem})")
+    require(problem, f"Redis at {REDIS_URL}")
     from redis.asyncio import Redis
 
     prefix = f"gridbot:test:{uuid.uuid4().hex[:10]}"

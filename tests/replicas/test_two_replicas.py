@@ -45,6 +45,7 @@ from tests.e2e.emulator import Emulator
 from tests.e2e.gridbot_harness import example_spec, free_port, open_chats, prepare_database
 from tests.fakes import FakeClock
 from tests.replicas.proxy import RoundRobinProxy
+from tests.services import listening, require
 
 pytestmark = [pytest.mark.replicas, pytest.mark.postgres]
 
@@ -94,10 +95,7 @@ async def _service_problems() -> str | None:
 async def database() -> AsyncIterator[str]:
     """A fresh PostgreSQL database for both replicas (dropped afterwards), Redis keys cleaned."""
     problem = await _service_problems()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL and Redis are required in CI: {problem}")
-        pytest.skip(f"PostgreSQL or Redis not reachable ({problem})")
+    require(problem, "PostgreSQL and Redis")
     name = f"gridbot_replicas_{uuid.uuid4().hex[:8]}"
     admin = make_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
@@ -185,19 +183,6 @@ def _start_replica(
         )
 
 
-async def _listening(port: int, within: float) -> None:
-    async with asyncio.timeout(within):
-        while True:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.1)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            return
-
-
 async def _counts(url: str) -> dict[str, Any]:
     engine = make_engine(url)
     try:
@@ -261,7 +246,7 @@ async def test_two_replicas_one_killed_nothing_lost_nothing_twice(database: str,
                 _start_replica("replica-b", "ptb", url, emu, proxy, ports[1], logs[1]),
             ]
             for port in ports:
-                await _listening(port, 30)
+                await listening(port, 30)
             await emu.wait_for_request("setWebhook", timeout=30, since=0)
 
             first_half = REPORTERS // 2
