@@ -37,7 +37,7 @@ from loadkit import (  # noqa: E402  (after the path set-up so the script runs f
     stop,
 )
 
-from tests.e2e.emulator import DEFAULT_TOKEN  # noqa: E402
+from tools.emulator.server import DEFAULT_TOKEN  # noqa: E402
 
 
 async def measure(
@@ -46,12 +46,12 @@ async def measure(
     """(saturation step, paced step, RSS MiB) for `kind` = echo | gridbot."""
     with emulator() as api:
         if kind == "echo":
-            args = ["-m", "tests.e2e.echo_bots", adapter, "--api-url", api, "--token", DEFAULT_TOKEN]
+            args = ["-m", "tools.echo_bots", adapter, "--api-url", api, "--token", DEFAULT_TOKEN]
             env: dict[str, str] = {"PTB_TIMEDELTA": "1"}
         else:
             url = f"sqlite+aiosqlite:///{tmp / f'bench-{adapter}.db'}"
             await prepare(url, 20 + reports + paced)
-            args, env = ["-m", "bot.cli_run"], bot_env(url, adapter, api)
+            args, env = ["-m", "bot.cli.run"], bot_env(url, adapter, api)
         process = start_process(args, env, tmp / f"{kind}-{adapter}.log")
         try:
             residents = Residents(api)

@@ -31,18 +31,18 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402  (after the path set-up so the script runs from anywhere)
 
-from bot.broadcast_sender import BroadcastSender, telegram_messenger  # noqa: E402
-from bot.broadcast_settings import BroadcastSettings  # noqa: E402
-from handlers.broadcast_domain import Campaign, Topic  # noqa: E402
-from handlers.broadcast_planning import approve, create, plan_due  # noqa: E402
-from handlers.broadcast_requests import BroadcastRequest  # noqa: E402
-from storage.broadcast_queue import SqlDeliveryQueue  # noqa: E402
+from bot.delivery.broadcast_settings import BroadcastSettings  # noqa: E402
+from bot.delivery.broadcasts import BroadcastSender, telegram_messenger  # noqa: E402
+from handlers.broadcasts.model import Campaign, Topic  # noqa: E402
+from handlers.broadcasts.planning import approve, create, plan_due  # noqa: E402
+from handlers.broadcasts.requests import BroadcastRequest  # noqa: E402
 from storage.database import make_engine, make_session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import ResidentRow  # noqa: E402
+from storage.queues.broadcasts import SqlDeliveryQueue  # noqa: E402
 from storage.uow import SqlUnitOfWorkFactory  # noqa: E402
-from tests.e2e.emulator import DEFAULT_TOKEN  # noqa: E402
 from tests.fakes import FakeClock  # noqa: E402
+from tools.emulator.server import DEFAULT_TOKEN  # noqa: E402
 
 FIRST_CHAT = 80_000_001
 
@@ -95,7 +95,7 @@ async def run(rate: float, recipients: int, database_url: str | None) -> dict[st
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     emulator = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, started once
-        [sys.executable, "-m", "tests.e2e.emulator", "--port", str(port), "--no-strict-chats"],
+        [sys.executable, "-m", "tools.emulator.server", "--port", str(port), "--no-strict-chats"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
     )

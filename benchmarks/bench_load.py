@@ -64,7 +64,7 @@ from nlp.types import Category  # noqa: E402
 from storage.database import make_engine, make_session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import PersonRow, WorkOrderRow  # noqa: E402
-from storage.repositories import SqlWorkOrderRepository  # noqa: E402
+from storage.repositories.workorders import SqlWorkOrderRepository  # noqa: E402
 from tests.e2e.gridbot_harness import example_spec  # noqa: E402
 from tests.services import listening  # noqa: E402
 
@@ -188,7 +188,7 @@ async def run_configuration(
                 **({"GRIDBOT_REDIS_URL": redis_url} if redis_url else {}),
             )
             processes.append(
-                start_process(["-m", "bot.cli_run", "--webhook"], env, tmp / f"{name}-replica{i}.log")
+                start_process(["-m", "bot.cli.run", "--webhook"], env, tmp / f"{name}-replica{i}.log")
             )
         rss = [0.0] * replicas
 

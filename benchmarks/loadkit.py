@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from handlers.community import CommunitySpec, ResidentSpec  # noqa: E402
-from tests.e2e.emulator import DEFAULT_TOKEN  # noqa: E402
+from handlers.community.settings import CommunitySpec, ResidentSpec  # noqa: E402
 from tests.e2e.gridbot_harness import example_spec, prepare_database  # noqa: E402
+from tools.emulator.server import DEFAULT_TOKEN  # noqa: E402
 
 # Reports that classify as four different categories: with a resident per (building, category) no
 # report is offered as a duplicate of another ("me too"), so each one opens a work order.
@@ -87,7 +87,7 @@ def emulator() -> Iterator[str]:
     """A standalone emulator process (no flood limits, any chat may be written to); yields its URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.e2e.emulator", "--port", str(port), "--no-strict-chats"],
+        [sys.executable, "-m", "tools.emulator.server", "--port", str(port), "--no-strict-chats"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
     )

@@ -23,15 +23,15 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nlp.engine import RuleEngine  # noqa: E402  (path set up above so the script runs from anywhere)
-from nlp.evaluation import LabelledRow, Report, evaluate  # noqa: E402
-from nlp.rules import parse_rules  # noqa: E402
-from nlp.suggest import (  # noqa: E402
+from nlp.quality.evaluation import LabelledRow, Report, evaluate  # noqa: E402
+from nlp.quality.suggest import (  # noqa: E402
     RankedKeywords,
     rank_keywords,
     select_keywords,
     to_rules_data,
     to_rules_yaml,
 )
+from nlp.rules import parse_rules  # noqa: E402
 from nlp.tokenizer import Tokenizer  # noqa: E402
 
 SEED = 20260501

@@ -7,22 +7,22 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.broadcast_jobs import broadcast_ticks
-from bot.broadcast_settings import BroadcastSettings
-from bot.campaign_files import read_dirs, store
-from bot.clock import SystemClock
-from bot.metrics import Metrics
-from bot.scheduler import Tick
+from bot.delivery.broadcast_settings import BroadcastSettings
+from bot.imports.campaigns import read_dirs, store
+from bot.ops.metrics import Metrics
+from bot.schedule.clock import SystemClock
+from bot.schedule.jobs import broadcast_ticks
+from bot.schedule.scheduler import Tick
+from bot.schedule.workdays import ChineseWorkCalendar
 from bot.settings import Settings
-from bot.workdays import ChineseWorkCalendar
 from handlers.core import Core
 from handlers.ports import Clock
 from nlp import load_classifier
 from nlp.types import Classifier
-from storage.broadcast_queue import SqlDeliveryQueue
 from storage.database import make_engine, make_session_factory
 from storage.migrate import pending_revisions
-from storage.outbox import SqlOutboxQueue
+from storage.queues.broadcasts import SqlDeliveryQueue
+from storage.queues.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from handlers.domain import Actor, Person, Resident
+from handlers.community.model import Person, Resident
 from handlers.messages import Button, Incoming, Reply
 from handlers.ports import Clock, Happened, Notice, UnitOfWork
-from handlers.sla import WeekdayCalendar, WorkCalendar
+from handlers.workorders.model import Actor
+from handlers.workorders.sla import WeekdayCalendar, WorkCalendar
 from nlp.types import Classifier
 
 

@@ -6,29 +6,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from handlers import (
-    attachments,
-    broadcast_texts,
-    broadcasts,
-    callbacks,
-    checkin,
-    duty,
-    groups,
-    ledger,
-    member,
-    registration,
-    reporting,
-    resident,
-    subscriptions,
-    texts,
-    timers,
-)
-from handlers.callbacks import Action
+from handlers import texts
+from handlers import verbs as callbacks
+from handlers.broadcasts import chat as broadcasts
+from handlers.broadcasts import subscriptions
+from handlers.broadcasts import texts as broadcast_texts
+from handlers.care import checkin, ledger
+from handlers.community import registration
+from handlers.community.model import Person
 from handlers.context import Context
-from handlers.domain import DomainError, NotAuthorised, Person, TransitionNotAllowed
+from handlers.errors import DomainError, NotAuthorised, TransitionNotAllowed
 from handlers.messages import ChatKind, Incoming, Outcome
 from handlers.ports import Clock, NoObserver, Notice, Observer, UnitOfWorkFactory
-from handlers.sla import WeekdayCalendar, WorkCalendar
+from handlers.verbs import Action
+from handlers.workorders import attachments, duty, groups, member, reporting, resident, timers
+from handlers.workorders.sla import WeekdayCalendar, WorkCalendar
 from nlp.types import Classifier
 
 log = logging.getLogger(__name__)

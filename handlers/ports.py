@@ -8,11 +8,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from handlers.broadcast_domain import Audience, Broadcast, Campaign, FinishedRun, RunCounts, Topic
-from handlers.care import Checkin, LedgerEntry
-from handlers.community import CommunitySettings, CommunitySpec
-from handlers.domain import Building, Compound, Grid, Person, Resident, Role, WorkOrder
+from handlers.broadcasts.model import Audience, Broadcast, Campaign, FinishedRun, RunCounts, Topic
+from handlers.care.model import Checkin, LedgerEntry
+from handlers.community.model import Building, Compound, Grid, Person, Resident, Role
+from handlers.community.settings import CommunitySettings, CommunitySpec
 from handlers.messages import Reply
+from handlers.workorders.model import WorkOrder
 from nlp.types import Category
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any
 
-from handlers.community import CommunitySettings, SlaRule
-from handlers.domain import DutyHours
+from handlers.community.model import DutyHours
+from handlers.community.settings import CommunitySettings, SlaRule
 
 
 def settings_to_json(settings: CommunitySettings) -> dict[str, Any]:

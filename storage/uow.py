@@ -6,17 +6,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import Clock
-from storage.broadcasts import SqlBroadcastRepository
-from storage.care import SqlCheckinRepository, SqlLedgerRepository
-from storage.community import SqlCommunityRepository
-from storage.repositories import (
+from storage.queues.outbox import SqlOutbox
+from storage.repositories.broadcasts import SqlBroadcastRepository
+from storage.repositories.care import SqlCheckinRepository, SqlLedgerRepository
+from storage.repositories.community import SqlCommunityRepository
+from storage.repositories.conversations import (
     SqlConversationRepository,
     SqlInboundLedger,
     SqlMessageLinkRepository,
-    SqlOutbox,
-    SqlResidentRepository,
-    SqlWorkOrderRepository,
 )
+from storage.repositories.workorders import SqlResidentRepository, SqlWorkOrderRepository
 
 # Advisory-lock keys for chats, kept apart from the outbox claim's keys (which are the bare chat ids).
 _CHAT_LOCK_SPACE = 1 << 52

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.broadcast_domain import (
+from handlers.broadcasts.model import (
     Audience,
     AudienceKind,
     Broadcast,
@@ -19,11 +19,12 @@ from handlers.broadcast_domain import (
     RunCounts,
     Topic,
 )
-from handlers.care import Checkin, LedgerEntry
-from handlers.community import CommunitySettings, CommunitySpec
-from handlers.domain import Building, Compound, Grid, OrderEvent, Person, Resident, Role, WorkOrder
+from handlers.care.model import Checkin, LedgerEntry
+from handlers.community.model import Building, Compound, Grid, Person, Resident, Role
+from handlers.community.settings import CommunitySettings, CommunitySpec
 from handlers.messages import Reply
 from handlers.ports import Conversation, OrderStatistics
+from handlers.workorders.model import OrderEvent, WorkOrder
 from nlp.types import Category, Classification, Location, Priority
 
 

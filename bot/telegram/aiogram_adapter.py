@@ -13,12 +13,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (
-    AiogramError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramRetryAfter,
-)
+from aiogram.exceptions import AiogramError, TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
@@ -31,8 +26,8 @@ from aiogram.types import (
     Update,
 )
 
-from bot.delivery import DeliveryError, RetryLater, Unreachable
-from bot.ratelimit import RateLimiter
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.replies import DeliveryError, RetryLater, Unreachable
 from bot.telegram.base import ALLOWED_UPDATES, HandleFn
 from bot.telegram.rendering import BaseMessenger, Keyboard, MessageNotModified
 from bot.telegram.translate import incoming_from_callback, incoming_from_message

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from bot.delivery import Messenger
+from bot.delivery.replies import Messenger
 from handlers.messages import Incoming, Outcome
 
 # The core's entry point as adapters see it (Core.handle, plus waking the sender).

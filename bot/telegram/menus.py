@@ -6,7 +6,7 @@ import logging
 
 from bot.telegram.base import Transport
 from handlers import texts
-from handlers.domain import Person
+from handlers.community.model import Person
 
 log = logging.getLogger(__name__)
 

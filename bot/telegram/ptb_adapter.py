@@ -24,8 +24,8 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.delivery import DeliveryError, RetryLater, Unreachable
-from bot.ratelimit import RateLimiter
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.replies import DeliveryError, RetryLater, Unreachable
 from bot.telegram.base import ALLOWED_UPDATES, HandleFn
 from bot.telegram.rendering import BaseMessenger, Keyboard, MessageNotModified
 from bot.telegram.translate import incoming_from_callback, incoming_from_message

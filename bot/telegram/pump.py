@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.telegram.base import chats_of, order_key
-from storage.telegram import JournaledUpdate, SqlUpdateJournal
+from storage.repositories.telegram import JournaledUpdate, SqlUpdateJournal
 
 log = logging.getLogger(__name__)
 

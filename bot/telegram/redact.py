@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from handlers.privacy import mask_phones
+from handlers.community.privacy import mask_phones
 
 # A bot token is "<bot id>:<secret>"; in URLs it follows "bot" (…/bot123456:ABC…/sendMessage).
 _TOKEN = re.compile(r"(bot)?\d{5,}:[A-Za-z0-9_-]{20,}")

@@ -1,7 +1,7 @@
 """How a neutral `Reply` becomes Telegram messages, whatever the framework: the shared rules.
 
 Adapters implement three primitives (send text, send photo, edit) and map their framework's errors to
-`bot.delivery` errors; splitting, captions and threading are decided here once.
+`bot.delivery.replies` errors; splitting, captions and threading are decided here once.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import contextlib
 import logging
 from abc import ABC, abstractmethod
 
-from bot.delivery import DeliveryError, RetryLater
-from bot.ratelimit import RateLimiter
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.replies import DeliveryError, RetryLater
 from handlers.messages import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class MessageNotModified(DeliveryError):
 
 
 class BaseMessenger(ABC):
-    """Implements `bot.delivery.Messenger` on top of three framework calls."""
+    """Implements `bot.delivery.replies.Messenger` on top of three framework calls."""
 
     def __init__(self, limiter: RateLimiter | None = None, *, max_part_retries: int = 3) -> None:
         self._limiter = limiter

@@ -12,12 +12,12 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot.app import App, load_campaigns
-from bot.broadcast_sender import BroadcastSender
-from bot.delivery import OutboxSender
-from bot.health import Readiness, add_health_routes, start_health_server
-from bot.ratelimit import Limits, RateLimiter
-from bot.redis_limiter import make_limiter
-from bot.scheduler import Tick, Ticker
+from bot.delivery.broadcasts import BroadcastSender
+from bot.delivery.ratelimit import Limits, RateLimiter
+from bot.delivery.redis_limiter import make_limiter
+from bot.delivery.replies import OutboxSender
+from bot.ops.health import Readiness, add_health_routes, start_health_server
+from bot.schedule.scheduler import Tick, Ticker
 from bot.settings import Settings
 from bot.settings import Transport as TransportName
 from bot.telegram.base import HandleFn, Transport
@@ -25,7 +25,7 @@ from bot.telegram.menus import install_menus
 from bot.telegram.pump import UpdatePump
 from bot.telegram.webhook import start_webhook_server
 from handlers.messages import Incoming, Outcome
-from storage.telegram import SqlUpdateJournal
+from storage.repositories.telegram import SqlUpdateJournal
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from bot.health import bound_port
+from bot.ops.health import bound_port
 from bot.telegram.pump import UpdatePump
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.broadcast_settings import BroadcastSettings
+from bot.delivery.broadcast_settings import BroadcastSettings
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

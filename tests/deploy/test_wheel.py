@@ -82,7 +82,7 @@ def test_the_wheel_carries_data_and_migrations(wheel: Path) -> None:
     entry_points = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     )
-    assert b"gridbot = bot.cli:main" in entry_points
+    assert b"gridbot = bot.cli.main:main" in entry_points
     assert not any(name.startswith("tests/") for name in names)
 
 
@@ -116,10 +116,10 @@ def test_the_installed_wheel_migrates_and_classifies_outside_the_source_tree(
     assert where.returncode == 0, where.stderr
     assert all(path.startswith(str(target)) for path in where.stdout.split()), where.stdout
 
-    upgraded = python("-m", "bot.cli", "db", "upgrade")
+    upgraded = python("-m", "bot.cli.main", "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     assert "database is up to date" in upgraded.stdout
-    classified = python("-m", "bot.cli", "classify", stdin="兴泰5号楼2单元501着火了\n")
+    classified = python("-m", "bot.cli.main", "classify", stdin="兴泰5号楼2单元501着火了\n")
     assert classified.returncode == 0, classified.stderr
     result = json.loads(classified.stdout)
     assert result["category"] == "emergency"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.emulator import Emulator
+from tools.emulator.server import Emulator
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 

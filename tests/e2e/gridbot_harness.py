@@ -13,17 +13,17 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import App, build_app
-from bot.community_file import load_community
+from bot.imports.community_file import load_community
 from bot.settings import Settings
 from bot.telegram.runner import TelegramRunner
-from handlers.community import CommunitySpec
+from handlers.community.settings import CommunitySpec
 from nlp.types import Classifier
 from storage.database import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import OrderEventRow, OutboxRow, UnreachableChatRow, WorkOrderRow
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import EXAMPLE_COMMUNITY
-from tests.e2e.emulator import Emulator
+from tools.emulator.server import Emulator
 
 GROUP_FIRST_GRID = -1001234500001  # 第一网格's group chat in these tests
 # Everyone in the example community with a role: their private chats are open (they did /start once).

@@ -1,6 +1,6 @@
 """Kill a sender process in the middle of a 1,000-recipient broadcast, restart it, and count at the emulator.
 
-The sender runs as a subprocess (`python -m bot.cli_broadcast send`) with the Telegram adapters' aiogram
+The sender runs as a subprocess (`python -m bot.cli.broadcast send`) with the Telegram adapters' aiogram
 messenger, against the emulator on loopback, on a SQLite file both processes share.
 """
 
@@ -15,16 +15,16 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers.broadcast_domain import Campaign, Topic
-from handlers.broadcast_planning import approve, create, plan_due
-from handlers.broadcast_requests import BroadcastRequest
-from handlers.domain import Resident
-from storage.broadcast_queue import SqlDeliveryQueue
+from handlers.broadcasts.model import Campaign, Topic
+from handlers.broadcasts.planning import approve, create, plan_due
+from handlers.broadcasts.requests import BroadcastRequest
+from handlers.community.model import Resident
 from storage.database import make_engine, make_session_factory
 from storage.migrate import upgrade
+from storage.queues.broadcasts import SqlDeliveryQueue
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.emulator import Emulator
 from tests.fakes import FakeClock
+from tools.emulator.server import Emulator
 
 RECIPIENTS = 1_000
 CHATS = range(70_000_001, 70_000_001 + RECIPIENTS)
@@ -61,7 +61,7 @@ async def _sender(url: str, emu: Emulator) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli_broadcast",
+        "bot.cli.broadcast",
         "send",
         "--until-idle",
         cwd=ROOT,

@@ -15,16 +15,11 @@ import aiohttp
 import pytest
 
 from handlers import texts
+from handlers.workorders import texts as order_texts
 from tests.driver import MEMBER_LI, MEMBER_QIAN, MEMBER_ZHANG, NEWCOMER, RESIDENT_CHEN, RESIDENT_ZHANG
-from tests.e2e.emu_records import BotMessage
-from tests.e2e.emulator import Emulator
-from tests.e2e.gridbot_harness import (
-    GROUP_FIRST_GRID,
-    RunningBot,
-    free_port,
-    running_bot,
-    shared_classifier,
-)
+from tests.e2e.gridbot_harness import GROUP_FIRST_GRID, RunningBot, free_port, running_bot, shared_classifier
+from tools.emulator.records import BotMessage
+from tools.emulator.server import Emulator
 
 
 @pytest.fixture(params=["ptb", "aiogram"])
@@ -86,12 +81,16 @@ async def test_report_accept_relay_resolve_rate(bot: RunningBot, emu: Emulator) 
     confirmation = await emu.wait_for_message(RESIDENT_ZHANG)
     assert "已为您生成工单" in (confirmation.text or "")
     card = await emu.wait_for_message(MEMBER_LI, has_text("📋 新工单"))
-    assert [b.text for b in card.buttons] == [texts.BTN_ACCEPT, texts.BTN_TRANSFER, texts.BTN_RETURN]
+    assert [b.text for b in card.buttons] == [
+        order_texts.BTN_ACCEPT,
+        order_texts.BTN_TRANSFER,
+        order_texts.BTN_RETURN,
+    ]
 
-    answer = await press(emu, MEMBER_LI, card, texts.BTN_ACCEPT)
+    answer = await press(emu, MEMBER_LI, card, order_texts.BTN_ACCEPT)
     assert answer.startswith("已接单")
     edit = await emu.wait_for_edit(MEMBER_LI, card.message_id)
-    assert texts.BTN_RESOLVE in [b.text for b in edit.buttons]
+    assert order_texts.BTN_RESOLVE in [b.text for b in edit.buttons]
     accepted = await emu.wait_for_message(RESIDENT_ZHANG, has_text("接单"))
     await bot.idle()
 
@@ -106,8 +105,8 @@ async def test_report_accept_relay_resolve_rate(bot: RunningBot, emu: Emulator) 
     back = await emu.wait_for_message(MEMBER_LI, has_text("好的，谢谢"))
     assert back.reply_to_message_id == card.message_id
 
-    await press(emu, MEMBER_LI, edit_as_message(emu, MEMBER_LI, card.message_id), texts.BTN_RESOLVE)
-    await emu.wait_for_message(MEMBER_LI, has_text(texts.ASK_RESOLVE_NOTE))
+    await press(emu, MEMBER_LI, edit_as_message(emu, MEMBER_LI, card.message_id), order_texts.BTN_RESOLVE)
+    await emu.wait_for_message(MEMBER_LI, has_text(order_texts.ASK_RESOLVE_NOTE))
     emu.user_sends_text(MEMBER_LI, "已更换灯泡")
     rating = await emu.wait_for_message(RESIDENT_ZHANG, has_text("请您对这次服务做个评价"))
     await press(emu, RESIDENT_ZHANG, rating, "满意")
@@ -131,14 +130,14 @@ async def test_tampered_and_stale_buttons_are_refused_politely(bot: RunningBot, 
     emu.user_sends_text(RESIDENT_ZHANG, "5号楼2单元楼道灯坏了")
     card = await emu.wait_for_message(MEMBER_LI, has_text("📋 新工单"))
     confirmation = await emu.wait_for_message(RESIDENT_ZHANG, has_text("已为您生成工单"), since=0)
-    accept = card.button(texts.BTN_ACCEPT).callback_data or ""
+    accept = card.button(order_texts.BTN_ACCEPT).callback_data or ""
     # The resident forges the member's accept button under their own message.
     forged = emu.user_presses_button(RESIDENT_ZHANG, confirmation.message_id, accept, verify=False)
     assert (await emu.wait_for_callback_answer(forged["callback_query"]["id"])).text == texts.NOT_ALLOWED
     garbage = emu.user_presses_button(RESIDENT_ZHANG, confirmation.message_id, "zz:1:2:3", verify=False)
     assert (await emu.wait_for_callback_answer(garbage["callback_query"]["id"])).text == texts.STALE_BUTTON
     # Pressing 接单 twice: the second press finds the order already accepted.
-    await press(emu, MEMBER_LI, card, texts.BTN_ACCEPT)
+    await press(emu, MEMBER_LI, card, order_texts.BTN_ACCEPT)
     again = emu.user_presses_button(MEMBER_LI, card.message_id, accept, verify=False)
     assert (await emu.wait_for_callback_answer(again["callback_query"]["id"])).text == texts.STATE_CHANGED
     await bot.idle()
@@ -175,7 +174,7 @@ async def test_403_marks_unreachable_and_never_retries(bot: RunningBot, emu: Emu
     assert len(attempts) == 1
     assert attempts[0].error_code == 403
     # Later messages for the blocked resident are not even attempted.
-    await press(emu, MEMBER_QIAN, card, texts.BTN_ACCEPT)
+    await press(emu, MEMBER_QIAN, card, order_texts.BTN_ACCEPT)
     await bot.idle()
     attempts = [r for r in emu.calls("sendMessage") if str(r.params.get("chat_id")) == str(RESIDENT_CHEN)]
     assert len(attempts) == 1
@@ -195,7 +194,7 @@ async def test_long_text_is_split_with_buttons_on_the_last_part(bot: RunningBot,
     first, second = await emu.wait_for_messages(2, MEMBER_LI, timeout=10)
     assert all(len(m.text or "") <= 4096 for m in (first, second))
     assert first.buttons == []
-    assert texts.BTN_ACCEPT in [b.text for b in second.buttons]
+    assert order_texts.BTN_ACCEPT in [b.text for b in second.buttons]
     assert (first.text or "").startswith("📋 新工单")
     assert len(first.text or "") + len(second.text or "") >= len(long_report)
 
@@ -251,7 +250,7 @@ async def test_claim_in_the_grid_group(bot: RunningBot, emu: Emulator) -> None:
     assert "已由网格员 张伟认领" in (edit.text or "")
     assert edit.buttons == []
     card = await emu.wait_for_message(MEMBER_ZHANG, has_text("📋 已认领"))
-    assert texts.BTN_RESOLVE in [b.text for b in card.buttons]
+    assert order_texts.BTN_RESOLVE in [b.text for b in card.buttons]
     await emu.wait_for_message(MEMBER_LI, has_text("在网格群里认领"))
     await emu.wait_for_message(RESIDENT_ZHANG, has_text("已由网格员 张伟接单"))
     # Claimed already: a second press is refused.
@@ -286,7 +285,7 @@ async def test_photos_join_reports_and_reach_the_assignee(bot: RunningBot, emu: 
     assert "photo_added" in await bot.events(order.id)
     # No open order: the photo waits for the words, then joins the new report.
     emu.user_sends_photo(RESIDENT_CHEN)
-    await emu.wait_for_message(RESIDENT_CHEN, has_text(texts.PHOTO_NEEDS_WORDS))
+    await emu.wait_for_message(RESIDENT_CHEN, has_text(order_texts.PHOTO_NEEDS_WORDS))
     emu.user_sends_text(RESIDENT_CHEN, "电梯坏了")
     await emu.wait_for_message(
         MEMBER_QIAN, lambda m: m.method == "sendPhoto" and "电梯坏了" in (m.caption or "")

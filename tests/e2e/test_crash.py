@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from handlers.community import ResidentSpec
+from handlers.community.settings import ResidentSpec
 from storage.database import make_engine, make_session_factory
 from storage.models import OutboxRow, TelegramUpdateRow, WorkOrderRow
-from tests.e2e.emulator import Emulator
 from tests.e2e.gridbot_harness import FAST_SENDING, example_spec, open_chats, prepare_database
+from tools.emulator.server import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 40
@@ -52,7 +52,7 @@ def _start_bot(emu: Emulator, url: str, adapter: str, log: Path) -> subprocess.P
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli_run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "bot.cli.run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
 
 

@@ -19,14 +19,14 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bot.broadcast_settings import BroadcastSettings
-from bot.doctor import Check, run_checks, webhook_check
+from bot.delivery.broadcast_settings import BroadcastSettings
+from bot.ops.doctor import Check, run_checks, webhook_check
 from bot.settings import Settings
 from storage.database import make_engine
 from storage.migrate import upgrade
-from tests.e2e.emulator import Emulator
 from tests.e2e.gridbot_harness import prepare_database
 from tests.services import require
+from tools.emulator.server import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("GRIDBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

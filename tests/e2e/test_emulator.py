@@ -16,9 +16,9 @@ from aiohttp import web
 from telegram import Bot as PTBBot
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from tests.e2e.echo_bots import build_aiogram_echo, running_aiogram_echo, running_ptb_echo
-from tests.e2e.emu_wire import tiny_png
-from tests.e2e.emulator import Emulator, RateLimit
+from tools.echo_bots import build_aiogram_echo, running_aiogram_echo, running_ptb_echo
+from tools.emulator.server import Emulator, RateLimit
+from tools.emulator.wire import tiny_png
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 
 from tests.driver import MEMBER_LI, RESIDENT_ZHANG
-from tests.e2e.emulator import Emulator
 from tests.e2e.gridbot_harness import free_port, running_bot, shared_classifier
+from tools.emulator.server import Emulator
 
 
 def sample(text: str, name: str, **labels: str) -> float:

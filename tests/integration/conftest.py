@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.community_file import load_community
-from bot.delivery import OutboxSender
+from bot.delivery.replies import OutboxSender
+from bot.imports.community_file import load_community
 from handlers.core import Core
 from handlers.messages import Reply
 from nlp import load_classifier
 from nlp.types import Classifier
 from storage.database import make_engine, make_session_factory
 from storage.migrate import upgrade
-from storage.outbox import SqlOutboxQueue
+from storage.queues.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import EXAMPLE_COMMUNITY, ChatDriver, Sent
 from tests.fakes import FakeClock

@@ -7,15 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from bot.broadcast_sender import BroadcastSender
-from bot.broadcast_settings import BroadcastSettings
-from bot.delivery import DeliveryError, RetryLater, Unreachable
-from handlers.broadcast_domain import Campaign, Topic
-from handlers.broadcast_planning import approve, create, notify_finished, plan_due
-from handlers.broadcast_requests import BroadcastRequest
-from handlers.domain import Resident
+from bot.delivery.broadcast_settings import BroadcastSettings
+from bot.delivery.broadcasts import BroadcastSender
+from bot.delivery.replies import DeliveryError, RetryLater, Unreachable
+from handlers.broadcasts.model import Campaign, Topic
+from handlers.broadcasts.planning import approve, create, notify_finished, plan_due
+from handlers.broadcasts.requests import BroadcastRequest
+from handlers.community.model import Resident
 from handlers.messages import Reply
-from storage.broadcast_queue import SqlDeliveryQueue
+from storage.queues.broadcasts import SqlDeliveryQueue
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
 
@@ -239,8 +239,8 @@ async def test_stale_release_uses_the_lease(uow_factory: SqlUnitOfWorkFactory, c
 async def test_ledger_audience_reaches_consented_residents_only(uow_factory: SqlUnitOfWorkFactory) -> None:
     from datetime import UTC, datetime
 
-    from handlers.broadcast_requests import parse_audience
-    from handlers.care import Consent, LedgerEntry, Vulnerability
+    from handlers.broadcasts.requests import parse_audience
+    from handlers.care.model import Consent, LedgerEntry, Vulnerability
 
     at = datetime(2026, 11, 30, tzinfo=UTC)
     async with uow_factory() as uow:

@@ -118,7 +118,7 @@ def test_a_second_console_run_does_not_reuse_message_ids(run) -> None:  # type: 
     import asyncio
 
     from bot.app import build_app
-    from bot.console import ConsoleSession
+    from bot.cli.console import ConsoleSession
     from bot.settings import Settings
 
     run("db", "upgrade")

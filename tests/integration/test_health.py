@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.health import HealthServerError, Readiness, start_health_server
-from bot.metrics import Metrics
+from bot.ops.health import HealthServerError, Readiness, start_health_server
+from bot.ops.metrics import Metrics
 from storage.database import make_engine
 from storage.migrate import downgrade
 from tests.integration.conftest import Database

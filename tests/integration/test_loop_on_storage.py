@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.delivery import RetryLater, Unreachable
+from bot.delivery.replies import RetryLater, Unreachable
 from handlers import texts
-from handlers.domain import OrderState
 from handlers.messages import Incoming
+from handlers.workorders import texts as order_texts
+from handlers.workorders.model import OrderState
 from storage.models import OutboxRow, WorkOrderRow
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import MEMBER_LI, RESIDENT_ZHANG, STAFF_LIU, ChatDriver
@@ -29,7 +30,7 @@ async def test_report_accept_relay_resolve_rate(
     assert row.state == "assigned"
     card = driver.last(MEMBER_LI)
     assert row.number in card.text
-    await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
     assert "已接单" in driver.last(MEMBER_LI).text  # the card was edited in place
     await driver.text(MEMBER_LI, "下午过去看看", reply_to=card.message_id)
     relayed = driver.last(RESIDENT_ZHANG)
@@ -37,7 +38,7 @@ async def test_report_accept_relay_resolve_rate(
     assert relayed.reply_to_message_id is not None
     await driver.text(RESIDENT_ZHANG, "好的谢谢", reply_to=relayed.message_id)
     assert "好的谢谢" in driver.last(MEMBER_LI).text
-    await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
     await driver.text(MEMBER_LI, "已更换灯泡")
     await driver.press_button(RESIDENT_ZHANG, "基本满意")
     (row,) = await order_rows(uow_factory)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from storage.database import make_session_factory
 from storage.models import OutboxRow
-from storage.outbox import QueuedReply, SqlOutboxQueue
+from storage.queues.outbox import QueuedReply, SqlOutboxQueue
 from tests.fakes import FakeClock
 from tests.integration.conftest import Database
 

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from bot.ratelimit import Limits, RateLimiter
-from bot.redis_limiter import RedisRateLimiter, bot_prefix, make_limiter
+from bot.delivery.ratelimit import Limits, RateLimiter
+from bot.delivery.redis_limiter import RedisRateLimiter, bot_prefix, make_limiter
 from tests.services import require
 
 REDIS_URL = os.environ.get("GRIDBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -7,13 +7,14 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
-from bot.community_file import load_community
-from handlers.domain import Actor, OrderLocation, Resident, Role, WorkOrder
+from bot.imports.community_file import load_community
+from handlers.community.model import Resident, Role
 from handlers.messages import Button, Reply
 from handlers.ports import Conversation
+from handlers.workorders.model import Actor, OrderLocation, WorkOrder
 from nlp.types import Category, Priority
 from storage.models import PersonRow
-from storage.outbox import SqlOutboxQueue
+from storage.queues.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import EXAMPLE_COMMUNITY, MEMBER_LI, RESIDENT_ZHANG
 from tests.fakes import FakeClock

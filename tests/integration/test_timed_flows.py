@@ -8,6 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from handlers import texts
+from handlers.care import texts as care_texts
+from handlers.workorders import texts as order_texts
 from nlp.types import Classifier
 from storage.models import CheckinRow, OrderEventRow, WorkOrderRow
 from storage.uow import SqlUnitOfWorkFactory
@@ -68,7 +70,7 @@ async def test_reminder_and_two_escalations_across_a_restart(
         "escalated:level 1: 接单",
         "escalated:level 2: 接单",
     ]
-    await driver.press_button(STAFF_LIU, texts.BTN_SUPERVISE)
+    await driver.press_button(STAFF_LIU, order_texts.BTN_SUPERVISE)
     (order,) = await orders(uow_factory)
     assert order.supervised
 
@@ -106,10 +108,10 @@ async def test_checkin_unanswered_then_escalated_across_a_restart(
     assert await driver.core.run_checkins() == 1
     assert await driver.core.run_checkins() == 0
     await driver.deliver_now()
-    assert sum(t == texts.CHECKIN_QUESTION for t in driver.texts(RESIDENT_ZHANG)) == 1
+    assert sum(t == care_texts.CHECKIN_QUESTION for t in driver.texts(RESIDENT_ZHANG)) == 1
     assert sum("平安问候未回复" in t for t in driver.texts(MEMBER_LI)) == 1
     assert sum("已上报" in t for t in driver.texts(LEADER_WANG)) == 1
-    await driver.press_button(MEMBER_LI, texts.BTN_CHECKIN_CONFIRM)
+    await driver.press_button(MEMBER_LI, care_texts.BTN_CHECKIN_CONFIRM)
     async with uow_factory() as uow:
         (row,) = await uow.session.scalars(select(CheckinRow))
     assert row.answer == "confirmed"
@@ -121,11 +123,11 @@ async def test_checkin_need_help_opens_an_order(
     await driver.text(RESIDENT_ZHANG, "/checkin")
     await driver.core.run_checkins()
     await driver.deliver_now()
-    await driver.press_button(RESIDENT_ZHANG, texts.BTN_CHECKIN_HELP)
+    await driver.press_button(RESIDENT_ZHANG, care_texts.BTN_CHECKIN_HELP)
     (order,) = await orders(uow_factory)
     assert order.category == "assistance"
     assert order.priority == "high"
-    assert driver.last(MEMBER_LI).button(texts.BTN_ACCEPT)
+    assert driver.last(MEMBER_LI).button(order_texts.BTN_ACCEPT)
 
 
 async def test_me_too_join_and_green_channel_and_leave(
@@ -138,20 +140,20 @@ async def test_me_too_join_and_green_channel_and_leave(
     assert order.green_channel == "独居老人"
     assert order.priority == "high"
     assert order.accept_due_at == clock.now() + timedelta(minutes=30)  # high: 1h, halved
-    assert driver.last(MEMBER_ZHANG).button(texts.BTN_ACCEPT)  # 李娜 is on leave: her deputy
+    assert driver.last(MEMBER_ZHANG).button(order_texts.BTN_ACCEPT)  # 李娜 is on leave: her deputy
     await driver.text(NEWCOMER, "兴泰5号楼灯坏了", name="小王")
     await driver.press_button(NEWCOMER, texts.BTN_AGREE)
-    await driver.press_button(NEWCOMER, texts.BTN_JOIN)
+    await driver.press_button(NEWCOMER, order_texts.BTN_JOIN)
     (order,) = await orders(uow_factory)
     assert len(order.followers) == 1
-    await driver.press_button(MEMBER_ZHANG, texts.BTN_ACCEPT)
+    await driver.press_button(MEMBER_ZHANG, order_texts.BTN_ACCEPT)
     assert "接单" in driver.last(NEWCOMER).text
 
 
 async def test_stats_on_storage(driver: ChatDriver, clock: FakeClock) -> None:
     await driver.text(RESIDENT_ZHANG, "楼道灯坏了")
-    await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
-    await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
     await driver.text(MEMBER_LI, "已修好")
     await driver.press_button(RESIDENT_ZHANG, "满意")
     await driver.text(RESIDENT_ZHANG, "楼下垃圾没人收")
@@ -170,10 +172,10 @@ async def test_fraud_override_and_reopen_restart_the_clock(
     await driver.text(RESIDENT_ZHANG, "有人冒充公安打电话让我转账，是不是骗子")
     (fraud,) = await orders(uow_factory)
     assert fraud.category == "fraud"
-    assert driver.last(1003).button(texts.BTN_ACCEPT)  # 吴警官, the police liaison
+    assert driver.last(1003).button(order_texts.BTN_ACCEPT)  # 吴警官, the police liaison
     assert "知会" in driver.last(STAFF_LIU).text
-    await driver.press_button(1003, texts.BTN_ACCEPT)
-    await driver.press_button(1003, texts.BTN_RESOLVE)
+    await driver.press_button(1003, order_texts.BTN_ACCEPT)
+    await driver.press_button(1003, order_texts.BTN_RESOLVE)
     await driver.text(1003, "已提醒居民，不要转账")
     clock.advance(days=1)
     await driver.press_button(RESIDENT_ZHANG, "不满意")
@@ -189,7 +191,7 @@ async def test_checkin_answered_fine_alerts_nobody(
     await driver.text(RESIDENT_ZHANG, "/checkin")
     await driver.core.run_checkins()
     await driver.deliver_now()
-    await driver.press_button(RESIDENT_ZHANG, texts.BTN_CHECKIN_FINE)
+    await driver.press_button(RESIDENT_ZHANG, care_texts.BTN_CHECKIN_FINE)
     clock.advance(hours=8)
     assert await driver.core.run_checkins() == 0
     await driver.deliver_now()

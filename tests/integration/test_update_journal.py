@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.telegram.pump import MAX_FAILURES, UpdatePump
-from storage.telegram import JournaledUpdate, SqlUpdateJournal
+from storage.repositories.telegram import JournaledUpdate, SqlUpdateJournal
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
 

@@ -33,19 +33,19 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from handlers.broadcast_domain import Campaign, Topic
-from handlers.broadcast_planning import approve, create, plan_due
-from handlers.broadcast_requests import BroadcastRequest
-from handlers.community import ResidentSpec
-from handlers.domain import Resident
+from handlers.broadcasts.model import Campaign, Topic
+from handlers.broadcasts.planning import approve, create, plan_due
+from handlers.broadcasts.requests import BroadcastRequest
+from handlers.community.model import Resident
+from handlers.community.settings import ResidentSpec
 from storage.database import make_engine, make_session_factory
 from storage.models import BroadcastDeliveryRow, OutboxRow, TelegramUpdateRow, WorkOrderRow
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.emulator import Emulator
 from tests.e2e.gridbot_harness import example_spec, free_port, open_chats, prepare_database
 from tests.fakes import FakeClock
 from tests.replicas.proxy import RoundRobinProxy
 from tests.services import listening, require
+from tools.emulator.server import Emulator
 
 pytestmark = [pytest.mark.replicas, pytest.mark.postgres]
 
@@ -175,7 +175,7 @@ def _start_replica(
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli_run", "--webhook"],
+            [sys.executable, "-m", "bot.cli.run", "--webhook"],
             cwd=ROOT,
             env=env,
             stdout=out,

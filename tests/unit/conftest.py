@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from bot.community_file import load_community
+from bot.imports.community_file import load_community
 from handlers.core import Core
 from tests.driver import EXAMPLE_COMMUNITY, ChatDriver, Sent
 from tests.fakes import FakeClock, FakeCommunity, FakeUnitOfWorkFactory, KeywordClassifier

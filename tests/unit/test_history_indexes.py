@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.domain import EventKind, OrderState
+from handlers.workorders.model import EventKind, OrderState
 from storage.models import OPEN_ORDER, OPEN_STATES, RATING_EVENT, RATING_EVENT_KINDS
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.community_file import CommunityFileError, load_community, parse_community
-from handlers.domain import Role
+from bot.imports.community_file import CommunityFileError, load_community, parse_community
+from handlers.community.model import Role
 from nlp.types import Category
 from tests.driver import EXAMPLE_COMMUNITY
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
-from bot.broadcast_settings import BroadcastSettings
+from bot.delivery.broadcast_settings import BroadcastSettings
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ledger_file import LedgerFileError, parse_ledger
-from handlers.care import Vulnerability
+from bot.imports.ledger_file import LedgerFileError, parse_ledger
+from handlers.care.model import Vulnerability
 
 HEADER = "chat_id,name,kinds,consent,checkin,compound,building,unit,room,note\n"
 

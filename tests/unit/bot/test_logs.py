@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs import JsonFormatter, configure_logging, make_handler
+from bot.ops.logs import JsonFormatter, configure_logging, make_handler
 from bot.settings import LogFormat
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.delivery import DeliveryError, RetryLater, Unreachable
-from bot.metrics import Metrics, update_kind
+from bot.delivery.replies import DeliveryError, RetryLater, Unreachable
+from bot.ops.metrics import Metrics, update_kind
 from handlers.messages import Incoming, Outcome, Reply
 from handlers.ports import Happened, Notice
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ratelimit import Limits, RateLimiter
+from bot.delivery.ratelimit import Limits, RateLimiter
 
 
 class FakeTime:

@@ -6,7 +6,7 @@ import io
 import logging
 
 from bot.telegram.redact import install_redaction, scrub
-from handlers.privacy import mask_phones
+from handlers.community.privacy import mask_phones
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.delivery import RetryLater
+from bot.delivery.replies import RetryLater
 from bot.telegram.rendering import BaseMessenger, Keyboard, MessageNotModified, split_text
 from handlers.messages import Button, Reply
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.broadcast_domain import Audience, AudienceKind, BroadcastStatus, Campaign, Topic
-from handlers.broadcast_planning import notify_finished, plan_due
-from handlers.broadcast_requests import parse_audience
-from handlers.domain import Role
+from handlers.broadcasts.model import Audience, AudienceKind, BroadcastStatus, Campaign, Topic
+from handlers.broadcasts.planning import notify_finished, plan_due
+from handlers.broadcasts.requests import parse_audience
+from handlers.community.model import Role
 from tests.driver import MEMBER_LI, RESIDENT_CHEN, RESIDENT_ZHANG, STAFF_LIU, ChatDriver
 from tests.fakes import FakeBroadcasts, FakeClock, FakeUnitOfWorkFactory
 

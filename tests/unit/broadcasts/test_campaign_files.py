@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.campaign_files import CampaignFileError, parse_file, read_dirs
-from handlers.broadcast_domain import Topic
+from bot.imports.campaigns import CampaignFileError, parse_file, read_dirs
+from handlers.broadcasts.model import Topic
 
 LIBRARY = Path(__file__).resolve().parents[3] / "deploy/campaigns"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.broadcast_progress import RateMeter, bar
-from bot.broadcast_sender import SteadyPace
-from handlers.broadcast_domain import RunCounts
+from bot.delivery.broadcasts import SteadyPace
+from bot.delivery.progress import RateMeter, bar
+from handlers.broadcasts.model import RunCounts
 
 
 class Clock:

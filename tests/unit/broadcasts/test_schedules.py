@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.broadcast_domain import BroadcastRefused, Schedule, ScheduleKind
-from handlers.schedules import in_season, next_fire, upcoming
+from handlers.broadcasts.model import BroadcastRefused, Schedule, ScheduleKind
+from handlers.broadcasts.schedules import in_season, next_fire, upcoming
 from tests.fakes import FakeClock
 
 SH = ZoneInfo("Asia/Shanghai")

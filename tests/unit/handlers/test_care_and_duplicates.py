@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from handlers import texts
-from handlers.care import CheckinAnswer, Consent
-from handlers.domain import EventKind, OrderState
+from handlers.care import texts as care_texts
+from handlers.care.model import CheckinAnswer, Consent
+from handlers.workorders import texts as order_texts
+from handlers.workorders.model import EventKind, OrderState
 from nlp.types import Category
 from tests.driver import (
     LEADER_WANG,
@@ -33,7 +35,7 @@ class TestLedger:
         assert "独居老人" in driver.last(RESIDENT_ZHANG).text
         await driver.text(RESIDENT_ZHANG, "楼道灯坏了")
         assert not next(iter(uow_factory.store.orders.values())).green_channel  # not before consent
-        await driver.press_button(RESIDENT_ZHANG, texts.BTN_AGREE_LEDGER)
+        await driver.press_button(RESIDENT_ZHANG, care_texts.BTN_AGREE_LEDGER)
         assert uow_factory.store.ledger[entry.resident_id].consent is Consent.CHAT
         assert "已同意" in driver.last(STAFF_LIU).text
         await driver.text(RESIDENT_ZHANG, "楼上漏水了")
@@ -44,7 +46,7 @@ class TestLedger:
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
     ) -> None:
         await driver.text(STAFF_LIU, f"/ledger_add {RESIDENT_ZHANG} 残疾人")
-        await driver.press_button(RESIDENT_ZHANG, texts.BTN_DECLINE_LEDGER)
+        await driver.press_button(RESIDENT_ZHANG, care_texts.BTN_DECLINE_LEDGER)
         assert not uow_factory.store.ledger
         assert "不同意" in driver.last(STAFF_LIU).text
 
@@ -55,7 +57,7 @@ class TestLedger:
         await driver.text(MEMBER_LI, "/ledger")
         assert "张阿姨" in driver.last(MEMBER_LI).text
         await driver.text(MEMBER_QIAN, "/ledger")  # 第二网格
-        assert driver.last(MEMBER_QIAN).text == texts.LEDGER_EMPTY
+        assert driver.last(MEMBER_QIAN).text == care_texts.LEDGER_EMPTY
         outcome = await driver.text(RESIDENT_CHEN, "/ledger")
         assert outcome.replies[-1].text == texts.NOT_ALLOWED
         outcome = await driver.text(MEMBER_LI, f"/ledger_add {RESIDENT_CHEN} 独居老人 paper")
@@ -63,9 +65,9 @@ class TestLedger:
 
     async def test_bad_ledger_commands_explain_themselves(self, driver: ChatDriver) -> None:
         await driver.text(STAFF_LIU, "/ledger_add 9001 外星人")
-        assert driver.last(STAFF_LIU).text == texts.LEDGER_ADD_USAGE
+        assert driver.last(STAFF_LIU).text == care_texts.LEDGER_ADD_USAGE
         await driver.text(STAFF_LIU, "/ledger_add 123456 独居老人")
-        assert driver.last(STAFF_LIU).text == texts.LEDGER_UNKNOWN_RESIDENT
+        assert driver.last(STAFF_LIU).text == care_texts.LEDGER_UNKNOWN_RESIDENT
 
 
 class TestCheckin:
@@ -79,9 +81,9 @@ class TestCheckin:
         await self.opt_in(driver)
         assert await driver.core.run_checkins() == 1
         await driver.deliver_now()
-        assert driver.last(RESIDENT_ZHANG).text == texts.CHECKIN_QUESTION
+        assert driver.last(RESIDENT_ZHANG).text == care_texts.CHECKIN_QUESTION
         assert await driver.core.run_checkins() == 0  # asked once a day
-        await driver.press_button(RESIDENT_ZHANG, texts.BTN_CHECKIN_FINE)
+        await driver.press_button(RESIDENT_ZHANG, care_texts.BTN_CHECKIN_FINE)
         (checkin,) = uow_factory.store.checkins.values()
         assert checkin.answer is CheckinAnswer.FINE
         clock.advance(hours=6)
@@ -107,7 +109,7 @@ class TestCheckin:
         assert "已上报" in driver.last(STAFF_LIU).text
         clock.advance(hours=5)
         assert await driver.core.run_checkins() == 0
-        await driver.press_button(MEMBER_LI, texts.BTN_CHECKIN_CONFIRM)
+        await driver.press_button(MEMBER_LI, care_texts.BTN_CHECKIN_CONFIRM)
         (checkin,) = uow_factory.store.checkins.values()
         assert checkin.answer is CheckinAnswer.CONFIRMED_BY_MEMBER
         assert "确认平安" in driver.last(LEADER_WANG).text
@@ -118,12 +120,12 @@ class TestCheckin:
         await self.opt_in(driver)
         await driver.core.run_checkins()
         await driver.deliver_now()
-        await driver.press_button(RESIDENT_ZHANG, texts.BTN_CHECKIN_HELP)
+        await driver.press_button(RESIDENT_ZHANG, care_texts.BTN_CHECKIN_HELP)
         (order,) = uow_factory.store.orders.values()
         assert order.category is Category.ASSISTANCE
         assert order.priority.value == "high"
         assert order.location.label == "兴泰小区5号楼2单元501"
-        assert driver.last(MEMBER_LI).button(texts.BTN_ACCEPT)
+        assert driver.last(MEMBER_LI).button(order_texts.BTN_ACCEPT)
 
     async def test_next_day_asks_again_and_downtime_is_caught_up_once(
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, clock: FakeClock
@@ -159,13 +161,13 @@ class TestMeToo:
         await driver.text(NEWCOMER, "兴泰5号楼的灯坏了", name="小王")
         await driver.press_button(NEWCOMER, texts.BTN_AGREE)
         assert "已有相同问题的工单" in driver.last(NEWCOMER).text
-        await driver.press_button(NEWCOMER, texts.BTN_JOIN)
+        await driver.press_button(NEWCOMER, order_texts.BTN_JOIN)
         (order,) = uow_factory.store.orders.values()
         assert order.followers == [resident_id(uow_factory, NEWCOMER)]
         assert "共 2 位" in driver.last(MEMBER_LI).text
-        await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
+        await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
         assert "接单" in driver.last(NEWCOMER).text  # followers get the updates
-        await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
+        await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
         await driver.text(MEMBER_LI, "换了灯泡")
         assert "换了灯泡" in driver.last(NEWCOMER).text
         assert not driver.last(NEWCOMER).reply.buttons  # only the reporter rates
@@ -177,7 +179,7 @@ class TestMeToo:
         await driver.text(RESIDENT_ZHANG, "兴泰5号楼楼道灯坏了")
         await driver.text(NEWCOMER, "兴泰5号楼的灯坏了")
         await driver.press_button(NEWCOMER, texts.BTN_AGREE)
-        await driver.press_button(NEWCOMER, texts.BTN_NEW_ORDER)
+        await driver.press_button(NEWCOMER, order_texts.BTN_NEW_ORDER)
         assert len(uow_factory.store.orders) == 2
 
     async def test_outside_the_window_or_another_building_is_a_new_order(

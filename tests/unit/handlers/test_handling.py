@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from handlers import callbacks, texts
-from handlers.domain import EventKind, OrderState, Satisfaction, WorkOrder
+from handlers import texts
+from handlers import verbs as callbacks
+from handlers.workorders import texts as order_texts
+from handlers.workorders.model import EventKind, OrderState, Satisfaction, WorkOrder
 from tests.driver import (
     LEADER_WANG,
     MEMBER_LI,
@@ -39,7 +41,7 @@ async def test_whole_loop_accept_relay_resolve_rate(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, reported: WorkOrder
 ) -> None:
     card = driver.last(MEMBER_LI)
-    outcome = await driver.press(MEMBER_LI, card.button(texts.BTN_ACCEPT).data, on=card)
+    outcome = await driver.press(MEMBER_LI, card.button(order_texts.BTN_ACCEPT).data, on=card)
     assert outcome.callback_answer
     assert reported.number in outcome.callback_answer
     assert stored(uow_factory).state is OrderState.ACCEPTED
@@ -58,8 +60,8 @@ async def test_whole_loop_accept_relay_resolve_rate(
     assert "好的我在家" in back.text
     assert back.reply_to_message_id is not None
 
-    await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
-    assert texts.ASK_RESOLVE_NOTE in driver.last(MEMBER_LI).text
+    await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
+    assert order_texts.ASK_RESOLVE_NOTE in driver.last(MEMBER_LI).text
     await driver.text(MEMBER_LI, "已更换灯泡")
     assert stored(uow_factory).state is OrderState.RESOLVED
     rating = driver.last(RESIDENT_ZHANG)
@@ -81,8 +83,8 @@ async def test_whole_loop_accept_relay_resolve_rate(
 
 
 async def resolve(driver: ChatDriver) -> None:
-    await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
-    await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
     await driver.text(MEMBER_LI, "已更换灯泡")
 
 
@@ -95,7 +97,7 @@ async def test_unsatisfied_reopens_to_the_same_member_and_tells_staff(
     assert order.state is OrderState.ASSIGNED
     assert order.assignee_id == reported.assignee_id
     assert "不满意" in driver.last(MEMBER_LI).text
-    assert driver.last(MEMBER_LI).button(texts.BTN_ACCEPT)
+    assert driver.last(MEMBER_LI).button(order_texts.BTN_ACCEPT)
     assert reported.number in driver.last(STAFF_LIU).text
     assert "不满意" in driver.last(STAFF_LIU).text
 
@@ -103,26 +105,26 @@ async def test_unsatisfied_reopens_to_the_same_member_and_tells_staff(
 async def test_transfer_hands_the_card_to_another_member(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, reported: WorkOrder
 ) -> None:
-    await driver.press_button(MEMBER_LI, texts.BTN_TRANSFER)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_TRANSFER)
     await driver.press_button(MEMBER_LI, "网格员 张伟")
     assert stored(uow_factory).state is OrderState.ASSIGNED
-    assert driver.last(MEMBER_ZHANG).button(texts.BTN_ACCEPT)
+    assert driver.last(MEMBER_ZHANG).button(order_texts.BTN_ACCEPT)
     assert "张伟" in driver.last(RESIDENT_ZHANG).text
     # the former assignee can no longer act on it
-    outcome = await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
+    outcome = await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
     assert outcome.callback_answer == texts.NOT_ALLOWED
 
 
 async def test_return_goes_to_staff_who_dispatch_it(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, reported: WorkOrder
 ) -> None:
-    await driver.press_button(MEMBER_LI, texts.BTN_RETURN)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_RETURN)
     order = stored(uow_factory)
     assert order.state is OrderState.NEW
     assert order.assignee_id is None
     await driver.press_button(STAFF_LIU, "网格员 钱芳")
     assert stored(uow_factory).state is OrderState.ASSIGNED
-    assert driver.last(MEMBER_QIAN).button(texts.BTN_ACCEPT)
+    assert driver.last(MEMBER_QIAN).button(order_texts.BTN_ACCEPT)
 
 
 async def test_grid_leader_may_act_on_the_grids_orders(
@@ -165,7 +167,7 @@ class TestRefusals:
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, reported: WorkOrder
     ) -> None:
         card = driver.last(MEMBER_LI)
-        accept = card.button(texts.BTN_ACCEPT).data
+        accept = card.button(order_texts.BTN_ACCEPT).data
         await driver.press(MEMBER_LI, accept, on=card)
         events_before = len(uow_factory.store.events[reported.id or 0])
         outcome = await driver.press(MEMBER_LI, accept, on=card)
@@ -204,7 +206,7 @@ class TestRefusals:
     async def test_only_staff_dispatch(
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, reported: WorkOrder
     ) -> None:
-        await driver.press_button(MEMBER_LI, texts.BTN_RETURN)
+        await driver.press_button(MEMBER_LI, order_texts.BTN_RETURN)
         assert reported.id is not None
         qian = next(p for p in uow_factory.store.people.values() if p.chat_id == MEMBER_QIAN)
         outcome = await driver.press(MEMBER_LI, callbacks.encode("dp", reported.id, qian.id))
@@ -222,8 +224,8 @@ class TestRefusals:
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, reported: WorkOrder
     ) -> None:
         # a member whose resolve note comes after the order was transferred away
-        await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
-        await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
+        await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
+        await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
         await driver.press(STAFF_LIU, callbacks.encode("tr", reported.id or 0))
         await driver.press_button(STAFF_LIU, "网格员 张伟")
         await driver.text(MEMBER_LI, "已修好")

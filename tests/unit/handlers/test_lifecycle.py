@@ -7,15 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handlers.domain import (
-    Actor,
-    EventKind,
-    OrderLocation,
-    OrderState,
-    Satisfaction,
-    TransitionNotAllowed,
-    WorkOrder,
-)
+from handlers.errors import TransitionNotAllowed
+from handlers.workorders.model import Actor, EventKind, OrderLocation, OrderState, Satisfaction, WorkOrder
 from nlp.types import Category, Priority
 
 AT = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)

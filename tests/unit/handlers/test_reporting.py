@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from handlers import texts
-from handlers.domain import OrderState
+from handlers.workorders import texts as order_texts
+from handlers.workorders.model import OrderState
 from nlp.types import Category
 from tests.driver import (
     LEADER_WANG,
@@ -244,7 +245,7 @@ async def test_my_lists_orders_and_cancel_tells_the_member(
     listing = driver.last(RESIDENT_ZHANG)
     assert order.number in listing.text
     assert "已派单" in listing.text
-    await driver.press_button(RESIDENT_ZHANG, texts.BTN_CANCEL)
+    await driver.press_button(RESIDENT_ZHANG, order_texts.BTN_CANCEL)
     assert only_order(uow_factory).state is OrderState.CANCELLED
     assert "撤销" in driver.last(MEMBER_LI).text
 

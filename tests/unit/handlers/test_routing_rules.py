@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from handlers import texts
+from handlers.workorders import texts as order_texts
 from nlp.types import Category
 from tests.driver import (
     LEADER_WANG,
@@ -31,7 +32,7 @@ async def test_fraud_goes_to_the_police_liaison_and_staff_are_informed(
     await driver.text(RESIDENT_ZHANG, "有人冒充公安打电话让我转账是不是骗子")
     (order,) = orders(uow_factory)
     assert order.category is Category.FRAUD
-    assert driver.last(POLICE_WU).button(texts.BTN_ACCEPT)
+    assert driver.last(POLICE_WU).button(order_texts.BTN_ACCEPT)
     for staff in (STAFF_LIU, STAFF_CHEN):
         assert "知会" in driver.last(staff).text
         assert not driver.last(staff).reply.buttons
@@ -41,7 +42,7 @@ async def test_member_on_leave_hands_new_orders_to_the_deputy(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
 ) -> None:
     await driver.text(MEMBER_LI, "/leave")
-    assert driver.last(MEMBER_LI).text == texts.LEAVE_ON
+    assert driver.last(MEMBER_LI).text == order_texts.LEAVE_ON
     assert "请假" in driver.last(STAFF_LIU).text
     for _ in range(3):
         await driver.text(RESIDENT_ZHANG, "楼道灯坏了")
@@ -90,8 +91,8 @@ def _person_id(uow_factory: FakeUnitOfWorkFactory, chat_id: int) -> int:
 async def test_stats_give_staff_the_whole_picture(driver: ChatDriver, clock: FakeClock) -> None:
     await driver.text(RESIDENT_ZHANG, "楼道灯坏了")
     await driver.text(RESIDENT_ZHANG, "楼下垃圾没人收")
-    await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
-    await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
     await driver.text(MEMBER_LI, "已修好")
     await driver.press_button(RESIDENT_ZHANG, "不满意")
     clock.advance(days=1)

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from handlers import texts
-from handlers.community import CommunitySettings
+from handlers.community.settings import CommunitySettings
 from handlers.core import Core
-from handlers.domain import EventKind, WorkOrder
-from handlers.sla import WeekdayCalendar, add_working_time
+from handlers.workorders import texts as order_texts
+from handlers.workorders.model import EventKind, WorkOrder
+from handlers.workorders.sla import WeekdayCalendar, add_working_time
 from tests.driver import LEADER_WANG, MEMBER_LI, RESIDENT_ZHANG, STAFF_CHEN, STAFF_LIU, ChatDriver
 from tests.fakes import FakeClock, FakeUnitOfWorkFactory
 
@@ -111,7 +112,7 @@ async def test_reminder_then_escalation_through_two_levels(
     await driver.deliver_now()
     to_staff = driver.last(STAFF_LIU)
     assert "已上报社区" in to_staff.text
-    assert to_staff.button(texts.BTN_SUPERVISE)
+    assert to_staff.button(order_texts.BTN_SUPERVISE)
     clock.advance(days=3)
     assert await core.run_timers() == 0  # the top of the chain: nothing more
     assert events(uow_factory) == [
@@ -122,11 +123,11 @@ async def test_reminder_then_escalation_through_two_levels(
         "escalated:level 2: 接单",
     ]
 
-    await driver.press_button(STAFF_LIU, texts.BTN_SUPERVISE)
+    await driver.press_button(STAFF_LIU, order_texts.BTN_SUPERVISE)
     assert the_order(uow_factory).supervised
     assert "督办" in driver.last(MEMBER_LI).text
     assert "督办" in driver.last(LEADER_WANG).text
-    outcome = await driver.press_button(STAFF_CHEN, texts.BTN_SUPERVISE)
+    outcome = await driver.press_button(STAFF_CHEN, order_texts.BTN_SUPERVISE)
     assert outcome.callback_answer == texts.STATE_CHANGED
 
 
@@ -134,7 +135,7 @@ async def test_acceptance_starts_the_resolution_clock(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, clock: FakeClock
 ) -> None:
     await driver.text(RESIDENT_ZHANG, "楼道灯坏了")
-    await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
     order = the_order(uow_factory)
     assert order.next_timer_at is not None
     assert order.resolve_due_at is not None
@@ -149,8 +150,8 @@ async def test_resolved_orders_stop_their_timer(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, clock: FakeClock
 ) -> None:
     await driver.text(RESIDENT_ZHANG, "楼道灯坏了")
-    await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
-    await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
     await driver.text(MEMBER_LI, "已修好")
     assert the_order(uow_factory).next_timer_at is None
     clock.advance(days=30)
@@ -161,8 +162,8 @@ async def test_reopen_restarts_the_clock_and_tells_staff(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, clock: FakeClock
 ) -> None:
     await driver.text(RESIDENT_ZHANG, "楼道灯坏了")
-    await driver.press_button(MEMBER_LI, texts.BTN_ACCEPT)
-    await driver.press_button(MEMBER_LI, texts.BTN_RESOLVE)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
     await driver.text(MEMBER_LI, "已修好")
     first_due = the_order(uow_factory).accept_due_at
     clock.advance(days=2)

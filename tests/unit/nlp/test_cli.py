@@ -8,7 +8,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from bot.cli_nlp import classify_command, rules_app
+from bot.cli.nlp import classify_command, rules_app
 from nlp.rules import parse_rules
 
 
@@ -48,7 +48,7 @@ def test_classify_writes_one_json_line_per_input_line(tmp_path: Path) -> None:
 
 
 def test_classify_without_community_file_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.cli_nlp.DEFAULT_COMMUNITY", tmp_path / "absent.yaml")
+    monkeypatch.setattr("bot.cli.nlp.DEFAULT_COMMUNITY", tmp_path / "absent.yaml")
     result = CliRunner().invoke(_app(), ["classify"], input="兴泰5号楼漏水\n")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["location"]["compound"] is None

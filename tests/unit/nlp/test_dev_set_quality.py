@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from nlp import RuleClassifier
-from nlp.evaluation import Report, evaluate, read_labelled_csv
-from nlp.report import format_report
+from nlp.quality.evaluation import Report, evaluate, read_labelled_csv
+from nlp.quality.report import format_report
 
 DEV_SET = Path(__file__).resolve().parents[2] / "data" / "dev_messages.csv"
 

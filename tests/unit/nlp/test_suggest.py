@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from nlp.engine import RuleEngine
-from nlp.rules import parse_rules
-from nlp.suggest import (
+from nlp.quality.suggest import (
     MIN_WEIGHT,
     rank_keywords,
     select_keywords,
@@ -18,6 +17,7 @@ from nlp.suggest import (
     to_rules_data,
     to_rules_yaml,
 )
+from nlp.rules import parse_rules
 
 SEGMENTS: dict[str, list[str]] = {}
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli_nlp import rules_app
+from bot.cli.nlp import rules_app
 from nlp import RuleClassifier
-from nlp.evaluation import Report, evaluate, read_labelled_csv
-from nlp.report import format_report
+from nlp.quality.evaluation import Report, evaluate, read_labelled_csv
+from nlp.quality.report import format_report
 
 TRAIN_SET = Path(__file__).resolve().parents[2] / "data" / "train_messages.csv"
 

@@ -1,0 +1,70 @@
+"""`gridbot run`: serve residents and members on Telegram (polling, or `--webhook`).
+
+Register in bot/cli.py with `app.command("run")(run)`; also runnable as `python -m bot.cli.run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Annotated
+
+import typer
+
+from bot.ops.logs import configure_logging as setup_logging
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def configure_logging(settings: Settings) -> None:
+    """GRIDBOT_LOG_LEVEL and GRIDBOT_LOG_FORMAT (text|json); tokens and phone numbers redacted in both.
+
+    SQL logs would carry personal data and HTTP client logs the token in URLs: they are quieted.
+    """
+    setup_logging(settings.log_level, settings.log_format)
+
+
+async def serve(settings: Settings, *, webhook: bool, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or `stop`), then finish in-flight work and exit."""
+    from bot.app import build_app
+    from bot.telegram.runner import TelegramRunner
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    app = await build_app(settings)
+    try:
+        await TelegramRunner(app).run(stop, webhook=webhook)
+    finally:
+        await app.close()
+
+
+def run_command(webhook: bool = False) -> None:
+    """Serve gridbot on Telegram with the transport of GRIDBOT_TRANSPORT (ptb or aiogram)."""
+    from bot.app import NotMigrated
+    from bot.ops.health import HealthServerError
+    from bot.telegram.runner import ConfigurationError
+
+    settings = Settings()
+    configure_logging(settings)
+    try:
+        asyncio.run(serve(settings, webhook=webhook))
+    except (NotMigrated, ConfigurationError, HealthServerError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+
+
+def run(
+    webhook: Annotated[
+        bool, typer.Option("--webhook", help="receive updates on a webhook instead of polling")
+    ] = False,
+) -> None:
+    """Serve residents and grid members on Telegram (GRIDBOT_TRANSPORT=ptb|aiogram, GRIDBOT_BOT_TOKEN)."""
+    run_command(webhook)
+
+
+if __name__ == "__main__":
+    typer.run(run)

@@ -1,0 +1,255 @@
+"""A resident's report becomes a work order: ask only for what is missing, offer "me too", then open."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from handlers import texts as common_texts
+from handlers import verbs as callbacks
+from handlers.community.model import Resident
+from handlers.community.registration import require_consent
+from handlers.context import Context, rows
+from handlers.messages import Button
+from handlers.ports import Conversation
+from handlers.verbs import Action
+from handlers.workorders import texts
+from handlers.workorders.emergency import emergency_advice
+from handlers.workorders.model import EventKind
+from handlers.workorders.opening import PendingReport, open_order
+from nlp.types import CHOOSABLE_CATEGORIES, Category, Priority
+
+STEP_REPORT = "report"  # a pending report waiting for a button (category, compound, building)
+
+
+def has_words(text: str) -> bool:
+    """True when the text has at least one letter or digit (not only emoji and punctuation)."""
+    return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text)
+
+
+async def on_consent(ctx: Context, action: Action) -> None:
+    """Record the resident's answer to the privacy notice; continue a report that was waiting for it."""
+    conversation = await ctx.uow.conversations.get(ctx.chat_id)
+    if action.args[0] != "y":
+        await ctx.uow.conversations.clear(ctx.chat_id)
+        await ctx.answer(common_texts.CONSENT_DECLINED)
+        return
+    name = ctx.incoming.sender_name or (str(conversation.data.get("name") or "") if conversation else "")
+    resident = ctx.resident or Resident(id=None, chat_id=ctx.chat_id, name=name or "居民")
+    if resident.consented_at is None:
+        resident.consented_at = ctx.clock.now()
+    ctx.resident = await ctx.uow.residents.save(resident)
+    await ctx.uow.conversations.clear(ctx.chat_id)
+    pending = (conversation.data.get("pending") if conversation else None) or None
+    if pending:
+        await ctx.answer(common_texts.CONSENT_THANKS)
+        await continue_report(ctx, PendingReport.from_data(pending))
+        return
+    if ctx.resident.building_id is None:
+        await ctx.answer(
+            common_texts.ASK_REGISTER,
+            (
+                (
+                    Button(common_texts.BTN_REGISTER, callbacks.encode("rg", "y")),
+                    Button(common_texts.BTN_LATER, callbacks.encode("rg", "n")),
+                ),
+            ),
+        )
+    else:
+        await ctx.answer(common_texts.CONSENT_THANKS)
+
+
+async def report(ctx: Context, text: str, photo: str | None = None, compound_id: int | None = None) -> None:
+    """Open a work order from a resident's message (asking only for what is missing).
+
+    `compound_id` comes from a location shared before the words; a compound named in the text wins.
+    """
+    text = text.strip()
+    if not text:
+        await ctx.answer(common_texts.EMPTY_MESSAGE)
+        return
+    if not has_words(text):
+        await ctx.answer(common_texts.NO_WORDS)
+        return
+    result = ctx.classifier.classify(text)
+    pending = PendingReport(
+        text=text,
+        category=result.category.value,
+        priority=result.priority.value,
+        keywords=list(result.keywords),
+        candidates=[c.value for c in result.candidates],
+        confidence=result.confidence,
+        unit=result.location.unit,
+        room=result.location.room,
+        photo=photo,
+    )
+    if result.location.compound:
+        compound = await ctx.uow.community.compound_by_name(result.location.compound)
+        pending.compound_id = compound.id if compound else None
+    pending.building_number = result.location.building
+    if pending.compound_id is None and compound_id is not None:
+        pending.compound_id = compound_id
+    if not await require_consent(ctx, pending):
+        return
+    await continue_report(ctx, pending)
+
+
+async def continue_report(ctx: Context, pending: PendingReport) -> None:
+    """Fill in location and category from what is known, ask for the rest, open when complete."""
+    resident = ctx.resident
+    assert resident is not None
+    uow = ctx.uow
+    emergency = pending.category == Category.EMERGENCY.value
+    # Location: the message first, then the registered address.
+    if pending.building_id is None and pending.building_number and pending.compound_id is None:
+        registered = await uow.community.building(resident.building_id) if resident.building_id else None
+        if registered is not None:
+            pending.compound_id = registered.compound_id
+    if pending.building_id is None and pending.compound_id is not None and pending.building_number:
+        building = await uow.community.find_building(pending.compound_id, pending.building_number)
+        pending.building_id = building.id if building else None
+    if (
+        pending.building_id is None
+        and pending.compound_id is None
+        and not pending.building_number
+        and resident.building_id is not None
+    ):
+        registered = await uow.community.building(resident.building_id)
+        if registered is not None:
+            pending.compound_id, pending.building_id = registered.compound_id, registered.id
+            pending.unit = pending.unit or resident.unit
+            pending.room = pending.room or resident.room
+    if not emergency:  # an emergency never waits for a question
+        if pending.category == Category.UNKNOWN.value:
+            if pending.priority == Priority.URGENT.value:
+                # Maybe an emergency: the numbers to call must not wait for the resident's answer.
+                await ctx.answer(emergency_advice(pending.text))
+            await _ask(ctx, pending, common_texts.ASK_CATEGORY, _category_buttons(pending.candidates))
+            return
+        if pending.compound_id is None:
+            compounds = await uow.community.compounds()
+            buttons = [Button(c.name, callbacks.encode("rc", c.id)) for c in compounds]
+            await _ask(ctx, pending, common_texts.ASK_LOCATION_COMPOUND, rows(buttons, 3))
+            return
+        if pending.building_id is None and not pending.building_unsure:
+            buildings = await uow.community.buildings(pending.compound_id)
+            buttons = [Button(f"{b.number}号楼", callbacks.encode("rb", b.id)) for b in buildings]
+            buttons.append(Button(common_texts.BTN_UNSURE, callbacks.encode("rb", 0)))
+            await _ask(ctx, pending, common_texts.ASK_LOCATION_BUILDING, rows(buttons, 4))
+            return
+    if not emergency and not pending.insist_new and await _offer_similar(ctx, pending):
+        return
+    await uow.conversations.clear(ctx.chat_id)
+    await open_order(ctx, resident, pending)
+
+
+async def _offer_similar(ctx: Context, pending: PendingReport) -> bool:
+    """ "Me too": offer to join an open order about the same problem at the same place instead."""
+    resident = ctx.resident
+    assert resident is not None
+    settings = await ctx.uow.community.settings()
+    similar = await ctx.uow.orders.similar_open(
+        Category(pending.category),
+        pending.building_id,
+        pending.compound_id,
+        ctx.clock.now() - settings.duplicate_window,
+    )
+    similar = [o for o in similar if o.resident_id != resident.id and resident.id not in o.followers]
+    if not similar:
+        return False
+    order = similar[0]
+    assert order.id is not None
+    buttons = (
+        (
+            Button(texts.BTN_JOIN, callbacks.encode("dj", order.id)),
+            Button(texts.BTN_NEW_ORDER, callbacks.encode("dn", 0)),
+        ),
+    )
+    text = texts.duplicate_offer(order.number, order.state.label, 1 + len(order.followers))
+    await _ask(ctx, pending, text, buttons)
+    return True
+
+
+async def on_duplicate_choice(ctx: Context, action: Action) -> None:
+    """Join the similar order (and follow its updates), or open a new one all the same."""
+    conversation = await ctx.uow.conversations.get(ctx.chat_id)
+    if conversation is None or conversation.step != STEP_REPORT or ctx.resident is None:
+        ctx.callback_answer = common_texts.NOTHING_PENDING
+        return
+    pending = PendingReport.from_data(conversation.data["pending"])
+    if action.verb == "dn":
+        pending.insist_new = True
+        await continue_report(ctx, pending)
+        return
+    order = await ctx.uow.orders.get(action.int_arg(0))
+    if order is None or not order.is_open:
+        # closed in the meantime: nothing to join, so the report becomes an order of its own
+        pending.insist_new = True
+        await continue_report(ctx, pending)
+        return
+    assert ctx.resident.id is not None
+    if ctx.resident.id not in order.followers and ctx.resident.id != order.resident_id:
+        order.followers.append(ctx.resident.id)
+        order.record(EventKind.JOINED, ctx.actor, ctx.clock.now(), pending.text)
+        await ctx.uow.orders.save(order)
+    await ctx.uow.conversations.clear(ctx.chat_id)
+    await ctx.say(ctx.chat_id, texts.joined(order.number), order_id=order.id)
+    if order.assignee_id is not None:
+        assignee = await ctx.uow.community.person(order.assignee_id)
+        if assignee is not None:
+            message = texts.joined_member(order.number, 1 + len(order.followers))
+            await ctx.say(assignee.chat_id, message, order_id=order.id, thread=True)
+
+
+def _category_buttons(candidates: list[str]) -> tuple[tuple[Button, ...], ...]:
+    """The classifier's close candidates first, then every other category."""
+    first = [Category(c) for c in candidates if c != Category.UNKNOWN.value]
+    ordered = first + [c for c in CHOOSABLE_CATEGORIES if c not in first]
+    buttons = [Button(c.label, callbacks.encode("rk", c.value)) for c in ordered]
+    return rows(buttons, 3)
+
+
+async def _ask(
+    ctx: Context, pending: PendingReport, question: str, buttons: tuple[tuple[Button, ...], ...]
+) -> None:
+    await ctx.uow.conversations.set(ctx.chat_id, Conversation(STEP_REPORT, {"pending": pending.to_data()}))
+    await ctx.answer(question, buttons)
+
+
+async def on_report_choice(ctx: Context, action: Action) -> None:
+    """A button answering a question about a pending report (category, compound, building)."""
+    conversation = await ctx.uow.conversations.get(ctx.chat_id)
+    if conversation is None or conversation.step != STEP_REPORT or ctx.resident is None:
+        ctx.callback_answer = common_texts.NOTHING_PENDING
+        return
+    pending = PendingReport.from_data(conversation.data["pending"])
+    if action.verb == "rk":
+        try:
+            category = Category(action.args[0])
+        except ValueError:
+            ctx.callback_answer = common_texts.STALE_BUTTON
+            return
+        if category is Category.UNKNOWN:
+            ctx.callback_answer = common_texts.STALE_BUTTON
+            return
+        pending.category, pending.chosen_by_resident = category.value, True
+        if category is not Category.EMERGENCY and pending.priority == Priority.URGENT.value:
+            # The classifier saw some emergency evidence but the resident says otherwise: keep it
+            # high (seen soon) rather than urgent (everyone alerted at once).
+            pending.priority = Priority.HIGH.value
+    elif action.verb == "rc":
+        compound = await ctx.uow.community.compound(action.int_arg(0))
+        if compound is None:
+            ctx.callback_answer = common_texts.STALE_BUTTON
+            return
+        pending.compound_id = compound.id
+    else:  # "rb"
+        building_id = action.int_arg(0)
+        if building_id == 0:
+            pending.building_unsure = True
+        else:
+            building = await ctx.uow.community.building(building_id)
+            if building is None or building.compound_id != pending.compound_id:
+                ctx.callback_answer = common_texts.STALE_BUTTON
+                return
+            pending.building_id = building.id
+    await continue_report(ctx, pending)

@@ -1,0 +1,71 @@
+"""SQLAlchemy tables, one module per feature. Only storage/ knows them; repositories map rows to domain types.
+
+Importing this package registers every table on `Base.metadata` (Alembic and `create_all` rely on that).
+"""
+
+from storage.models.base import NAMING, Base, Id, TZDateTime, UTCDateTime
+from storage.models.broadcasts import (
+    BroadcastDeliveryRow,
+    BroadcastOptOutRow,
+    BroadcastRow,
+    BroadcastRunRow,
+    CampaignRow,
+)
+from storage.models.care import CheckinRow, LedgerEntryRow
+from storage.models.community import (
+    BuildingRow,
+    CategoryRouteRow,
+    CommunitySettingsRow,
+    CompoundRow,
+    GridRow,
+    PersonRow,
+    ResidentRow,
+)
+from storage.models.delivery import OutboxRow, TelegramUpdateRow, UnreachableChatRow
+from storage.models.workorders import (
+    OPEN_ORDER,
+    OPEN_STATES,
+    RATING_EVENT,
+    RATING_EVENT_KINDS,
+    ConversationRow,
+    InboundRow,
+    MessageLinkRow,
+    OrderCounterRow,
+    OrderEventRow,
+    WorkOrderRow,
+)
+
+__all__ = [
+    "NAMING",
+    "Id",
+    "UTCDateTime",
+    "TZDateTime",
+    "Base",
+    "CompoundRow",
+    "BuildingRow",
+    "GridRow",
+    "PersonRow",
+    "CategoryRouteRow",
+    "CommunitySettingsRow",
+    "ResidentRow",
+    "OPEN_STATES",
+    "RATING_EVENT_KINDS",
+    "OPEN_ORDER",
+    "RATING_EVENT",
+    "WorkOrderRow",
+    "OrderEventRow",
+    "OrderCounterRow",
+    "MessageLinkRow",
+    "ConversationRow",
+    "InboundRow",
+    "OutboxRow",
+    "TelegramUpdateRow",
+    "UnreachableChatRow",
+    "BroadcastRow",
+    "BroadcastRunRow",
+    "BroadcastDeliveryRow",
+    "BroadcastOptOutRow",
+    "CampaignRow",
+    "LedgerEntryRow",
+    "CheckinRow",
+]

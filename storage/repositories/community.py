@@ -1,0 +1,253 @@
+"""The community structure: compounds, buildings, grids, people, category routes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.community.model import Building, Compound, Grid, Person, Resident, Role
+from handlers.community.settings import CommunitySettings, CommunitySpec
+from nlp.types import Category
+from storage.models import (
+    BuildingRow,
+    CategoryRouteRow,
+    CommunitySettingsRow,
+    CompoundRow,
+    GridRow,
+    PersonRow,
+    ResidentRow,
+)
+from storage.settings_codec import duty_from_json, duty_to_json, settings_from_json, settings_to_json
+
+
+def _person(row: PersonRow) -> Person:
+    return Person(
+        id=row.id,
+        name=row.name,
+        chat_id=row.chat_id,
+        roles=frozenset(Role(r) for r in row.roles),
+        grid_id=row.grid_id,
+        deputy_id=row.deputy_id,
+        on_leave=row.on_leave,
+        duty=duty_from_json(row.duty),
+    )
+
+
+def _compound(row: CompoundRow) -> Compound:
+    return Compound(
+        id=row.id,
+        name=row.name,
+        aliases=tuple(row.aliases or ()),
+        latitude=row.latitude,
+        longitude=row.longitude,
+    )
+
+
+def _grid(row: GridRow) -> Grid:
+    return Grid(id=row.id, name=row.name, leader_id=row.leader_id, group_chat_id=row.group_chat_id)
+
+
+class SqlCommunityRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._settings: CommunitySettings | None = None  # read once per unit of work
+        # The structure does not change within a unit of work (only `apply` changes it, and clears these):
+        # one report asks for its building, compound and grid several times. The session's identity map
+        # holds rows only weakly, so without these each ask would be another query.
+        self._compounds: dict[int, Compound | None] = {}
+        self._buildings: dict[int, Building | None] = {}
+        self._grids: dict[int, Grid | None] = {}
+        self._routes: dict[Category, tuple[Role, ...]] = {}
+
+    async def person_by_chat(self, chat_id: int) -> Person | None:
+        row = await self._session.scalar(
+            select(PersonRow).where(PersonRow.chat_id == chat_id, PersonRow.active)
+        )
+        return _person(row) if row else None
+
+    async def person(self, person_id: int) -> Person | None:
+        row = await self._session.get(PersonRow, person_id)
+        return _person(row) if row and row.active else None
+
+    async def people(self, role: Role | None = None, grid_id: int | None = None) -> list[Person]:
+        query = select(PersonRow).where(PersonRow.active).order_by(PersonRow.id)
+        if grid_id is not None:
+            query = query.where(PersonRow.grid_id == grid_id)
+        people = [_person(row) for row in await self._session.scalars(query)]
+        # roles is a JSON list: filter here rather than with dialect-specific JSON operators (the table is small).
+        return [p for p in people if role is None or role in p.roles]
+
+    async def compounds(self) -> list[Compound]:
+        rows = await self._session.scalars(select(CompoundRow).order_by(CompoundRow.id))
+        return [_compound(row) for row in rows]
+
+    async def compound(self, compound_id: int) -> Compound | None:
+        if compound_id not in self._compounds:
+            row = await self._session.get(CompoundRow, compound_id)
+            self._compounds[compound_id] = _compound(row) if row else None
+        return self._compounds[compound_id]
+
+    async def compound_by_name(self, name: str) -> Compound | None:
+        row = await self._session.scalar(select(CompoundRow).where(CompoundRow.name == name))
+        if row is not None:
+            return _compound(row)
+        for compound in await self.compounds():
+            if name in compound.aliases:
+                return compound
+        return None
+
+    async def _building(self, row: BuildingRow) -> Building:
+        compound = await self.compound(row.compound_id)
+        assert compound is not None
+        building = Building(
+            id=row.id,
+            compound_id=row.compound_id,
+            compound_name=compound.name,
+            number=row.number,
+            units=row.units,
+        )
+        self._buildings[row.id] = building
+        return building
+
+    async def buildings(self, compound_id: int) -> list[Building]:
+        rows = await self._session.scalars(select(BuildingRow).where(BuildingRow.compound_id == compound_id))
+        buildings = [await self._building(row) for row in rows]
+        return sorted(buildings, key=lambda b: (len(b.number), b.number))
+
+    async def building(self, building_id: int) -> Building | None:
+        if building_id not in self._buildings:
+            row = await self._session.get(BuildingRow, building_id)
+            self._buildings[building_id] = await self._building(row) if row else None
+        return self._buildings[building_id]
+
+    async def find_building(self, compound_id: int, number: str) -> Building | None:
+        row = await self._session.scalar(
+            select(BuildingRow).where(BuildingRow.compound_id == compound_id, BuildingRow.number == number)
+        )
+        return await self._building(row) if row else None
+
+    async def grid(self, grid_id: int) -> Grid | None:
+        if grid_id not in self._grids:
+            row = await self._session.get(GridRow, grid_id)
+            self._grids[grid_id] = _grid(row) if row else None
+        return self._grids[grid_id]
+
+    async def grid_for_building(self, building_id: int) -> Grid | None:
+        grid_id = await self._session.scalar(select(BuildingRow.grid_id).where(BuildingRow.id == building_id))
+        return await self.grid(grid_id) if grid_id is not None else None
+
+    async def grids(self) -> list[Grid]:
+        return [_grid(row) for row in await self._session.scalars(select(GridRow).order_by(GridRow.id))]
+
+    async def category_roles(self, category: Category) -> tuple[Role, ...]:
+        if category not in self._routes:
+            row = await self._session.get(CategoryRouteRow, category.value)
+            # several roles are stored comma-separated: the first takes the order, the others are told
+            self._routes[category] = tuple(Role(r) for r in row.role.split(",")) if row else ()
+        return self._routes[category]
+
+    async def settings(self) -> CommunitySettings:
+        if self._settings is None:
+            row = await self._session.get(CommunitySettingsRow, 1)
+            self._settings = settings_from_json(row.data) if row else CommunitySettings()
+        return self._settings
+
+    async def set_leave(self, person_id: int, on_leave: bool) -> None:
+        row = await self._session.get(PersonRow, person_id)
+        if row is not None:
+            row.on_leave = on_leave
+            await self._session.flush()
+
+    async def apply(self, spec: CommunitySpec, now: datetime | None = None) -> None:
+        """Sync the stored structure with `spec`, keeping ids that work orders already point to."""
+        s = self._session
+        now = now or datetime.now(UTC)
+        compounds = {row.name: row for row in await s.scalars(select(CompoundRow))}
+        for c in spec.compounds:
+            compound_row = compounds.get(c.name) or CompoundRow(name=c.name)
+            compound_row.aliases = list(c.aliases)
+            compound_row.latitude, compound_row.longitude = c.latitude, c.longitude
+            s.add(compound_row)
+            compounds[c.name] = compound_row
+        await s.flush()
+        buildings = {(row.compound_id, row.number): row for row in await s.scalars(select(BuildingRow))}
+        for c in spec.compounds:
+            for b in c.buildings:
+                key = (compounds[c.name].id, b.number)
+                building_row = buildings.get(key) or BuildingRow(compound_id=key[0], number=b.number)
+                building_row.units, building_row.grid_id = b.units, None
+                s.add(building_row)
+                buildings[key] = building_row
+        grids = {row.name: row for row in await s.scalars(select(GridRow))}
+        for g in spec.grids:
+            grid_row = grids.get(g.name) or GridRow(name=g.name)
+            grid_row.group_chat_id, grid_row.leader_id = g.group_chat_id, None
+            s.add(grid_row)
+            grids[g.name] = grid_row
+        await s.flush()
+        for g in spec.grids:
+            for compound_name, number in g.buildings:
+                buildings[(compounds[compound_name].id, number)].grid_id = grids[g.name].id
+        await s.execute(update(PersonRow).values(active=False))
+        people = {row.chat_id: row for row in await s.scalars(select(PersonRow))}
+        by_name: dict[str, PersonRow] = {}
+        for p in spec.people:
+            person_row = people.get(p.chat_id) or PersonRow(chat_id=p.chat_id)
+            person_row.name, person_row.phone, person_row.active = p.name, p.phone, True
+            person_row.roles = sorted(r.value for r in p.roles)
+            person_row.grid_id = grids[p.grid].id if p.grid else None
+            person_row.duty = duty_to_json(p.duty)  # on_leave is theirs to set with /leave, kept as is
+            s.add(person_row)
+            by_name[p.name] = person_row
+        await s.flush()
+        for p in spec.people:
+            deputy = by_name.get(p.deputy) if p.deputy else None  # validated files always name a known person
+            by_name[p.name].deputy_id = deputy.id if deputy else None
+        settings_row = await s.get(CommunitySettingsRow, 1) or CommunitySettingsRow(id=1)
+        settings_row.data = settings_to_json(spec.settings)
+        s.add(settings_row)
+        self._settings = None
+        self._compounds, self._buildings, self._grids, self._routes = {}, {}, {}, {}
+        for g in spec.grids:
+            if g.leader:
+                grids[g.name].leader_id = by_name[g.leader].id
+        routes = {row.category: row for row in await s.scalars(select(CategoryRouteRow))}
+        for category, route_row in routes.items():
+            if Category(category) not in spec.routing:
+                await s.delete(route_row)
+        for category, roles in spec.routing.items():
+            route = routes.get(category.value) or CategoryRouteRow(category=category.value)
+            route.role = ",".join(r.value for r in roles)
+            s.add(route)
+        residents = {row.chat_id: row for row in await s.scalars(select(ResidentRow))}
+        for r in spec.residents:
+            resident_row = residents.get(r.chat_id) or ResidentRow(chat_id=r.chat_id, name=r.name)
+            resident_row.name = r.name
+            if r.consented and resident_row.consented_at is None:
+                resident_row.consented_at = now
+            if r.compound and r.building:
+                building_row = buildings[(compounds[r.compound].id, r.building)]
+                resident_row.building_id, resident_row.unit, resident_row.room = (
+                    building_row.id,
+                    r.unit,
+                    r.room,
+                )
+            s.add(resident_row)
+        await s.flush()
+
+
+def resident_from_row(row: ResidentRow) -> Resident:
+    return Resident(
+        checkin=row.checkin,
+        id=row.id,
+        chat_id=row.chat_id,
+        name=row.name,
+        consented_at=row.consented_at,
+        building_id=row.building_id,
+        unit=row.unit,
+        room=row.room,
+        phone=row.phone,
+        phone_consent=row.phone_consent,
+    )

@@ -1,0 +1,333 @@
+"""Residents, work orders and the small tables that make handling exactly-once and conversational."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.community.model import Resident
+from handlers.ports import Clock, OrderStatistics
+from handlers.workorders.model import (
+    Actor,
+    EventKind,
+    OrderEvent,
+    OrderLocation,
+    OrderState,
+    Satisfaction,
+    WorkOrder,
+)
+from nlp.types import Category, Priority
+from storage.models import OPEN_STATES as _OPEN_ORDER_INDEX_STATES
+from storage.models import RATING_EVENT_KINDS as _RATING_EVENT_KINDS
+from storage.models import (
+    CompoundRow,
+    OrderCounterRow,
+    OrderEventRow,
+    ResidentRow,
+    WorkOrderRow,
+)
+from storage.repositories.community import resident_from_row
+from storage.upsert import insert_for
+
+
+class SqlResidentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_chat(self, chat_id: int) -> Resident | None:
+        row = await self._session.scalar(select(ResidentRow).where(ResidentRow.chat_id == chat_id))
+        return resident_from_row(row) if row else None
+
+    async def get(self, resident_id: int) -> Resident | None:
+        row = await self._session.get(ResidentRow, resident_id)
+        return resident_from_row(row) if row else None
+
+    async def save(self, resident: Resident) -> Resident:
+        row = await self._session.get(ResidentRow, resident.id) if resident.id is not None else None
+        if row is None:
+            row = ResidentRow(chat_id=resident.chat_id)
+            self._session.add(row)
+        row.name, row.consented_at = resident.name, resident.consented_at
+        row.building_id, row.unit, row.room = resident.building_id, resident.unit, resident.room
+        row.phone, row.phone_consent = resident.phone, resident.phone_consent
+        row.checkin = resident.checkin
+        await self._session.flush()
+        resident.id = row.id
+        return resident
+
+
+def _order(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
+    return WorkOrder(
+        id=row.id,
+        number=row.number,
+        resident_id=row.resident_id,
+        resident_chat_id=0,  # filled by the repository, which knows the resident
+        text=row.text,
+        category=Category(row.category),
+        priority=Priority(row.priority),
+        location=OrderLocation(
+            compound_id=row.compound_id,
+            compound_name=compound_name,
+            building_id=row.building_id,
+            building_number=row.building_number,
+            unit=row.unit,
+            room=row.room,
+        ),
+        created_at=row.created_at,
+        state=OrderState(row.state),
+        grid_id=row.grid_id,
+        assignee_id=row.assignee_id,
+        satisfaction=Satisfaction(row.satisfaction) if row.satisfaction else None,
+        keywords=tuple(row.keywords or ()),
+        confidence=row.confidence,
+        category_chosen_by_resident=row.category_chosen_by_resident,
+        resolution_note=row.resolution_note,
+        photos=list(row.photos or ()),
+        accept_due_at=row.accept_due_at,
+        resolve_due_at=row.resolve_due_at,
+        escalation_level=row.escalation_level,
+        reminded=row.reminded,
+        next_timer_at=row.next_timer_at,
+        supervised=row.supervised,
+        green_channel=row.green_channel,
+        followers=list(row.followers or ()),
+    )
+
+
+_OPEN_STATES = [s.value for s in OrderState if s.is_open]
+
+
+def _in_literals(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
+    """`column IN ('a', 'b')` with the values written into the SQL, not bound: PostgreSQL then matches the
+    predicate of a partial index (storage.models) in every plan, generic prepared-statement plans too."""
+    return column.in_([literal(value, literal_execute=True) for value in values])
+
+
+def _late(now: datetime) -> ColumnElement[bool]:
+    """Open orders past the due time of their current stage."""
+    return or_(
+        and_(
+            WorkOrderRow.state.in_([OrderState.NEW.value, OrderState.ASSIGNED.value]),
+            WorkOrderRow.accept_due_at < now,
+        ),
+        and_(WorkOrderRow.state == OrderState.ACCEPTED.value, WorkOrderRow.resolve_due_at < now),
+    )
+
+
+class SqlWorkOrderRepository:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def next_number(self, day: str) -> int:
+        # One atomic statement: concurrent processes never get the same number.
+        table = OrderCounterRow.__table__
+        stmt = (
+            insert_for(self._session, table)
+            .values(day=day, value=1)
+            .on_conflict_do_update(index_elements=["day"], set_={"value": table.c.value + 1})
+            .returning(table.c.value)
+        )
+        value = (await self._session.execute(stmt)).scalar_one()
+        return int(value)
+
+    async def _load(self, row: WorkOrderRow) -> WorkOrder:
+        compound = await self._session.get(CompoundRow, row.compound_id) if row.compound_id else None
+        resident = await self._session.get(ResidentRow, row.resident_id)
+        order = _order(row, compound.name if compound else None)
+        # The database keeps UTC; the core reads and shows times in the community's zone (the clock's).
+        zone = self._clock.now().tzinfo
+        order.created_at = order.created_at.astimezone(zone)
+        order.accept_due_at = order.accept_due_at.astimezone(zone) if order.accept_due_at else None
+        order.resolve_due_at = order.resolve_due_at.astimezone(zone) if order.resolve_due_at else None
+        order.next_timer_at = order.next_timer_at.astimezone(zone) if order.next_timer_at else None
+        order.resident_chat_id = resident.chat_id if resident else 0
+        return order
+
+    async def add(self, order: WorkOrder) -> WorkOrder:
+        row = WorkOrderRow(number=order.number, resident_id=order.resident_id, created_at=order.created_at)
+        self._session.add(row)
+        self._fill(row, order)
+        await self._session.flush()
+        order.id = row.id
+        await self._write_events(order)
+        return order
+
+    def _fill(self, row: WorkOrderRow, order: WorkOrder) -> None:
+        loc = order.location
+        row.text, row.category, row.priority, row.state = (
+            order.text,
+            order.category.value,
+            order.priority.value,
+            order.state.value,
+        )
+        row.compound_id, row.building_id, row.building_number = (
+            loc.compound_id,
+            loc.building_id,
+            loc.building_number,
+        )
+        row.unit, row.room = loc.unit, loc.room
+        row.grid_id, row.assignee_id = order.grid_id, order.assignee_id
+        row.satisfaction = order.satisfaction.value if order.satisfaction else None
+        row.keywords, row.confidence = list(order.keywords), order.confidence
+        row.category_chosen_by_resident = order.category_chosen_by_resident
+        row.resolution_note, row.photos = order.resolution_note, list(order.photos)
+        row.accept_due_at, row.resolve_due_at = order.accept_due_at, order.resolve_due_at
+        row.escalation_level, row.reminded = order.escalation_level, order.reminded
+        row.next_timer_at, row.supervised = order.next_timer_at, order.supervised
+        row.green_channel, row.followers = order.green_channel, list(order.followers)
+        row.updated_at = self._clock.now()
+
+    async def _write_events(self, order: WorkOrder) -> None:
+        assert order.id is not None
+        for event in order.new_events:
+            self._session.add(
+                OrderEventRow(
+                    order_id=order.id,
+                    at=event.at,
+                    kind=event.kind.value,
+                    actor_kind=event.actor.kind,
+                    actor_id=event.actor.id,
+                    note=event.note,
+                )
+            )
+        order.new_events.clear()
+        await self._session.flush()
+
+    async def get(self, order_id: int) -> WorkOrder | None:
+        row = await self._session.get(WorkOrderRow, order_id)
+        return await self._load(row) if row else None
+
+    async def save(self, order: WorkOrder) -> None:
+        assert order.id is not None
+        row = await self._session.get(WorkOrderRow, order.id)
+        assert row is not None
+        self._fill(row, order)
+        await self._write_events(order)
+
+    async def history(self, order_id: int) -> list[OrderEvent]:
+        rows = await self._session.scalars(
+            select(OrderEventRow).where(OrderEventRow.order_id == order_id).order_by(OrderEventRow.id)
+        )
+        return [_event(row) for row in rows]
+
+    async def for_resident(self, resident_id: int, limit: int = 10) -> list[WorkOrder]:
+        rows = await self._session.scalars(
+            select(WorkOrderRow)
+            .where(WorkOrderRow.resident_id == resident_id)
+            .order_by(WorkOrderRow.id.desc())
+            .limit(limit)
+        )
+        return [await self._load(row) for row in rows]
+
+    async def open_orders(self, limit: int = 50) -> list[WorkOrder]:
+        rows = await self._session.scalars(
+            select(WorkOrderRow)  # the partial index ix_work_orders_open_id, in id order
+            .where(_in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES))
+            .order_by(WorkOrderRow.id)
+            .limit(limit)
+        )
+        return [await self._load(row) for row in rows]
+
+    async def last_assignee_in_grid(self, grid_id: int) -> int | None:
+        value = await self._session.scalar(
+            select(WorkOrderRow.assignee_id)
+            .where(WorkOrderRow.grid_id == grid_id, WorkOrderRow.assignee_id.is_not(None))
+            .order_by(WorkOrderRow.id.desc())
+            .limit(1)
+        )
+        return int(value) if value is not None else None
+
+    async def similar_open(
+        self, category: Category, building_id: int | None, compound_id: int | None, since: datetime
+    ) -> list[WorkOrder]:
+        if building_id is None and compound_id is None:
+            return []
+        query = select(WorkOrderRow).where(
+            WorkOrderRow.state.in_(_OPEN_STATES),
+            WorkOrderRow.category == category.value,
+            WorkOrderRow.created_at >= since,
+        )
+        if building_id is not None:
+            query = query.where(WorkOrderRow.building_id == building_id)
+        else:  # a public space of the compound: no building named
+            query = query.where(WorkOrderRow.compound_id == compound_id, WorkOrderRow.building_id.is_(None))
+        rows = await self._session.scalars(query.order_by(WorkOrderRow.id).limit(5))
+        return [await self._load(row) for row in rows]
+
+    async def claim_due(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
+        query = (
+            select(WorkOrderRow)
+            .where(WorkOrderRow.next_timer_at <= now)
+            .order_by(WorkOrderRow.next_timer_at)
+            .limit(limit)
+        )
+        if self._session.get_bind().dialect.name == "postgresql":
+            # another replica's tick skips what this one holds: no order is reminded or escalated twice
+            query = query.with_for_update(skip_locked=True)
+        rows = list(await self._session.scalars(query))
+        return [await self._load(row) for row in rows]
+
+    async def overdue(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
+        rows = await self._session.scalars(
+            select(WorkOrderRow).where(_late(now)).order_by(WorkOrderRow.accept_due_at).limit(limit)
+        )
+        return [await self._load(row) for row in rows]
+
+    async def statistics(self, since: datetime, now: datetime) -> OrderStatistics:
+        """Aggregates in SQL, each over an index (state; created_at + category; rating events by time), so
+        they stay fast on years of history (benchmarks/bench_load.py)."""
+        session = self._session
+        opened_rows = await session.execute(
+            select(WorkOrderRow.category, func.count())
+            .where(WorkOrderRow.created_at >= since)
+            .group_by(WorkOrderRow.category)
+        )
+        by_category = {str(c): int(n) for c, n in opened_rows}
+        state_rows = await session.execute(
+            select(WorkOrderRow.state, func.count())
+            .where(WorkOrderRow.state.in_(_OPEN_STATES))
+            .group_by(WorkOrderRow.state)
+        )
+        late = await session.scalar(select(func.count()).select_from(WorkOrderRow).where(_late(now)))
+        event_rows = await session.execute(
+            select(OrderEventRow.kind, OrderEventRow.note, func.count())
+            # the partial index ix_order_events_ratings answers this alone
+            .where(OrderEventRow.at >= since, _in_literals(OrderEventRow.kind, _RATING_EVENT_KINDS))
+            .group_by(OrderEventRow.kind, OrderEventRow.note)
+        )
+        satisfaction: dict[str, int] = {}
+        reopened = 0
+        for kind, note, n in event_rows:
+            if kind == "rated":
+                satisfaction[str(note)] = satisfaction.get(str(note), 0) + int(n)
+            else:
+                reopened += int(n)
+        return OrderStatistics(
+            opened=sum(by_category.values()),
+            by_category=by_category,
+            open_by_state={str(st): int(n) for st, n in state_rows},
+            overdue=int(late or 0),
+            satisfaction=satisfaction,
+            reopened=reopened,
+        )
+
+    async def open_count_by_assignee(self, person_ids: list[int]) -> dict[int, int]:
+        if not person_ids:
+            return {}
+        open_states = [s.value for s in OrderState if s.is_open]
+        rows = await self._session.execute(
+            select(WorkOrderRow.assignee_id, func.count())
+            .where(WorkOrderRow.assignee_id.in_(person_ids), WorkOrderRow.state.in_(open_states))
+            .group_by(WorkOrderRow.assignee_id)
+        )
+        return {int(pid): int(n) for pid, n in rows if pid is not None}
+
+
+def _event(row: OrderEventRow) -> OrderEvent:
+    return OrderEvent(
+        at=row.at, kind=EventKind(row.kind), actor=Actor(row.actor_kind, row.actor_id), note=row.note
+    )
