@@ -16,8 +16,6 @@ import argparse
 import asyncio
 import json
 import logging
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,13 +24,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import insert  # noqa: E402  (after the path set-up so the script runs from anywhere)
+from loadkit import emulator  # noqa: E402  (after the path set-up so the script runs from anywhere)
+from sqlalchemy import insert  # noqa: E402
 
-from bot.delivery.broadcast_settings import BroadcastSettings  # noqa: E402
 from bot.delivery.broadcasts import BroadcastSender, telegram_messenger  # noqa: E402
+from bot.settings import BroadcastSettings, DeliverySettings  # noqa: E402
 from handlers.broadcasts.model import Campaign, Topic  # noqa: E402
 from handlers.broadcasts.planning import approve, create, plan_due  # noqa: E402
 from handlers.broadcasts.requests import BroadcastRequest  # noqa: E402
@@ -41,16 +39,10 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models import ResidentRow  # noqa: E402
 from storage.queues.broadcasts import SqlDeliveryQueue  # noqa: E402
 from storage.uow import SqlUnitOfWorkFactory  # noqa: E402
-from tests.fakes import FakeClock  # noqa: E402
+from tools.clock import FixedClock  # noqa: E402
 from tools.emulator.server import DEFAULT_TOKEN  # noqa: E402
 
 FIRST_CHAT = 80_000_001
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str) -> Any:
@@ -69,7 +61,7 @@ def _post(url: str, body: dict[str, Any]) -> Any:
 async def _prepare(url: str, recipients: int) -> tuple[SqlDeliveryQueue, int]:
     engine = make_engine(url)
     await upgrade(engine)
-    clock = FakeClock()
+    clock = FixedClock()  # a working-day morning, whenever the benchmark runs
     factory = SqlUnitOfWorkFactory(make_session_factory(engine), clock)
     async with factory() as uow:
         rows = [
@@ -92,32 +84,21 @@ async def _prepare(url: str, recipients: int) -> tuple[SqlDeliveryQueue, int]:
 
 
 async def run(rate: float, recipients: int, database_url: str | None) -> dict[str, Any]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    emulator = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, started once
-        [sys.executable, "-m", "tools.emulator.server", "--port", str(port), "--no-strict-chats"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert emulator.stdout is not None
-        emulator.stdout.readline()  # "Bot API emulator on ..." once it listens
+    with emulator() as base:
         _post(f"{base}/_emulator/rate_limit", {"overall_per_second": rate})
         with tempfile.TemporaryDirectory() as tmp:
             url = database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
             queue, broadcast_id = await _prepare(url, recipients)
-            settings = BroadcastSettings(sender_name="bench", rate_per_second=rate, batch_size=50)
+            delivery = DeliverySettings(sender_name="bench", batch_size=50)
+            broadcast = BroadcastSettings(rate_per_second=rate)
             async with telegram_messenger(DEFAULT_TOKEN, base) as messenger:
-                sender = BroadcastSender(queue, messenger, settings)
+                sender = BroadcastSender(queue, messenger, delivery, broadcast)
                 started = time.perf_counter()
                 stats = await sender.drain()
                 elapsed = time.perf_counter() - started
             ledger = await queue.deliveries_per_chat(broadcast_id)
         sent = _get(f"{base}/_emulator/sent")
         requests = _get(f"{base}/_emulator/requests?method=sendMessage")
-    finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
     per_chat = Counter(m["chat_id"] for m in sent)
     times = sorted(m["time"] for m in sent)
     span = times[-1] - times[0] if len(times) > 1 else 0.0

@@ -1,4 +1,4 @@
-"""Shared parts of bench_bot and bench_load: a standalone emulator, bot processes, paced residents.
+"""Shared parts of the benchmarks: a standalone emulator, bot processes, paced residents, scratch databases.
 
 Everything runs on loopback. The emulator is its own process (so the bots and the load generator do not
 share its event loop); residents' messages are posted to its control API at a chosen rate, and a
@@ -12,12 +12,12 @@ import asyncio
 import dataclasses
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,15 +30,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import text  # noqa: E402
+
 from handlers.community.settings import CommunitySpec, ResidentSpec  # noqa: E402
-from tests.e2e.gridbot_harness import example_spec, prepare_database  # noqa: E402
+from storage.database import make_engine  # noqa: E402
 from tools.emulator.server import DEFAULT_TOKEN  # noqa: E402
+from tools.example_community import example_spec, prepare_database  # noqa: E402
+from tools.loopback import free_port  # noqa: E402
 
 # Reports that classify as four different categories: with a resident per (building, category) no
 # report is offered as a duplicate of another ("me too"), so each one opens a work order.
 REPORTS = ("楼道灯坏了", "垃圾堆了好几天没人清理", "小区门口乱停车堵路", "噪音扰民楼上装修")
 FIRST_RESIDENT = 5_000_000
-PEOPLE = (1001, 1002, 1003, 2001, 2002, 2003, 2101, 2102, 2201, 2202, 2301, 2302, 3001, 3002)
 FAST_SENDING = {
     # The emulator enforces no flood limit here: measure the bot, not the limiter.
     "GRIDBOT_SEND_PER_CHAT_PER_SECOND": "1000",
@@ -46,12 +49,6 @@ FAST_SENDING = {
     "GRIDBOT_SEND_PER_GROUP_PER_MINUTE": "100000",
     "GRIDBOT_SEND_OVERALL_PER_SECOND": "100000",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_mib(pid: int) -> float:
@@ -98,6 +95,21 @@ def emulator() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@asynccontextmanager
+async def scratch_database(admin_url: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database gridbot_bench_<hex> on the server of `admin_url`, dropped afterwards."""
+    name = f"gridbot_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from handlers.core import Core
 from handlers.messages import Button, Incoming, Outcome, Reply
-
-EXAMPLE_COMMUNITY = Path(__file__).resolve().parents[1] / "deploy/examples/community.yaml"
+from tools.example_community import EXAMPLE_COMMUNITY as EXAMPLE_COMMUNITY  # tests import it from here
 
 # Chat ids of the example community (deploy/examples/community.yaml)
 STAFF_LIU, STAFF_CHEN, POLICE_WU = 1001, 1002, 1003

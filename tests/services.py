@@ -1,8 +1,10 @@
-"""Local services the tests need (PostgreSQL, Redis, a process's port): skip on a laptop, fail in CI."""
+"""Local services the tests need (PostgreSQL, Redis): skip on a laptop, fail in CI.
+
+Waiting for a started process's port is :func:`tools.loopback.listening` (benchmarks use it too).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 import pytest
@@ -15,17 +17,3 @@ def require(problem: str | None, what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} is required in CI but not reachable: {problem}")
     pytest.skip(f"{what} not reachable ({problem})")
-
-
-async def listening(port: int, within: float) -> None:
-    """Wait until something accepts connections on 127.0.0.1:`port` (a started subprocess)."""
-    async with asyncio.timeout(within):
-        while True:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.1)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            return

@@ -63,7 +63,7 @@ async def _ptb_echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await asyncio.sleep(_seconds(exc.retry_after))
 
 
-def build_ptb_echo(api_url: str, token: str) -> Application:  # type: ignore[type-arg]  # PTB's 6 generics
+def build_ptb_echo(api_url: str, token: str) -> Application:
     """Build a PTB echo ``Application`` talking to ``{api_url}/bot{token}/...``."""
     app = (
         Application.builder()
@@ -77,7 +77,7 @@ def build_ptb_echo(api_url: str, token: str) -> Application:  # type: ignore[typ
 
 
 @contextlib.asynccontextmanager
-async def running_ptb_echo(api_url: str, token: str) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+async def running_ptb_echo(api_url: str, token: str) -> AsyncIterator[Application]:
     """Run the PTB echo bot (polling) for the duration of the block."""
     app = build_ptb_echo(api_url, token)
     async with app:  # initialize() calls getMe; shutdown() closes the HTTP clients

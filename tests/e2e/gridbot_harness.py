@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,21 +12,13 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import App, build_app
-from bot.imports.community_file import load_community
 from bot.settings import Settings
 from bot.telegram.runner import TelegramRunner
-from handlers.community.settings import CommunitySpec
 from nlp.types import Classifier
-from storage.database import make_engine, make_session_factory
-from storage.migrate import upgrade
 from storage.models import OrderEventRow, OutboxRow, UnreachableChatRow, WorkOrderRow
-from storage.uow import SqlUnitOfWorkFactory
-from tests.driver import EXAMPLE_COMMUNITY
 from tools.emulator.server import Emulator
+from tools.example_community import GROUP_FIRST_GRID, PEOPLE, example_spec, prepare_database
 
-GROUP_FIRST_GRID = -1001234500001  # 第一网格's group chat in these tests
-# Everyone in the example community with a role: their private chats are open (they did /start once).
-PEOPLE = (1001, 1002, 1003, 2001, 2002, 2003, 2101, 2102, 2201, 2202, 2301, 2302, 3001, 3002)
 FAST_SENDING: dict[str, Any] = {
     # Generous pace so conformance tests do not wait on the limiter; test_limits uses the real one.
     "send_per_chat_per_second": 50.0,
@@ -36,47 +27,11 @@ FAST_SENDING: dict[str, Any] = {
 }
 
 
-def example_spec() -> CommunitySpec:
-    """The example community with 第一网格 given a group chat."""
-    spec = load_community(EXAMPLE_COMMUNITY)
-    grids = tuple(
-        dataclasses.replace(g, group_chat_id=GROUP_FIRST_GRID) if g.name == "第一网格" else g
-        for g in spec.grids
-    )
-    return dataclasses.replace(spec, grids=grids)
-
-
-async def prepare_database(url: str, spec: CommunitySpec | None = None) -> None:
-    """Migrate and import a community (what `gridbot db upgrade` + `org import` do); default: the example."""
-    engine = make_engine(url)
-    try:
-        await upgrade(engine)
-        factory = SqlUnitOfWorkFactory(make_session_factory(engine), _NoClock())
-        async with factory() as uow:
-            await uow.community.apply(spec or example_spec())
-            await uow.commit()
-    finally:
-        await engine.dispose()
-
-
-class _NoClock:
-    def now(self) -> Any:
-        from datetime import UTC, datetime
-
-        return datetime.now(UTC)
-
-
 def open_chats(emu: Emulator) -> None:
     """Chats the bot may write to: every person's private chat and 第一网格's group."""
     for chat_id in PEOPLE:
         emu.add_chat(chat_id)
     emu.add_chat(GROUP_FIRST_GRID, chat_type="supergroup", title="第一网格工作群")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bot_settings(emu: Emulator, url: str, adapter: str, **overrides: Any) -> Settings:
@@ -91,7 +46,8 @@ def bot_settings(emu: Emulator, url: str, adapter: str, **overrides: Any) -> Set
         **FAST_SENDING,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings init kwarg
+    # The keys are the variables' names without "GRIDBOT_" (send_per_chat_burst, ...).
+    return Settings.from_variables({f"GRIDBOT_{key.upper()}": value for key, value in values.items()})
 
 
 @dataclasses.dataclass

@@ -17,9 +17,11 @@ import pytest
 from handlers import texts
 from handlers.workorders import texts as order_texts
 from tests.driver import MEMBER_LI, MEMBER_QIAN, MEMBER_ZHANG, NEWCOMER, RESIDENT_CHEN, RESIDENT_ZHANG
-from tests.e2e.gridbot_harness import GROUP_FIRST_GRID, RunningBot, free_port, running_bot, shared_classifier
+from tests.e2e.gridbot_harness import RunningBot, running_bot, shared_classifier
 from tools.emulator.records import BotMessage
 from tools.emulator.server import Emulator
+from tools.example_community import GROUP_FIRST_GRID
+from tools.loopback import free_port
 
 
 @pytest.fixture(params=["ptb", "aiogram"])

@@ -19,14 +19,13 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bot.delivery.broadcast_settings import BroadcastSettings
 from bot.ops.doctor import Check, run_checks, webhook_check
 from bot.settings import Settings
 from storage.database import make_engine
 from storage.migrate import upgrade
-from tests.e2e.gridbot_harness import prepare_database
 from tests.services import require
 from tools.emulator.server import Emulator
+from tools.example_community import prepare_database
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("GRIDBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -60,7 +59,7 @@ async def redis_problem() -> str | None:
         await client.aclose()
 
 
-Configure = Callable[..., Callable[[], tuple[Settings, BroadcastSettings]]]
+Configure = Callable[..., Callable[[], Settings]]
 
 
 @pytest.fixture
@@ -75,9 +74,7 @@ async def database_url(tmp_path: Path) -> str:
 def configure(emu: Emulator, database_url: str) -> Configure:
     """Settings as the environment would give them: everything right, unless overridden."""
 
-    def make(
-        broadcast: dict[str, Any] | None = None, **overrides: Any
-    ) -> Callable[[], tuple[Settings, BroadcastSettings]]:
+    def make(broadcast: dict[str, Any] | None = None, **overrides: Any) -> Callable[[], Settings]:
         values: dict[str, Any] = {
             "database_url": database_url,
             "transport": "aiogram",
@@ -88,11 +85,11 @@ def configure(emu: Emulator, database_url: str) -> Configure:
         }
         broadcast_values = {"campaigns_dir": ROOT / "deploy" / "campaigns", **(broadcast or {})}
 
-        def load() -> tuple[Settings, BroadcastSettings]:
-            return (
-                Settings(_env_file=None, **values),  # type: ignore[call-arg]
-                BroadcastSettings(_env_file=None, **broadcast_values),  # type: ignore[call-arg]
-            )
+        variables = {f"GRIDBOT_{key.upper()}": value for key, value in values.items()}
+        variables |= {f"GRIDBOT_BROADCAST_{key.upper()}": value for key, value in broadcast_values.items()}
+
+        def load() -> Settings:
+            return Settings.from_variables(variables)
 
         return load
 
@@ -134,7 +131,7 @@ async def test_settings_that_do_not_load(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("GRIDBOT_HEALTH_PORT", "ninety")
     monkeypatch.setenv("GRIDBOT_TRANSPORT", "telegraph")
     monkeypatch.chdir(tmp_path)
-    checks = await run_checks()  # the real loader: environment and ./.env
+    checks = await run_checks(Settings)  # the real loader: environment and ./.env
     assert len(checks) == 1  # nothing else can be checked without settings
     (check,) = checks
     assert check.ok is False

@@ -9,8 +9,9 @@ from pathlib import Path
 import aiohttp
 
 from tests.driver import MEMBER_LI, RESIDENT_ZHANG
-from tests.e2e.gridbot_harness import free_port, running_bot, shared_classifier
+from tests.e2e.gridbot_harness import running_bot, shared_classifier
 from tools.emulator.server import Emulator
+from tools.loopback import free_port
 
 
 def sample(text: str, name: str, **labels: str) -> float:

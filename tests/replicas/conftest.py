@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import no_network, ptb_timedelta
+from tests.e2e.conftest import ptb_timedelta
 
-__all__ = ["no_network", "ptb_timedelta"]
+__all__ = ["ptb_timedelta"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

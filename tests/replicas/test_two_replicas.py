@@ -41,11 +41,13 @@ from handlers.community.settings import ResidentSpec
 from storage.database import make_engine, make_session_factory
 from storage.models import BroadcastDeliveryRow, OutboxRow, TelegramUpdateRow, WorkOrderRow
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.gridbot_harness import example_spec, free_port, open_chats, prepare_database
+from tests.e2e.gridbot_harness import open_chats
 from tests.fakes import FakeClock
-from tests.replicas.proxy import RoundRobinProxy
-from tests.services import listening, require
+from tests.services import require
 from tools.emulator.server import Emulator
+from tools.example_community import example_spec, prepare_database
+from tools.loopback import free_port, listening
+from tools.proxy import RoundRobinProxy
 
 pytestmark = [pytest.mark.replicas, pytest.mark.postgres]
 

@@ -17,29 +17,32 @@ comparable with a driver process on the same machine).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
-import signal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from tools.emulator.actions import UserActions
+from tools.emulator.dispatch import Dispatch
+from tools.emulator.observe import Observations
 from tools.emulator.records import BotMessage, EmulatorTimeout, RateLimit
 
-if TYPE_CHECKING:
-    from tools.emulator.server import Emulator
 
-__all__ = ["add_control_routes", "run_standalone"]
+class Controllable(UserActions, Observations, Dispatch):
+    """What the control API drives: simulated users, observations, faults and limits (the `Emulator`)."""
 
-_EMULATOR: web.AppKey[Emulator] = web.AppKey("emulator")
+
+__all__ = ["Controllable", "add_control_routes"]
+
+_EMULATOR: web.AppKey[Controllable] = web.AppKey("emulator")
 
 
 def _message_json(m: BotMessage) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(m).items() if k != "raw"}
 
 
-def _emu(request: web.Request) -> Emulator:
+def _emu(request: web.Request) -> Controllable:
     return request.app[_EMULATOR]
 
 
@@ -162,7 +165,7 @@ async def _wait(request: web.Request) -> web.Response:
     return web.json_response([_message_json(m) for m in messages])
 
 
-def add_control_routes(app: web.Application, emu: Emulator) -> None:
+def add_control_routes(app: web.Application, emu: Controllable) -> None:
     """Mount the control API on the emulator's application."""
     app[_EMULATOR] = emu
     app.router.add_post("/_emulator/user/{action}", _user)
@@ -173,27 +176,3 @@ def add_control_routes(app: web.Application, emu: Emulator) -> None:
     app.router.add_get("/_emulator/requests", _requests)
     app.router.add_get("/_emulator/stats", _stats)
     app.router.add_post("/_emulator/wait", _wait)
-
-
-async def run_standalone(args: Any) -> None:
-    """Serve until SIGINT/SIGTERM (the arguments come from :func:`tools.emulator.server.main`)."""
-    from tools.emulator.server import DEFAULT_TOKEN, Emulator
-
-    tokens: list[str] = args.token or [DEFAULT_TOKEN]
-    limits = (args.overall_per_second, args.per_chat_per_second, args.per_group_per_minute)
-    emu = Emulator(
-        tokens[0],
-        host=args.host,
-        port=args.port,
-        strict_chats=not args.no_strict_chats,
-        rate_limit=RateLimit(*limits) if any(v is not None for v in limits) else None,
-    )
-    for token in tokens[1:]:
-        emu.add_bot(token)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with emu:
-        print(f"Bot API emulator on {emu.url} (tokens: {len(tokens)})", flush=True)  # noqa: T201
-        await stop.wait()
