@@ -1,0 +1,93 @@
+"""Chinese names the desk shows for stored values (states, categories, history events, audit actions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from handlers.workorders.model import EventKind, OrderState, Satisfaction
+from nlp.types import CHOOSABLE_CATEGORIES, Category, Priority
+
+EVENT_LABELS = {
+    EventKind.CREATED: "居民反映",
+    EventKind.ASSIGNED: "派单",
+    EventKind.ACCEPTED: "接单",
+    EventKind.TRANSFERRED: "转派",
+    EventKind.RETURNED: "退回",
+    EventKind.MEMBER_REPLIED: "回复居民",
+    EventKind.RESIDENT_REPLIED: "居民留言",
+    EventKind.PHOTO_ADDED: "补充照片",
+    EventKind.RESOLVED: "办结",
+    EventKind.RATED: "评价",
+    EventKind.REOPENED: "居民不满意，重新处理",
+    EventKind.CLOSED: "完成",
+    EventKind.CANCELLED: "居民撤销",
+    EventKind.REMINDED: "催办",
+    EventKind.ESCALATED: "超时上报",
+    EventKind.SUPERVISED: "督办",
+    EventKind.JOINED: "其他居民也反映了",
+    EventKind.RECATEGORISED: "更改类别",
+    EventKind.NOTED: "内部备注",
+}
+AUDIT_LABELS = {
+    "view": "查看",
+    "reveal": "查看完整信息",
+    "search": "搜索",
+    "export": "导出",
+    "change": "修改",
+    "login": "登录",
+    "logout": "退出",
+}
+STATE_CHOICES = [("open", "未完成")] + [(s.value, s.label) for s in OrderState]
+CATEGORY_CHOICES = [(c.value, c.label) for c in CHOOSABLE_CATEGORIES]
+
+
+def state(value: str) -> str:
+    try:
+        return OrderState(value).label
+    except ValueError:
+        return value
+
+
+def category(value: str) -> str:
+    try:
+        return Category(value).label
+    except ValueError:
+        return value
+
+
+def priority(value: str) -> str:
+    try:
+        return Priority(value).label
+    except ValueError:
+        return value
+
+
+def event(kind: str, note: str) -> tuple[str, str]:
+    """The event's name and the note as shown: categories and ratings by their Chinese names."""
+    try:
+        name = EVENT_LABELS[EventKind(kind)]
+    except (ValueError, KeyError):
+        return kind, note
+    if kind == EventKind.CREATED and note:
+        return name, category(note)
+    if kind == EventKind.RECATEGORISED and "->" in note:
+        old, _, new = note.partition("->")
+        return name, f"{category(old)} → {category(new)}"
+    if kind == EventKind.RATED:
+        try:
+            return name, Satisfaction(note).label
+        except ValueError:
+            return name, note
+    return name, note
+
+
+def when(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678: enough to recognise a caller, not to call them."""
+    if not phone:
+        return ""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
