@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot.imports import limits, safe_yaml
+from bot.imports.encoding import UnreadableFile, read_document
 from handlers.broadcasts.model import BroadcastRefused, Campaign, Topic
 from handlers.broadcasts.requests import BroadcastRequest, parse_audience, parse_schedule, parse_topic
 from handlers.ports import UnitOfWork
@@ -47,22 +47,38 @@ class CampaignFile:
 
 
 def parse_file(path: Path) -> CampaignFile:
-    match = _FRONT.match(path.read_text(encoding="utf-8"))
+    """One campaign file; CampaignFileError with one line per problem ("path:line: ..." where known)."""
+    try:
+        source = read_document(path).text
+    except UnreadableFile as error:
+        raise CampaignFileError([str(error)]) from error
+    match = _FRONT.match(source)
     if match is None:
         raise CampaignFileError([f"{path}: needs YAML front matter between two '---' lines"])
     try:
-        meta = yaml.safe_load(match["meta"]) or {}
-    except yaml.YAMLError as error:
-        raise CampaignFileError([f"{path}: front matter is not valid YAML ({error})"]) from error
+        meta = safe_yaml.load(match["meta"]) or {}
+    except safe_yaml.YamlRefused as error:
+        line = error.line + 1 if error.line else 0  # the front matter starts on the file's line 2
+        where = f"{path}:{line}" if line else str(path)
+        raise CampaignFileError([f"{where}: front matter: {error.message}"]) from error
+    if not isinstance(meta, dict):
+        raise CampaignFileError([f"{path}: the front matter should be key: value lines"])
     problems = []
     key = str(meta.get("key") or path.stem)
     if not _KEY.match(key):
         problems.append(f"{path}: key {key!r} must be lower-case letters, digits and _")
     if not meta.get("title"):
         problems.append(f"{path}: title is missing")
+    elif len(str(meta["title"])) > limits.CAMPAIGN_TITLE:
+        problems.append(f"{path}: the title is longer than {limits.CAMPAIGN_TITLE} characters")
+    elif (char := limits.control_character(str(meta["title"]))) is not None:  # written as "\x00" in YAML
+        problems.append(f"{path}: the title contains the control character U+{ord(char):04X}")
     text = match["body"].strip()
     if not text:
         problems.append(f"{path}: the message text is empty")
+    if (char := limits.control_character(source)) is not None:  # a NUL would fail the insert on PostgreSQL
+        line = source.count("\n", 0, source.index(char)) + 1
+        problems.append(f"{path}:{line}: contains the control character U+{ord(char):04X}")
     try:
         topic = parse_topic(str(meta.get("topic") or ""), Topic.EMERGENCY)
         if topic is Topic.EMERGENCY:

@@ -1,13 +1,18 @@
-"""Read a community YAML file into a CommunitySpec, reporting every problem with its line number."""
+"""Read a community YAML file into a CommunitySpec, reporting every problem with its line number.
+
+Everything the database would refuse is refused here, so `gridbot org import --dry-run` finds it: texts longer
+than their columns (bot/imports/limits.py), chat ids beyond 64 bits, anchors, aliases and duplicate keys
+(bot/imports/safe_yaml.py). The file may be UTF-8 or GBK (bot/imports/encoding.py).
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import yaml
-
+from bot.imports import limits, safe_yaml
 from bot.imports.community_settings import parse_duty, parse_settings
+from bot.imports.encoding import UnreadableFile, read_document
 from bot.imports.yaml_source import CommunityFileError, Node, Problem, Reader, wrap
 from handlers.community.model import Role
 from handlers.community.settings import (
@@ -20,7 +25,7 @@ from handlers.community.settings import (
 )
 from nlp.types import Category
 
-_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
+_RANGE = re.compile(r"^([0-9]{1,6})\s*-\s*([0-9]{1,6})$")
 
 
 def _building_numbers(reader: Reader, node: Node, where: str) -> list[tuple[str, int, Node]]:
@@ -30,8 +35,13 @@ def _building_numbers(reader: Reader, node: Node, where: str) -> list[tuple[str,
         here = f"{where}[{i}]"
         if isinstance(item.value, dict):
             fields = item.value
-            number = reader.text(fields.get("number"), f"{here}.number")
-            units = reader.integer(fields.get("units"), f"{here}.units", required=False) or 0
+            number = reader.text(fields.get("number"), f"{here}.number", max_length=limits.BUILDING_NUMBER)
+            units = (
+                reader.integer(
+                    fields.get("units"), f"{here}.units", required=False, low=0, high=limits.MAX_UNITS
+                )
+                or 0
+            )
             if number:
                 result.append((number, units, item))
             continue
@@ -44,23 +54,25 @@ def _building_numbers(reader: Reader, node: Node, where: str) -> list[tuple[str,
                 reader.fail(item, here, f"range {raw} is not valid")
                 continue
             result.extend((str(n), 0, item) for n in range(first, last + 1))
+            continue
+        number = raw.removesuffix("号楼").removesuffix("栋")
+        if len(number) > limits.BUILDING_NUMBER:
+            reader.fail(
+                item,
+                here,
+                f"building number is {len(number)} characters long (at most {limits.BUILDING_NUMBER})",
+            )
         else:
-            result.append((raw.removesuffix("号楼").removesuffix("栋"), 0, item))
+            result.append((number, 0, item))
     return result
 
 
 def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
     """Validate the whole file; raise CommunityFileError listing every problem found."""
     try:
-        root_node = yaml.compose(source, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        detail = getattr(error, "problem", None) or str(error).splitlines()[0]
-        column = f" (column {mark.column + 1})" if mark is not None else ""
-        raise CommunityFileError(
-            path, [Problem(line, "yaml", f"not valid YAML: {detail}{column}")]
-        ) from error
+        root_node = safe_yaml.compose(source)
+    except safe_yaml.YamlRefused as error:
+        raise CommunityFileError(path, [Problem(error.line, "yaml", error.message)]) from error
     if root_node is None:
         raise CommunityFileError(path, [Problem(0, "", "the file is empty")])
     r = Reader()
@@ -78,13 +90,13 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
     for i, node in enumerate(r.sequence(root.get("compounds"), "compounds")):
         here = f"compounds[{i}]"
         fields = r.mapping(node, here)
-        cname = r.text(fields.get("name"), f"{here}.name")
+        cname = r.text(fields.get("name"), f"{here}.name", max_length=limits.COMPOUND_NAME)
         if cname is None:
             continue
         aliases = [
             a
             for j, a_node in enumerate(r.sequence(fields.get("aliases"), f"{here}.aliases"))
-            if (a := r.text(a_node, f"{here}.aliases[{j}]")) is not None
+            if (a := r.text(a_node, f"{here}.aliases[{j}]", max_length=limits.COMPOUND_NAME)) is not None
         ]
         for label in [cname, *aliases]:
             if label in names_seen:
@@ -101,19 +113,13 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
             specs.append(BuildingSpec(number, units))
         if not specs:
             r.fail(node, here, f"compound {cname} has no buildings")
-        lat = fields.get("latitude")
-        lon = fields.get("longitude")
         compounds.append(
             CompoundSpec(
                 name=cname,
                 aliases=tuple(aliases),
                 buildings=tuple(specs),
-                latitude=float(lat.value)
-                if lat is not None and isinstance(lat.value, (int, float))
-                else None,
-                longitude=float(lon.value)
-                if lon is not None and isinstance(lon.value, (int, float))
-                else None,
+                latitude=r.coordinate(fields.get("latitude"), f"{here}.latitude", 90),
+                longitude=r.coordinate(fields.get("longitude"), f"{here}.longitude", 180),
             )
         )
     if not compounds and "compounds" in root:
@@ -135,8 +141,9 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
     for i, node in enumerate(r.sequence(root.get("people"), "people")):
         here = f"people[{i}]"
         fields = r.mapping(node, here)
-        pname = r.text(fields.get("name"), f"{here}.name")
-        chat_id = r.integer(fields.get("chat_id"), f"{here}.chat_id")
+        pname = r.text(fields.get("name"), f"{here}.name", max_length=limits.PERSON_NAME)
+        # Optional: someone without one joins later through an invite link (`gridbot org invite NAME`).
+        chat_id = r.chat_id(fields.get("chat_id"), f"{here}.chat_id", required=False)
         roles: set[Role] = set()
         for j, role_node in enumerate(r.sequence(fields.get("roles"), f"{here}.roles")):
             raw = r.text(role_node, f"{here}.roles[{j}]")
@@ -159,8 +166,10 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
             if pname in people_by_name:
                 r.fail(node, f"{here}.name", f"two people are called {pname!r}: names must be unique")
             people_by_name[pname] = node.line
-        if pname is not None and chat_id is not None and roles:
-            phone = r.text(fields.get("phone"), f"{here}.phone", required=False)
+        if pname is not None and roles:  # a chat id that is there but wrong is a problem already
+            phone = r.text(
+                fields.get("phone"), f"{here}.phone", required=False, max_length=limits.PERSON_PHONE
+            )
             deputy = r.text(fields.get("deputy"), f"{here}.deputy", required=False)
             if deputy == pname:
                 r.fail(fields.get("deputy"), f"{here}.deputy", "a person cannot be their own deputy")
@@ -177,7 +186,7 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
     for i, node in enumerate(grid_nodes):
         here = f"grids[{i}]"
         fields = r.mapping(node, here)
-        gname = r.text(fields.get("name"), f"{here}.name")
+        gname = r.text(fields.get("name"), f"{here}.name", max_length=limits.GRID_NAME)
         if gname is None:
             continue
         if any(g.name == gname for g in grids):
@@ -185,7 +194,7 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
         leader = r.text(fields.get("leader"), f"{here}.leader", required=False)
         if leader is not None and leader not in people_by_name:
             r.fail(fields.get("leader"), f"{here}.leader", f"unknown person {leader!r}")
-        group_chat = r.integer(fields.get("group_chat_id"), f"{here}.group_chat_id", required=False)
+        group_chat = r.chat_id(fields.get("group_chat_id"), f"{here}.group_chat_id", required=False)
         covers: list[tuple[str, str]] = []
         for j, cover in enumerate(r.sequence(fields.get("covers"), f"{here}.covers")):
             where = f"{here}.covers[{j}]"
@@ -233,15 +242,17 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
                 roles_here.append(Role(raw or ""))
             except ValueError:
                 r.fail(role_node, f"routing.{key}", f"unknown role {raw!r}")
-        if roles_here:
+        if len(",".join(roles_here)) > limits.ROUTE_ROLES:
+            r.fail(value, f"routing.{key}", f"lists more roles than fit ({limits.ROUTE_ROLES} characters)")
+        elif roles_here:
             routing[category] = tuple(roles_here)
 
     residents: list[ResidentSpec] = []
     for i, node in enumerate(r.sequence(root.get("residents"), "residents")):
         here = f"residents[{i}]"
         fields = r.mapping(node, here)
-        rname = r.text(fields.get("name"), f"{here}.name")
-        chat_id = r.integer(fields.get("chat_id"), f"{here}.chat_id")
+        rname = r.text(fields.get("name"), f"{here}.name", max_length=limits.RESIDENT_NAME)
+        chat_id = r.chat_id(fields.get("chat_id"), f"{here}.chat_id")
         if chat_id is not None:
             r.unique_chat_id(chat_ids, chat_id, fields.get("chat_id"), f"{here}.chat_id", node.line)
         address = r.mapping(fields.get("address"), f"{here}.address")
@@ -254,6 +265,8 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
                     fields.get("address"), f"{here}.address", f"unknown building {home} {building_number}号楼"
                 )
         consented = fields.get("consented")
+        unit = r.text(address.get("unit"), f"{here}.address.unit", required=False, max_length=limits.UNIT)
+        room = r.text(address.get("room"), f"{here}.address.room", required=False, max_length=limits.ROOM)
         if rname is not None and chat_id is not None:
             residents.append(
                 ResidentSpec(
@@ -261,8 +274,8 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
                     chat_id=chat_id,
                     compound=home,
                     building=building_number,
-                    unit=r.text(address.get("unit"), f"{here}.address.unit", required=False),
-                    room=r.text(address.get("room"), f"{here}.address.room", required=False),
+                    unit=unit,
+                    room=room,
                     consented=bool(consented.value) if consented is not None else False,
                 )
             )
@@ -289,10 +302,9 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
 
 
 def load_community(path: Path) -> CommunitySpec:
+    """Read (UTF-8 or GBK) and validate a community file; CommunityFileError lists every problem."""
     try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise CommunityFileError(
-            str(path), [Problem(0, "", f"cannot read the file: {error.strerror}")]
-        ) from error
-    return parse_community(source, str(path))
+        document = read_document(path)
+    except UnreadableFile as error:
+        raise CommunityFileError(str(path), [Problem(error.line, "file", error.message)]) from error
+    return parse_community(document.text, str(path))

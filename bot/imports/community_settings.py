@@ -48,6 +48,7 @@ def parse_settings(r: Reader, settings_node: Node | None, sla_node: Node | None)
         "escalate_every",
         "green_channel_factor",
         "duplicate_window",
+        "emergency_confirm_within",
         "checkin",
     }
     for key, node in fields.items():
@@ -85,6 +86,10 @@ def parse_settings(r: Reader, settings_node: Node | None, sla_node: Node | None)
         ),
         duplicate_window=r.duration(fields.get("duplicate_window"), "settings.duplicate_window")
         or defaults.duplicate_window,
+        emergency_confirm_within=r.duration(
+            fields.get("emergency_confirm_within"), "settings.emergency_confirm_within"
+        )
+        or defaults.emergency_confirm_within,
         checkin_time=r.clock_time(checkin.get("time"), "settings.checkin.time") or defaults.checkin_time,
         checkin_answer_within=r.duration(checkin.get("answer_within"), "settings.checkin.answer_within")
         or defaults.checkin_answer_within,

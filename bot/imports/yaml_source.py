@@ -1,4 +1,8 @@
-"""A YAML document read with line numbers, so every problem can say where it is."""
+"""A YAML document read with line numbers, so every problem can say where it is.
+
+The node tree comes from bot/imports/safe_yaml.py (no aliases, no duplicate keys, bounded depth); the
+Reader checks each value's type, length (the column it is stored in) and range.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from datetime import time, timedelta
 from typing import Any
 
 import yaml
+
+from bot.imports import limits, safe_yaml
 
 
 @dataclass(frozen=True)
@@ -36,13 +42,13 @@ class Node:
 
 
 def wrap(node: yaml.Node) -> Node:
+    """Line-numbered values from a node tree composed by safe_yaml (so keys are unique scalars)."""
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         return Node({str(k.value): wrap(v) for k, v in node.value}, line)
     if isinstance(node, yaml.SequenceNode):
         return Node([wrap(v) for v in node.value], line)
-    value = yaml.SafeLoader(" ").construct_object(node)
-    return Node(value, line)
+    return Node(safe_yaml.scalar(node), line)  # type: ignore[arg-type]
 
 
 class Reader:
@@ -68,7 +74,10 @@ class Reader:
             return []
         return node.value
 
-    def text(self, node: Node | None, where: str, *, required: bool = True) -> str | None:
+    def text(
+        self, node: Node | None, where: str, *, required: bool = True, max_length: int | None = None
+    ) -> str | None:
+        """A text value, stripped; None (and a problem) when missing, not a text, too long or unprintable."""
         if node is None or node.value is None:
             if required:
                 self.fail(node, where, "is required")
@@ -76,7 +85,14 @@ class Reader:
         if isinstance(node.value, (dict, list, bool)):
             self.fail(node, where, "should be a text")
             return None
-        return str(node.value).strip()
+        value = str(node.value).strip()
+        if (char := limits.control_character(value)) is not None:
+            self.fail(node, where, f"contains the control character U+{ord(char):04X}")
+            return None
+        if max_length is not None and len(value) > max_length:
+            self.fail(node, where, f"is {len(value)} characters long (at most {max_length})")
+            return None
+        return value
 
     def unique_chat_id(
         self, seen: dict[int, int], chat_id: int, node: Node | None, where: str, line: int
@@ -86,15 +102,44 @@ class Reader:
             self.fail(node, where, f"duplicate chat id {chat_id} (line {seen[chat_id]})")
         seen[chat_id] = line
 
-    def integer(self, node: Node | None, where: str, *, required: bool = True) -> int | None:
+    def integer(
+        self,
+        node: Node | None,
+        where: str,
+        *,
+        required: bool = True,
+        low: int | None = None,
+        high: int | None = None,
+    ) -> int | None:
         if node is None or node.value is None:
             if required:
                 self.fail(node, where, "is required")
             return None
         if isinstance(node.value, bool) or not isinstance(node.value, int):
-            self.fail(node, where, f"should be a whole number, not {node.value!r}")
+            self.fail(node, where, f"should be a whole number, not {_short(node.value)}")
+            return None
+        if (low is not None and node.value < low) or (high is not None and node.value > high):
+            self.fail(node, where, f"{_short(node.value)} is out of range ({low} to {high})")
             return None
         return node.value
+
+    def chat_id(self, node: Node | None, where: str, *, required: bool = True) -> int | None:
+        """A Telegram chat id: a whole number that fits the signed 64-bit column."""
+        chat_id = self.integer(node, where, required=required)
+        if chat_id is not None and not limits.chat_id_in_range(chat_id):
+            self.fail(node, where, f"{_short(chat_id)} is not a Telegram chat id (too many digits)")
+            return None
+        return chat_id
+
+    def coordinate(self, node: Node | None, where: str, bound: float) -> float | None:
+        """Latitude (bound 90) or longitude (bound 180) in degrees; optional."""
+        if node is None or node.value is None:
+            return None
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not -bound <= value <= bound:
+            self.fail(node, where, f"should be a number of degrees from -{bound:g} to {bound:g}")
+            return None
+        return float(value)
 
     def duration(self, node: Node | None, where: str) -> timedelta | None:
         """ "10m", "2h", "3d", "1d12h" (days are calendar days unless the SLA counts working time)."""
@@ -116,6 +161,12 @@ class Reader:
         return parsed
 
 
+def _short(value: object) -> str:
+    """A value as the problem line quotes it: a 2,000-digit number stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
+
+
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 
 
@@ -124,7 +175,10 @@ def parse_duration(raw: str) -> timedelta | None:
     if match is None or not any(match.groups()):
         return None
     days, hours, minutes = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes)
+    try:
+        return timedelta(days=days, hours=hours, minutes=minutes)
+    except OverflowError:  # "99999999999d": not a duration anyone means
+        return None
 
 
 def parse_clock_time(raw: str) -> time | None:

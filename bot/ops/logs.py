@@ -20,8 +20,17 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
-# Loggers whose INFO lines would carry SQL parameters (personal data).
-_QUIET = ("sqlalchemy",)
+# Driver loggers and the lowest level they may log at, whatever GRIDBOT_LOG_LEVEL says. Below it they write
+# personal data: sqlalchemy.engine and aiosqlite every SQL statement with its parameters (message texts,
+# names, phones, raw updates in the journal), PTB "Processing update <the whole update>" and the webhook's
+# "received data", aiogram's scenes their state data.
+DRIVER_FLOORS: dict[str, int] = {
+    "sqlalchemy": logging.WARNING,
+    "aiosqlite": logging.WARNING,
+    "asyncpg": logging.WARNING,
+    "telegram": logging.INFO,
+    "aiogram": logging.INFO,
+}
 
 
 def _clean(value: Any) -> Any:
@@ -64,13 +73,22 @@ def make_handler(log_format: LogFormat, stream: Any = None) -> logging.Handler:
     return handler
 
 
-def configure_logging(level: str, log_format: LogFormat) -> None:
-    """Log to stderr in `log_format` at `level`; redact every root handler; quiet SQL and HTTP clients."""
+def quiet_drivers(level: int, *, driver_debug: bool = False) -> None:
+    """Hold the driver loggers at their floor (or at `level` when it is higher).
+
+    `driver_debug` is the explicit opt-in for debugging the drivers themselves: they then follow `level`
+    and their lines carry personal data, so it must never be left on in production.
+    """
+    for name, floor in DRIVER_FLOORS.items():
+        logging.getLogger(name).setLevel(logging.NOTSET if driver_debug else max(floor, level))
+
+
+def configure_logging(level: str, log_format: LogFormat, *, driver_debug: bool = False) -> None:
+    """Log to stderr in `log_format` at `level`; redact every root handler; quiet drivers and HTTP clients."""
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _GridbotHandler)]:
         root.removeHandler(old)
     root.addHandler(make_handler(log_format))
     root.setLevel(level.upper())
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_drivers(root.level, driver_debug=driver_debug)
     install_redaction()

@@ -1,4 +1,10 @@
-"""Keep bot tokens and phone numbers out of the logs, whatever library logs them."""
+"""Keep bot tokens and phone numbers out of the logs, whatever library logs them.
+
+Phone numbers are masked by handlers/community/privacy.py `mask_phones`, the same function the grid group's
+order cards use (+86 / 0086 prefixes, separators, full-width digits). Names and message texts cannot be
+recognised in a line: they are kept out by logging ids only and by holding the drivers that would print them
+(SQL parameters, raw updates) at WARNING, bot/ops/logs.py `DRIVER_FLOORS`.
+"""
 
 from __future__ import annotations
 
