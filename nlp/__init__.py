@@ -2,13 +2,22 @@
 
 from nlp.classifier import RuleClassifier, load_classifier
 from nlp.errors import NlpError, RulesError
-from nlp.types import CHOOSABLE_CATEGORIES, Category, Classification, Classifier, Location, Priority
+from nlp.types import (
+    CHOOSABLE_CATEGORIES,
+    Category,
+    Classification,
+    Classifier,
+    EmergencyLevel,
+    Location,
+    Priority,
+)
 
 __all__ = [
     "CHOOSABLE_CATEGORIES",
     "Category",
     "Classification",
     "Classifier",
+    "EmergencyLevel",
     "Location",
     "NlpError",
     "Priority",

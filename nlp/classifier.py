@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from nlp.engine import RuleEngine
+from nlp.learned.opinion import SecondOpinion
 from nlp.location import LocationExtractor
-from nlp.normalise import normalise
+from nlp.normalise import Normaliser, default_normaliser
 from nlp.rules import RuleSet, load_rules
+from nlp.soundalike import SoundAlike
 from nlp.tokenizer import Tokenizer
-from nlp.types import Category, Classification, Location, Priority
+from nlp.types import Category, Classification, EmergencyLevel, Location, Priority
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_RULES = DATA_DIR / "rules.yaml"
 DEFAULT_USERDICT = DATA_DIR / "userdict.txt"
+DEFAULT_MODEL = DATA_DIR / "model.bin"  # the learned second opinion (`gridbot nlp train` writes it)
 _MAX_CHARS = 2000  # longer messages are cut: the point is made early, and cost stays bounded
 _PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
 
@@ -22,13 +25,31 @@ _PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
 class RuleClassifier:
     """Classify resident messages with keyword rules; safe for any input string."""
 
-    def __init__(self, rules: RuleSet, tokenizer: Tokenizer, locator: LocationExtractor) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        tokenizer: Tokenizer,
+        locator: LocationExtractor,
+        normaliser: Normaliser | None = None,
+        soundalike: SoundAlike | None = None,
+    ) -> None:
         self.rules = rules
+        self.normalise = normaliser or default_normaliser()
+        self.soundalike = soundalike or SoundAlike(())
         self.tokenizer = tokenizer
         self.engine = RuleEngine(rules, tokenizer.cut, tokenizer.has_token)
         self.locator = locator
         self._priority = {Category(c.name): Priority(c.priority) for c in rules.categories}
         self._category = {c.value: c for c in Category}
+        self.second_opinion: SecondOpinion | None = None  # rules alone until use_model()
+
+    def use_model(self, path: Path) -> None:
+        """Add the learned second opinion from a model file.
+
+        Raises:
+            ModelError: the file is missing or not a valid model (one line naming the file).
+        """
+        self.second_opinion = SecondOpinion.load(path, self._priority)
 
     def warm_up(self) -> None:
         """Build the word segmenter now (about a second of CPU) rather than inside the first message
@@ -41,13 +62,34 @@ class RuleClassifier:
         Unknown results carry the highest priority among the categories that were too close to
         call, so an ambiguous "safety hazard or repair?" message is still handled as high.
         """
+        result, norm = self.classify_by_rules(text)
+        if self.second_opinion is not None:  # rules first; the model decides only where they are unsure
+            result = self.second_opinion.apply(result, norm)
+        return result
+
+    def classify_many(self, texts: Iterable[str]) -> list[Classification]:
+        """`classify` for several messages: the rules for all of them, then the model for all of them.
+
+        The answers are those of `classify` one by one; taking each step over the whole batch keeps its
+        tables warm in the CPU cache (`gridbot classify` passes each block of input it reads).
+        """
+        ruled = [self.classify_by_rules(text) for text in texts]
+        if self.second_opinion is None:
+            return [result for result, _ in ruled]
+        apply = self.second_opinion.apply
+        return [apply(result, norm) for result, norm in ruled]
+
+    def classify_by_rules(self, text: str) -> tuple[Classification, str]:
+        """The rules' result alone, and the text they read (normalised and corrected), which is also
+        what the learned model reads, at training time as at run time."""
         if not isinstance(text, str):
             text = "" if text is None else str(text)
         text = text[:_MAX_CHARS]
-        norm = normalise(text)  # once, for both the rules and the location
-        scores = self.engine.score_normalised(norm)
+        norm = self.normalise(text)  # once, for the rules, the sound-alikes and the location
+        norm, corrected = self.soundalike.correct(norm)
+        scores = self.engine.score_normalised(norm, corrected)
         decision = self.engine.decide(scores)
-        location = self.locator.extract_normalised(norm) if text else Location()
+        location = self.locator.extract_normalised(norm) if norm else Location()
         candidates = tuple(self._category[name] for name in decision.candidates)
         if decision.label is None:
             category = Category.UNKNOWN
@@ -62,20 +104,23 @@ class RuleClassifier:
             keywords = scores.keywords.get(shown[0].value, ())
         else:
             keywords = tuple(dict.fromkeys(k for c in shown for k in scores.keywords.get(c.value, ())))
-        return Classification(
+        result = Classification(
             category=category,
             priority=priority,
             location=location,
             keywords=keywords,
             confidence=decision.confidence if category is not Category.UNKNOWN else 0.0,
             candidates=candidates,
+            emergency_level=EmergencyLevel(self.engine.certainty(scores, decision, Category.EMERGENCY.value)),
         )
+        return result, norm
 
 
 def load_classifier(
     rules_path: Path | None = None,
     compounds: Mapping[str, Sequence[str]] | None = None,
     userdict: Path | None = DEFAULT_USERDICT,
+    model: Path | None = None,
 ) -> RuleClassifier:
     """Build the classifier from a rules file (default: the shipped rules) and the community's compounds.
 
@@ -84,9 +129,11 @@ def load_classifier(
         compounds: canonical compound name -> aliases; names and aliases are kept whole by jieba
             and location extraction returns the canonical name.
         userdict: jieba user dictionary of domain words.
+        model: learned model file (DEFAULT_MODEL is the shipped one); None classifies by rules alone.
 
     Raises:
         RulesError: the rules file is missing or invalid.
+        ModelError: the model file is missing or invalid.
     """
     rules = load_rules(
         rules_path or DEFAULT_RULES, allowed=[c.value for c in Category if c is not Category.UNKNOWN]
@@ -94,4 +141,10 @@ def load_classifier(
     compound_words = [w for name, aliases in (compounds or {}).items() for w in (name, *aliases)]
     literals = [p for cat in rules.categories for kw in cat.keywords for p in kw.parts]
     tokenizer = Tokenizer(userdict=userdict, extra_words=[*compound_words, *literals])
-    return RuleClassifier(rules, tokenizer, LocationExtractor(compounds))
+    normaliser = default_normaliser()
+    table = normaliser.table
+    heard = SoundAlike.for_keywords(literals, table.sound_alike, table.protected, table.fixed)
+    classifier = RuleClassifier(rules, tokenizer, LocationExtractor(compounds), normaliser, heard)
+    if model is not None:
+        classifier.use_model(model)
+    return classifier

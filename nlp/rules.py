@@ -16,10 +16,15 @@ Format (see nlp/data/rules.yaml for the shipped default)::
           - {words: [起火, 失火], weight: 3}
           - {all: [怪味, 燃气], weight: 3}  # every part must occur in the message
           - {all: [电梯, [困, 夹, 关在], [有人, 里面]], weight: 3}  # a list part: any one of its words
+          - {all: [电梯, 停在, 里头], within: sentence}  # parts meet in one clause unless widened
           - {text: 火, whole_word: true}  # only when jieba cuts it as a word of its own
+          - {text: 人倒了, whole_word: true}  # a phrase: starts and ends at jieba token boundaries
         exclude:                          # regexes; keyword hits inside a match are dropped
           - 防火宣传
           - (?<!是)不是着火
+    polarity:                             # cues that cancel or lower what they govern (nlp/scope.py)
+      kinds:
+        negation: {cues: [不是, 没有], scope: after, max_chars: 8, factor: 0, labels: [emergency]}
 """
 
 from __future__ import annotations
@@ -34,8 +39,11 @@ import yaml
 
 from nlp.errors import RulesError
 from nlp.normalise import normalise
+from nlp.scope import WITHIN, Polarity, parse_polarity
 
 PRIORITIES = ("urgent", "high", "normal")
+# libyaml's loader when PyYAML has it: parsing the rules is most of the classifier's start-up.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Keyword:
     weight: float
     whole_word: bool = False
     groups: tuple[tuple[str, ...], ...] = ()
+    within: str = "clause"  # where a co-occurrence's parts must meet: clause | sentence | message
 
     def __post_init__(self) -> None:
         if not self.groups:
@@ -74,6 +83,8 @@ class Settings:
     min_score: float = 1.0
     ambiguity_margin: float = 0.5
     override: Mapping[str, float] | None = None
+    # label -> the score its firm evidence (exact words, affirmative, present) must reach to be certain
+    certain: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,7 @@ class RuleSet:
     categories: tuple[CategoryRules, ...]
     settings: Settings
     source: str
+    polarity: Polarity | None = None
 
 
 def load_rules(path: Path, allowed: Collection[str] | None = None) -> RuleSet:
@@ -100,7 +112,7 @@ def load_rules(path: Path, allowed: Collection[str] | None = None) -> RuleSet:
     except OSError as exc:
         raise RulesError(path, f"cannot read rules file ({exc.strerror or exc})") from exc
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise RulesError(path, f"invalid YAML: {exc}") from exc
     return parse_rules(data, source=str(path), allowed=allowed)
@@ -110,7 +122,7 @@ def parse_rules(data: Any, source: str = "<rules>", allowed: Collection[str] | N
     """Validate an already-parsed rules mapping (what `load_rules` reads from YAML)."""
     if not isinstance(data, Mapping):
         raise RulesError(source, "top level must be a mapping with a 'categories:' key")
-    unknown_keys = set(data) - {"version", "settings", "categories"}
+    unknown_keys = set(data) - {"version", "settings", "categories", "polarity"}
     if unknown_keys:
         raise RulesError(source, f"unknown top-level key(s): {', '.join(sorted(map(str, unknown_keys)))}")
     if data.get("version", 1) != 1:
@@ -119,27 +131,37 @@ def parse_rules(data: Any, source: str = "<rules>", allowed: Collection[str] | N
     if not isinstance(cats, Mapping) or not cats:
         raise RulesError(source, "'categories:' must be a non-empty mapping of category name -> rules")
     categories = tuple(_parse_category(source, str(name), body, allowed) for name, body in cats.items())
-    settings = _parse_settings(source, data.get("settings") or {}, {c.name for c in categories})
-    return RuleSet(categories=categories, settings=settings, source=source)
+    names = {c.name for c in categories}
+    settings = _parse_settings(source, data.get("settings") or {}, names)
+    polarity = parse_polarity(source, data.get("polarity"), names)
+    return RuleSet(categories=categories, settings=settings, source=source, polarity=polarity)
 
 
 def _parse_settings(source: str, raw: Any, names: set[str]) -> Settings:
     if not isinstance(raw, Mapping):
         raise RulesError(source, "'settings:' must be a mapping")
-    extra = set(raw) - {"min_score", "ambiguity_margin", "override"}
+    extra = set(raw) - {"min_score", "ambiguity_margin", "override", "certain"}
     if extra:
         raise RulesError(source, f"settings: unknown key(s) {', '.join(sorted(map(str, extra)))}")
     min_score = _number(source, "settings.min_score", raw.get("min_score", 1.0))
     margin = _number(source, "settings.ambiguity_margin", raw.get("ambiguity_margin", 0.5))
-    override_raw = raw.get("override") or {}
-    if not isinstance(override_raw, Mapping):
-        raise RulesError(source, "settings.override must map category -> minimum score")
-    override: dict[str, float] = {}
-    for name, value in override_raw.items():
+    return Settings(
+        min_score=min_score,
+        ambiguity_margin=margin,
+        override=_thresholds(source, "override", raw.get("override"), names),
+        certain=_thresholds(source, "certain", raw.get("certain"), names),
+    )
+
+
+def _thresholds(source: str, key: str, raw: Any, names: set[str]) -> dict[str, float]:
+    if not isinstance(raw or {}, Mapping):
+        raise RulesError(source, f"settings.{key} must map category -> minimum score")
+    thresholds: dict[str, float] = {}
+    for name, value in (raw or {}).items():
         if name not in names:
-            raise RulesError(source, f"settings.override: category {name!r} has no rules")
-        override[str(name)] = _number(source, f"settings.override.{name}", value)
-    return Settings(min_score=min_score, ambiguity_margin=margin, override=override)
+            raise RulesError(source, f"settings.{key}: category {name!r} has no rules")
+        thresholds[str(name)] = _number(source, f"settings.{key}.{name}", value)
+    return thresholds
 
 
 def _parse_category(source: str, name: str, body: Any, allowed: Collection[str] | None) -> CategoryRules:
@@ -176,7 +198,7 @@ def _parse_keyword(source: str, where: str, item: Any, default_weight: float) ->
     forms = [k for k in ("text", "words", "all") if k in item]
     if len(forms) != 1:
         raise RulesError(source, f"{where}: give exactly one of 'text', 'words' or 'all'")
-    extra = set(item) - {"text", "words", "all", "weight", "whole_word"}
+    extra = set(item) - {"text", "words", "all", "weight", "whole_word", "within"}
     if extra:
         raise RulesError(source, f"{where}: unknown key(s) {', '.join(sorted(map(str, extra)))}")
     weight = _number(source, f"{where}.weight", item.get("weight", default_weight))
@@ -184,6 +206,8 @@ def _parse_keyword(source: str, where: str, item: Any, default_weight: float) ->
     if not isinstance(whole_word, bool):
         raise RulesError(source, f"{where}.whole_word: must be true or false")
     form = forms[0]
+    if "within" in item and form != "all":
+        raise RulesError(source, f"{where}: 'within' only applies to 'all' (a combination of words)")
     if form == "text":
         return [Keyword((_literal(source, where, item["text"]),), weight, whole_word)]
     parts = item[form]
@@ -194,6 +218,9 @@ def _parse_keyword(source: str, where: str, item: Any, default_weight: float) ->
         return [Keyword((lit,), weight, whole_word) for lit in literals]
     if whole_word:
         raise RulesError(source, f"{where}: whole_word is not supported with 'all'")
+    within = item.get("within", "clause")
+    if within not in WITHIN:
+        raise RulesError(source, f"{where}.within: {within!r} is not one of {', '.join(WITHIN)}")
     groups: list[tuple[str, ...]] = []
     for i, part in enumerate(parts):
         here = f"{where}.all[{i}]"
@@ -206,7 +233,7 @@ def _parse_keyword(source: str, where: str, item: Any, default_weight: float) ->
         else:
             groups.append((_literal(source, here, part),))
     flat = tuple(dict.fromkeys(lit for g in groups for lit in g))
-    return [Keyword(flat, weight, groups=tuple(groups))]
+    return [Keyword(flat, weight, groups=tuple(groups), within=within)]
 
 
 def _literal(source: str, where: str, value: Any) -> str:

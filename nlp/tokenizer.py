@@ -15,6 +15,8 @@ import jieba
 
 # The block splitter jieba.Tokenizer.cut uses (accurate mode): the same compiled pattern object.
 _BLOCKS = jieba.re_han_default
+_RECENT = 64  # pieces of text whose token boundaries are remembered
+WINDOW = 6  # characters segmented on each side of a whole-word keyword
 
 
 class Tokenizer:
@@ -24,6 +26,7 @@ class Tokenizer:
         self._userdict = userdict
         self._extra_words = tuple(dict.fromkeys(w for w in extra_words if w))
         self._jieba: jieba.Tokenizer | None = None
+        self._recent: dict[str, frozenset[int]] = {}
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -48,21 +51,62 @@ class Tokenizer:
         if self._jieba is None:
             self._jieba = self._build()
 
-    def cut(self, text: str) -> list[str]:
-        """Return the tokens of `text` (HMM on, as jieba.lcut does by default)."""
+    def cut(self, text: str, hmm: bool = True) -> list[str]:
+        """Return the tokens of `text` (HMM on by default, as jieba.lcut does; off: dictionary words only)."""
         if self._jieba is None:
             self._jieba = self._build()
-        return self._jieba.lcut(text)
+        return self._jieba.lcut(text, HMM=hmm)
+
+    def cut_all(self, text: str) -> list[str]:
+        """Every dictionary word of `text`, overlapping ones included (jieba's full mode).
+
+        The learned model's word features (nlp/learned) come from this: its Han words are exactly the
+        dictionary words occurring in the text, which the model can then count without segmenting.
+        """
+        if self._jieba is None:
+            self._jieba = self._build()
+        return self._jieba.lcut(text, cut_all=True)
 
     def has_token(self, text: str, word: str) -> bool:
-        """Whether `word` is one of `cut(text)`'s tokens, segmenting only the blocks that contain it.
+        """Whether `word` occurs in `text` as whole tokens: jieba's dictionary segmentation puts a
+        token boundary right before and right after it (for a one-word keyword: it is one of the
+        tokens; a phrase like 人倒了 may span several, but never starts or ends inside one, as in
+        有人倒了一堆). Dictionary words only, no HMM: the HMM guesses new words from neighbouring
+        characters (楼道太脏了 -> 太脏), while what must not happen is a keyword inside a real word
+        (心脏, 手工作坊).
 
-        jieba first splits the text into blocks with a fixed regex and segments each block on its own,
-        so a token never spans blocks and the tokens of a block do not depend on the rest of the text.
+        Only a window of `WINDOW` characters on each side of an occurrence is segmented, within its
+        block (jieba splits text into blocks with a fixed regex and segments each on its own): the
+        words around a keyword decide whether it stands alone, and segmenting whole messages would
+        cost more than all the rest of classifying them.
         """
         if word not in text:
             return False
-        if self._jieba is None:
-            self._jieba = self._build()
-        cut = self._jieba.lcut
-        return any(word in cut(block) for block in _BLOCKS.split(text) if word in block)
+        for block in _BLOCKS.finditer(text):
+            b_start, b_end = block.span()
+            start = text.find(word, b_start, b_end)
+            while start != -1:
+                w_start = max(b_start, start - WINDOW)
+                end = start + len(word)
+                bounds = self._bounds(text[w_start : min(b_end, end + WINDOW)])
+                if start - w_start in bounds and end - w_start in bounds:
+                    return True
+                start = text.find(word, start + 1, b_end)
+        return False
+
+    def _bounds(self, window: str) -> frozenset[int]:
+        """Token boundary offsets of a piece of text, remembered for the few pieces of the message at
+        hand (the engine asks about several words of the same text in a row)."""
+        bounds = self._recent.get(window)
+        if bounds is None:
+            if self._jieba is None:
+                self._jieba = self._build()
+            at, offsets = 0, [0]
+            for token in self._jieba.lcut(window, HMM=False):
+                at += len(token)
+                offsets.append(at)
+            bounds = frozenset(offsets)
+            if len(self._recent) >= _RECENT:
+                self._recent.clear()
+            self._recent[window] = bounds
+        return bounds

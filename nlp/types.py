@@ -62,6 +62,20 @@ class Priority(StrEnum):
         return {"urgent": "紧急", "high": "优先", "normal": "一般"}[self.value]
 
 
+class EmergencyLevel(StrEnum):
+    """How sure the classifier is that a message reports an emergency happening now.
+
+    CERTAIN: strong direct evidence in an affirmative, present clause (advice and everyone alerted).
+    POSSIBLE: weak, indirect or ambiguous evidence (a sound-alike hit, one weak keyword, an emoji
+    alone): advice at once, the resident is asked, only the grid member is alerted.
+    NONE: no emergency evidence left after negation, resolution and hypotheticals.
+    """
+
+    NONE = "none"
+    POSSIBLE = "possible"
+    CERTAIN = "certain"
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a message says the problem is. Every part is optional; digits are ASCII ("12", not "十二")."""
@@ -77,6 +91,19 @@ class Location:
 
 
 @dataclass(frozen=True)
+class ModelVote:
+    """The learned second opinion (nlp/learned) on one message, kept beside the rules' result."""
+
+    category: Category
+    probability: float  # of `category`, normalised over all categories
+    alternatives: tuple[tuple[Category, float], ...] = ()  # the runners-up, best first
+    emergency_probability: float = 0.0  # the emergency-versus-rest model's own probability
+    decided: bool = False  # this vote, not the rules, chose Classification.category
+    raised: bool = False  # this vote raised emergency_level to POSSIBLE
+    rules_category: Category = Category.UNKNOWN  # what the rules alone said
+
+
+@dataclass(frozen=True)
 class Classification:
     category: Category
     priority: Priority
@@ -86,6 +113,11 @@ class Classification:
     # For UNKNOWN: the categories that were too close to call, best first (offer them as buttons);
     # otherwise just the chosen category. Empty when nothing matched.
     candidates: tuple[Category, ...] = ()
+    # How sure the rules are that this is an emergency happening now (independent of `category`,
+    # so a POSSIBLE emergency can still be shown as another category or unknown).
+    emergency_level: EmergencyLevel = EmergencyLevel.NONE
+    # The learned model's vote when it was asked (the rules unsure, or an emergency it may see); else None.
+    model: ModelVote | None = None
 
 
 class Classifier(Protocol):

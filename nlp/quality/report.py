@@ -21,6 +21,18 @@ def format_report(report: Report, max_misclassified: int | None = None) -> str:
             f"({loc.located_accuracy:.3f}); without location {loc.unlocated_exact}/{loc.unlocated_total} "
             f"({loc.unlocated_accuracy:.3f}); all {loc.overall_accuracy:.3f}"
         )
+        if loc.located_total:
+            fields = "   ".join(f"{name} {loc.field_accuracy(name):.3f}" for name, _ in loc.field_correct)
+            lines.append(f"location per field (rows with a location): {fields}")
+    if report.styles:
+        lines.append("")
+        lines.append(
+            f"{'style':<22}{'rows':>6}{'accuracy':>10}{'em.recall':>11}{'em.prec':>9}{'location':>10}"
+        )
+        for st in report.styles:
+            figures = _opt(st.emergency_recall, 11) + _opt(st.emergency_precision, 9)
+            figures += _opt(st.location_exact, 10)
+            lines.append(f"{st.style:<22}{st.total:>6d}{st.accuracy:>10.3f}{figures}")
     lines.append("")
     lines.append("confusion matrix (rows: gold, columns: predicted; labels abbreviated to 6 chars)")
     columns = [*report.labels, UNKNOWN]
@@ -39,6 +51,10 @@ def format_report(report: Report, max_misclassified: int | None = None) -> str:
             f"  expected {_fmt(exp)} got {_fmt(got)}: {text}" for text, exp, got in report.location.misses
         )
     return "\n".join(lines)
+
+
+def _opt(value: float | None, width: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.3f}"
 
 
 def _fmt(loc: Location) -> str:

@@ -40,6 +40,10 @@ def test_classify_writes_one_json_line_per_input_line(tmp_path: Path) -> None:
         "location": {"compound": "兴泰小区", "building": "5", "unit": "2", "room": "501"},
         "keywords": ["着火"],
         "confidence": 1.0,
+        "emergency_level": "certain",
+        "decided_by": "rules",
+        "rules": {"category": "emergency"},
+        "model": None,  # the rules are sure of an emergency: the learned model is not asked
     }
     assert lines[1]["category"] == lines[2]["category"] == "unknown"
     assert lines[1]["location"] == {"compound": None, "building": None, "unit": None, "room": None}

@@ -75,3 +75,42 @@ def test_alias_inside_a_longer_name_maps_to_the_longer_compound() -> None:
 )
 def test_chinese_numerals(numeral: str, digits: str | None) -> None:
     assert to_digits(numeral) == digits
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # compact forms
+        ("滨河8#3-702漏水", Location("滨河花园", "8", "3", "702")),
+        ("阳光上城9-2-1101门口", Location("阳光上城", "9", "2", "1101")),
+        ("南通七杠一杠三零二 停电了", Location("南通新区", "7", "1", "302")),  # dashes read aloud
+        ("安居苑四栋幺零五", Location("安居苑", "4", None, "105")),  # 幺 is a spoken 1
+        ("二楼那个205那家天天吵", Location(None, None, None, "205")),
+        # names heard or typed wrong: only when exactly one compound is within reach
+        ("宾河花园门口有积水", Location("滨河花园", None, None, None)),
+        ("森园华府3栋", Location("森源华府", "3", None, None)),
+        ("新泰小区5号楼", Location("兴泰小区", "5", None, None)),  # xin ~ xing, as accents merge them
+        ("阳光尚城二号楼", Location("阳光上城", "2", None, None)),
+        ("安居院1栋", Location("安居苑", "1", None, None)),
+        ("森源华苑7号楼", Location("森源华府", "7", None, None)),  # one character off, then a building
+        ("寶山麗灣6棟", Location("宝山丽湾", "6", None, None)),  # traditional, via the normaliser
+        ("sy3号楼停电", Location("森源华府", "3", None, None)),  # pinyin initials of an alias
+        ("南通那边的路灯坏了", Location("南通新区", None, None, None)),
+        ("我是住兴泰的 想问个事", Location("兴泰小区", None, None, None)),
+    ],
+)
+def test_messy_location_forms(text: str, expected: Location) -> None:
+    assert EXTRACT(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "去公安局那边报案",  # 安局 sounds like 安居, but it sits inside another word
+        "宝山公园散步",  # one character off, but no building number after it
+        "bs2号楼电梯坏了",  # bs: 宝山丽湾 or 宝山花园? never guess between two
+        "在南通的亲戚来了",  # a city, not the compound
+    ],
+)
+def test_tolerant_forms_never_invent_a_compound(text: str) -> None:
+    assert EXTRACT(text).compound is None

@@ -111,9 +111,37 @@ def test_all_with_alternatives_needs_one_word_of_each_group(tmp_path: Path) -> N
     assert keyword.text == "电梯+困|夹+有人|里面"
     classifier = load_classifier(path)
     assert classifier.classify("电梯夹了里面一个人").category.value == "emergency"
-    assert classifier.classify("电梯困住了 有人").category.value == "emergency"
+    assert classifier.classify("电梯困住了有人").category.value == "emergency"
     assert classifier.classify("电梯困住了").category.value == "unknown"  # no person group
     assert classifier.classify("有人在电梯里面").category.value == "unknown"  # no trap group
+
+
+def test_combinations_meet_in_one_clause_unless_widened(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "categories:\n  emergency:\n    keywords:\n"
+        "      - {all: [电梯, 困], weight: 3}\n"
+        "      - {all: [楼道, [冒烟, 烟]], weight: 3, within: sentence}\n"
+        "  other:\n    keywords: [谢谢]\n",
+        encoding="utf-8",
+    )
+    classifier = load_classifier(path)
+    assert classifier.classify("电梯里困着人").category.value == "emergency"
+    # Two clauses: the lift is out of order, someone is stuck at home. No lift rescue.
+    assert classifier.classify("电梯坏了，我在家困了三天").category.value == "unknown"
+    assert classifier.classify("电梯坏了 我在家困了三天").category.value == "unknown"  # chat writes a space
+    # within: sentence lets the parts sit in two clauses of one sentence, not in two sentences.
+    assert classifier.classify("楼道里 好多烟").category.value == "emergency"
+    assert classifier.classify("楼道里打扫干净了。烟酒店开业了").category.value == "unknown"
+
+
+def test_within_is_only_for_combinations(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "categories:\n  emergency:\n    keywords: [{text: 着火, within: sentence}]\n", encoding="utf-8"
+    )
+    with pytest.raises(RulesError, match="within"):
+        load_rules(path)
 
 
 def test_cooccurrence_parts_count_inside_other_labels_longer_keywords(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from nlp.quality.evaluation import Report, evaluate, read_labelled_csv
 from nlp.quality.report import format_report
 
 TRAIN_SET = Path(__file__).resolve().parents[2] / "data" / "train_messages.csv"
+TRAIN_STYLES = Path(__file__).resolve().parents[2] / "data" / "train_styles.csv"
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +50,18 @@ def test_rules_eval_command_passes_on_the_train_set() -> None:
     precision, recall = (float(x) for x in emergency.split()[1:3])
     assert recall == 1.0, result.output
     assert precision >= 0.90, result.output
+
+
+def test_styles_training_set(classifier: RuleClassifier) -> None:
+    # The messy-styles training set the scope, polarity and sound-alike mechanisms were tuned on.
+    report = evaluate(
+        read_labelled_csv(TRAIN_STYLES),
+        lambda text: classifier.classify(text).category.value,
+        locate=classifier.locator.extract,
+        labels=[c.name for c in classifier.rules.categories],
+    )
+    assert report.accuracy >= 0.92, format_report(report)
+    assert report.score("emergency").recall >= 0.97, format_report(report)
+    assert report.score("emergency").precision >= 0.90, format_report(report)
+    assert report.location is not None
+    assert report.location.located_accuracy >= 0.95, format_report(report)

@@ -1,0 +1,60 @@
+"""How the rules' decision and the model's vote combine (generic over label names).
+
+Rules come first and explain themselves. The model's vote counts in two cases only:
+- it decides when the rules do not: they say unknown and the model's probability reaches
+  `policy.decide_at`, or their best label holds less than `policy.rules_unsure_below` of the evidence
+  (the top two are close) and it reaches `policy.override_at`. It never replaces an emergency the
+  rules see, even a possible one.
+- it raises an emergency the rules missed, as *possible* only (the resident is asked, the grid member is
+  alerted): the model alone never wakes every member of staff. It never drops one.
+
+The same function serves the classifier, the threshold search (cross-validation on the training sets)
+and the evaluation, so what is measured is what runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nlp.learned.model import Policy, Vote
+
+
+@dataclass(frozen=True)
+class RulesView:
+    """What the combination needs to know of the rules' result."""
+
+    label: str | None  # None: unknown
+    confidence: float  # the best label's share of all evidence (0 when unknown)
+    emergency: bool  # the rules already see an emergency: as the category, a candidate or a level
+
+
+@dataclass(frozen=True)
+class Outcome:
+    label: str | None  # None: unknown
+    decided: bool  # the model's vote chose `label` (the rules did not)
+    raised: bool  # the model flags a possible emergency the rules did not see
+
+
+def needs_vote(rules: RulesView, policy: Policy) -> bool:
+    """Whether the model's vote may decide the label (rules unknown or unsure)."""
+    return rules.label is None or rules.confidence < policy.rules_unsure_below
+
+
+def combine(rules: RulesView, vote: Vote | None, policy: Policy) -> Outcome:
+    """The combined label; `vote` None means the model was not asked (or cannot raise anything)."""
+    if vote is None or vote.known_features == 0:  # a vote on nothing known is only the prior
+        return Outcome(rules.label, False, False)
+    label, decided = rules.label, False
+    emergency = policy.emergency
+    threshold = policy.decide_at if rules.label is None else policy.override_at
+    confident = vote.probability >= threshold and vote.label != rules.label
+    # Never replaces an emergency the rules see (even a possible one) with another label.
+    if needs_vote(rules, policy) and confident and (not rules.emergency or vote.label == emergency):
+        label, decided = vote.label, True
+    # An emergency the model chose, or one it finds likely whatever the label: possible, never certain.
+    raised = (
+        emergency is not None
+        and not rules.emergency
+        and ((decided and label == emergency) or vote.emergency_probability >= policy.raise_at)
+    )
+    return Outcome(label, decided, raised)

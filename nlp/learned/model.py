@@ -1,0 +1,183 @@
+"""The learned second opinion at run time: a linear model scored in pure Python.
+
+Training (nlp/learned/train.py, scikit-learn) exports one weight per feature and label; scoring a
+message is a dict look-up per character n-gram plus a few set operations for its known words, so
+classifying never imports numpy or scikit-learn, nor segments the message. The features are TF-IDF values
+(1 + ln count) x idf, each block (n-grams, words) L2-normalised on its own, exactly as the training
+pipeline computes them; the scores equal scikit-learn's `decision_function` (checked by tests to 1e-6).
+
+Each label has its own one-versus-rest logistic model, so the emergency probability needs only the
+emergency column: it is computed for every message the rules do not already see as an emergency, and
+the thirteen-column vote only when the rules are unsure.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from array import array
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import is_not, mul
+from typing import Any, cast
+
+from nlp.learned.features import WordCounter, char_ngrams
+
+NEVER = 1.01  # a probability threshold no vote reaches
+_ONE = 1
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When the model's vote counts (chosen by cross-validation on the training sets only).
+
+    Attributes:
+        rules_unsure_below: the rules' confidence (best score / all scores) under which their
+            decision counts as "the top two are close" and the model may replace it.
+        decide_at: the model's probability (normalised over labels) it needs to decide a message the
+            rules call unknown.
+        raise_at: the emergency-vs-rest probability from which the model raises a possible emergency.
+        emergency: the label the model may raise (None: never raises).
+        override_at: the probability it needs to replace the label of rules that are unsure.
+    """
+
+    rules_unsure_below: float = 0.0
+    decide_at: float = NEVER
+    raise_at: float = NEVER
+    emergency: str | None = None
+    override_at: float = NEVER
+
+
+@dataclass(frozen=True)
+class Vote:
+    """The model's opinion: its best label, that label's probability and the runners-up."""
+
+    label: str
+    probability: float
+    alternatives: tuple[tuple[str, float], ...]
+    emergency_probability: float
+    known_features: int  # features of the message the model knows; 0 = the vote is only the prior
+
+
+@dataclass(frozen=True)
+class Features:
+    """One message's known features: rows of the weight table and their TF-IDF values."""
+
+    rows: list[int]
+    values: list[float]
+
+
+class LinearModel:
+    """One-versus-rest linear scores over character n-grams and jieba's dictionary words.
+
+    Args:
+        labels: label names, in the order of the weight columns.
+        chars, words: feature -> row, n-gram rows first; a word's row follows every n-gram row.
+        idf: per row.
+        weights: row-major, len(labels) per row (word rows already scaled by the word block's weight).
+        intercepts: per label.
+        policy: thresholds for combining with the rules.
+        meta: what the file says about its training (sets, sizes, cross-validated figures).
+    """
+
+    def __init__(
+        self,
+        labels: Sequence[str],
+        chars: dict[str, int],
+        words: dict[str, int],
+        idf: array[float],
+        weights: array[float],
+        intercepts: Sequence[float],
+        policy: Policy,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.labels = tuple(labels)
+        self.chars = chars
+        self.words = words
+        self.idf = idf
+        self.weights = weights
+        self.intercepts = tuple(intercepts)
+        self.policy = policy
+        self.meta = dict(meta or {})
+        self._k = len(self.labels)
+        self._emergency = self.labels.index(policy.emergency) if policy.emergency in self.labels else None
+        self._counter: WordCounter | None = None
+        self._row_weights: list[tuple[float, ...]] | None = None
+        self._emergency_weights: array[float] | None = None
+
+    @property
+    def counter(self) -> WordCounter:
+        if self._counter is None:
+            self._counter = WordCounter(self.words)
+        return self._counter
+
+    def features(self, norm: str) -> Features:
+        """The known features of `norm` (the text the rules read)."""
+        grams = Counter(char_ngrams(norm))
+        char_rows, char_values = self._block(grams, self.chars)
+        word_rows, word_values = self._block(self.counter.count(norm, grams), self.words)
+        return Features(char_rows + word_rows, char_values + word_values)
+
+    def _block(self, counts: Mapping[str, int], index: Mapping[str, int]) -> tuple[list[int], list[float]]:
+        # The hot path of the model: every step runs as one C-level map/compress over the features.
+        keys = list(counts)
+        if not keys:
+            return [], []
+        found = list(map(index.get, keys))
+        if None in found:
+            known = list(map(is_not, found, repeat(None)))
+            keys = list(compress(keys, known))
+            found = list(compress(found, known))
+            if not found:
+                return [], []
+        rows = cast(list[int], found)  # the unknown features (None) are gone
+        values = list(map(self.idf.__getitem__, rows))
+        counted = list(map(counts.__getitem__, keys))
+        for i in compress(range(len(rows)), map(_ONE.__lt__, counted)):  # sublinear tf: 1 + ln(count)
+            values[i] *= 1.0 + math.log(counted[i])
+        scale = 1.0 / math.sqrt(sum(map(mul, values, values)))
+        return rows, list(map(mul, values, repeat(scale)))
+
+    def _rows(self) -> list[tuple[float, ...]]:
+        # Each row's weights as one tuple, unpacked at C speed the first time a full vote is needed.
+        if self._row_weights is None:
+            self._row_weights = list(struct.iter_unpack(f"{self._k}d", memoryview(self.weights)))
+        return self._row_weights
+
+    def scores(self, f: Features) -> list[float]:
+        """The decision value of every label (scikit-learn's decision_function)."""
+        if not f.rows:
+            return list(self.intercepts)
+        weights = list(map(self._rows().__getitem__, f.rows))
+        sums = map(sum, map(map, repeat(mul), repeat(f.values), zip(*weights, strict=True)))
+        return [b + s for b, s in zip(self.intercepts, sums, strict=True)]
+
+    def emergency_probability(self, f: Features) -> float:
+        """The emergency-versus-rest probability (0 when the model has no emergency label)."""
+        e = self._emergency
+        if e is None:
+            return 0.0
+        if self._emergency_weights is None:
+            self._emergency_weights = self.weights[e :: self._k]
+        column = self._emergency_weights
+        return _sigmoid(self.intercepts[e] + sum(map(mul, f.values, map(column.__getitem__, f.rows))))
+
+    def vote(self, f: Features) -> Vote:
+        """The model's full opinion."""
+        values = self.scores(f)
+        sig = [_sigmoid(v) for v in values]
+        total = sum(sig)
+        ranked = sorted(range(self._k), key=lambda c: -values[c])
+        # Labels normalised over all one-versus-rest models, as scikit-learn's predict_proba does.
+        probs = [(self.labels[c], sig[c] / total) for c in ranked]
+        emergency = sig[self._emergency] if self._emergency is not None else 0.0
+        return Vote(probs[0][0], probs[0][1], tuple(probs[1:3]), emergency, len(f.rows))
+
+
+def _sigmoid(value: float) -> float:
+    if value >= 0:
+        return 1.0 / (1.0 + math.exp(-value))
+    z = math.exp(value)
+    return z / (1.0 + z)

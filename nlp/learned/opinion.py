@@ -1,0 +1,100 @@
+"""The model's vote applied to a rules Classification (gridbot's categories and emergency levels)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from nlp.learned.combine import RulesView, combine, needs_vote
+from nlp.learned.model import LinearModel
+from nlp.learned.store import ModelError, load_model
+from nlp.types import Category, Classification, EmergencyLevel, ModelVote, Priority
+
+_PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
+
+
+def rules_view(result: Classification) -> RulesView:
+    """What `combine` needs of the rules' result."""
+    emergency = (
+        result.category is Category.EMERGENCY
+        or Category.EMERGENCY in result.candidates
+        or result.emergency_level is not EmergencyLevel.NONE
+    )
+    label = None if result.category is Category.UNKNOWN else result.category.value
+    return RulesView(label, result.confidence, emergency)
+
+
+class SecondOpinion:
+    """Ask the learned model when its vote can matter, and fold the vote into the result.
+
+    Args:
+        model: the loaded model (its labels must be gridbot categories).
+        priorities: each category's priority, from the rules.
+    """
+
+    def __init__(self, model: LinearModel, priorities: Mapping[Category, Priority]) -> None:
+        known = {c.value for c in Category if c is not Category.UNKNOWN}
+        strange = [label for label in model.labels if label not in known]
+        if strange:
+            raise ModelError(
+                model.meta.get("source", "model"), f"labels {strange} are not gridbot categories"
+            )
+        self.model = model
+        self._priorities = dict(priorities)
+        self.always = False  # ask the model on every message, to show its vote (`classify --all-votes`)
+
+    @classmethod
+    def load(cls, path: Path, priorities: Mapping[Category, Priority]) -> SecondOpinion:
+        """Read a model file (raises ModelError with one clear line when it is missing or corrupt)."""
+        model = load_model(path)
+        model.meta.setdefault("source", str(path))
+        return cls(model, priorities)
+
+    def apply(self, result: Classification, norm: str) -> Classification:
+        """The combined result for a message whose normalised text is `norm`.
+
+        The full vote (every label) is computed only when it can change something: the rules are unsure,
+        or the emergency probability alone (one column, asked whenever the rules see no emergency)
+        reaches the raise threshold.
+        """
+        model = self.model
+        policy = model.policy
+        view = rules_view(result)
+        decide = self.always or needs_vote(view, policy)
+        if not decide and (view.emergency or policy.emergency is None or policy.raise_at > 1.0):
+            return result
+        features = model.features(norm)
+        if not decide and model.emergency_probability(features) < policy.raise_at:
+            return result
+        vote = model.vote(features)
+        outcome = combine(view, vote, model.policy)
+        shown = ModelVote(
+            category=Category(vote.label),
+            probability=round(vote.probability, 4),
+            alternatives=tuple((Category(label), round(p, 4)) for label, p in vote.alternatives),
+            emergency_probability=round(vote.emergency_probability, 4),
+            decided=outcome.decided,
+            raised=outcome.raised,
+            rules_category=result.category,
+        )
+        changes: dict[str, object] = {"model": shown}
+        if outcome.decided and outcome.label is not None:
+            category = Category(outcome.label)
+            changes.update(
+                category=category,
+                priority=self._priorities.get(category, result.priority),
+                keywords=(),  # the rules' keywords argued for something else; the vote is the evidence
+                confidence=shown.probability,
+                candidates=(category,),
+            )
+        if outcome.raised:
+            changes["emergency_level"] = EmergencyLevel.POSSIBLE
+            if result.category is Category.UNKNOWN and not outcome.decided:
+                candidates = (Category.EMERGENCY, *result.candidates)
+                changes["candidates"] = candidates
+                changes["priority"] = min(
+                    (self._priorities.get(c, Priority.NORMAL) for c in candidates),
+                    key=_PRIORITY_RANK.__getitem__,
+                )
+        return replace(result, **changes)  # type: ignore[arg-type]  # keys are Classification fields

@@ -1,0 +1,125 @@
+"""Train a model end to end: settings and thresholds by cross-validation, then a fit on everything.
+
+Which sets train the shipped model: the project's labelled sets except dev_styles.csv, which stays out
+so it remains an honest check of the model (and of the rules written after it), and the blind sets,
+which nothing ever trains or tunes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from nlp.learned.combine import RulesView, combine
+from nlp.learned.model import NEVER, LinearModel, Policy
+from nlp.learned.train import Example, Params, default_read, export, fit, prepare
+from nlp.learned.tuning import (
+    PARAM_GRID,
+    Figures,
+    choose_params,
+    choose_policy,
+    figures,
+    stratified_folds,
+)
+
+SHIPPED_SETS = ("train_messages.csv", "train_styles.csv", "holdout_messages.csv", "dev_messages.csv")
+FOLDS = 5
+SEED = 20261201
+SMALL = 200  # below this many examples every feature counts (min_df 1): each one is precious
+# Without cross-validation (too few examples of some label) the model decides only on unknown, and
+# only when fairly sure, and raises only when very sure.
+DEFAULT_POLICY = Policy(rules_unsure_below=0.0, decide_at=0.5, raise_at=0.9)
+
+
+def reading_digest(norms: Iterable[str]) -> str:
+    """A fingerprint of the texts the model was trained on, as the rules read them: when normalisation
+    changes, the shipped model's digest no longer matches and a test asks for `gridbot nlp train`."""
+    return hashlib.sha256("\n".join(norms).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    model: LinearModel
+    params: Params
+    policy: Policy
+    # Cross-validated figures on the training examples (None without cross-validation / rules).
+    model_cv: Figures | None
+    rules_cv: Figures | None
+    combined_cv: Figures | None
+    param_figures: dict[Params, Figures]
+
+
+def train_model(
+    examples: Sequence[Example],
+    cut_all: Callable[[str], list[str]],
+    rules: Callable[[str], RulesView] | None = None,
+    emergency: str | None = "emergency",
+    grid: Sequence[Params] = PARAM_GRID,
+    sources: dict[str, int] | None = None,
+    read: Callable[[str], str] = default_read,
+    model_leads: bool = False,
+) -> TrainingResult:
+    """Choose the settings and thresholds by FOLDS-fold cross-validation, then fit on every example.
+
+    Args:
+        examples: labelled messages.
+        cut_all: jieba's full mode with the classifier's dictionary (Tokenizer.cut_all).
+        rules: the rules' view of a message, to choose the combination thresholds; None keeps
+            DEFAULT_POLICY (and reports no combined figures).
+        emergency: the label the model may raise as a possible emergency (None: never).
+        grid: model settings to try.
+        sources: file name -> examples taken from it, recorded in the model file.
+        read: message -> the text the model reads (the classifier's normalised, corrected text).
+        model_leads: the model's label wherever it knows a feature of the message (the rules' emergencies
+            still never dropped); otherwise the rules lead and the model decides only where they are
+            unknown or unsure, with thresholds chosen by cross-validation.
+
+    Raises:
+        ValueError: fewer than two labels.
+    """
+    items = prepare(examples, cut_all, read)
+    gold = [p.label for p in items]
+    small = len(items) < SMALL
+    counts = Counter(gold)
+    emergency = emergency if emergency in counts else None
+    model_cv = rules_cv = combined_cv = None
+    param_figures: dict[Params, Figures] = {}
+    if min(counts.values()) >= FOLDS and not small:
+        folds = stratified_folds(gold, FOLDS, SEED)
+        params, votes, param_figures = choose_params(items, folds, emergency, grid)
+        model_cv = param_figures[params]
+        policy = DEFAULT_POLICY
+        if rules is not None:
+            views = [rules(ex.text) for ex in examples]
+            policy = choose_policy(gold, views, votes, emergency)
+            if model_leads:
+                # The model's label wherever it knows a feature of the message; the rules keep their
+                # emergencies (never dropped) and explain; the raise threshold stays cross-validated.
+                policy = replace(policy, rules_unsure_below=NEVER, decide_at=0.0, override_at=0.0)
+            rules_cv = figures(gold, [v.label for v in views])
+            combined = [combine(v, vote, policy).label for v, vote in zip(views, votes, strict=True)]
+            combined_cv = figures(gold, combined)
+    else:
+        params = Params(min_df=1) if small else grid[0]
+        policy = DEFAULT_POLICY
+    policy = replace(policy, emergency=emergency)
+    meta: dict[str, Any] = {
+        "examples": len(items),
+        "reading_digest": reading_digest(p.norm for p in items),
+        "labels": dict(sorted(counts.items())),
+        "sources": dict(sources or {}),
+        "params": asdict(params),
+        "thresholds": f"{FOLDS}-fold cross-validation on the training examples"
+        if rules is not None and model_cv is not None
+        else "defaults (no cross-validation)",
+        "cv": {
+            name: asdict(value)
+            for name, value in (("model", model_cv), ("rules", rules_cv), ("combined", combined_cv))
+            if value is not None
+        },
+    }
+    model = export(fit(items, params), policy, meta)
+    return TrainingResult(model, params, policy, model_cv, rules_cv, combined_cv, param_figures)

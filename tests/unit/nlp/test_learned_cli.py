@@ -1,0 +1,184 @@
+"""`gridbot classify` (both votes, the fast entry, buffered output), `gridbot nlp train`, `rules eval --compare`."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from bot.cli.classify import fast_main, input_blocks
+from bot.cli.nlp import classify_command, nlp_app, rules_app
+from nlp.learned.pipeline import SHIPPED_SETS
+from nlp.learned.store import load_model
+
+ROOT = Path(__file__).resolve().parents[3]
+# The rules find nothing in this one, so the learned model is asked.
+VAGUE = "在吗在吗 有个事想问问"
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("classify")(classify_command)
+    app.add_typer(rules_app, name="rules")
+    app.add_typer(nlp_app, name="nlp")
+    return app
+
+
+def test_classify_shows_both_votes() -> None:
+    result = CliRunner().invoke(_app(), ["classify"], input=f"兴泰5号楼着火了\n{VAGUE}\n")
+    assert result.exit_code == 0, result.output
+    sure, vague = (json.loads(line) for line in result.stdout.splitlines())
+    assert sure["rules"] == {"category": "emergency"}
+    assert sure["model"] is None
+    vote = vague["model"]
+    assert vote is not None
+    assert set(vote) == {
+        "category",
+        "probability",
+        "alternatives",
+        "emergency_probability",
+        "raised_emergency",
+    }
+    assert 0 < vote["probability"] <= 1
+    assert len(vote["alternatives"]) == 2
+    assert vague["decided_by"] in ("rules", "model")
+    if vague["decided_by"] == "model":
+        assert vague["category"] == vote["category"]
+        assert vague["rules"]["category"] != vote["category"]
+
+
+def test_all_votes_and_no_model() -> None:
+    every = CliRunner().invoke(_app(), ["classify", "--all-votes"], input="兴泰5号楼着火了\n")
+    assert json.loads(every.stdout)["model"]["category"] == "emergency"
+    rules_only = CliRunner().invoke(_app(), ["classify", "--no-model"], input=f"{VAGUE}\n")
+    line = json.loads(rules_only.stdout)
+    assert line["model"] is None
+    assert line["decided_by"] == "rules"
+
+
+def test_classify_with_a_bad_model_file_says_so_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(_app(), ["classify", "--model", str(tmp_path / "none.bin")], input="x\n")
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        == f"error: {tmp_path / 'none.bin'}: cannot read model file (No such file or directory)"
+    )
+
+
+def test_fast_path_answers_every_line_and_leaves_help_to_typer() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.BytesIO("兴泰5号楼着火了\r\n\n\xff半行".encode("utf-8", "surrogateescape"))
+    assert fast_main(["--no-model"], stdin, out, err) == 0
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["category"] for line in lines[:2]] == ["emergency", "unknown"]
+    assert len(lines) == 3  # the last line has no newline; the undecodable byte is replaced
+    assert fast_main(["--help"], io.BytesIO(), out, err) is None
+    assert fast_main(["--bogus"], io.BytesIO(), out, err) is None
+    assert fast_main(["--rules", "/nonexistent.yaml"], io.BytesIO(b"x\n"), out, err) == 2
+    assert "/nonexistent.yaml" in err.getvalue()
+
+
+def test_bad_input_gives_one_json_line_each() -> None:
+    lines = ["", "长" * 100_000, "a\x00b\x0bc\x0cd\x1ce\x85f\u2028g\rh", "😀🔥🆘", "電梯壞了 dt坏了 ЖЖ abc"]
+    out = io.StringIO()
+    assert fast_main([], io.BytesIO(("\n".join(lines) + "\n").encode()), out, io.StringIO()) == 0
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(answers) == len(lines)
+    assert all(answer["rules"]["category"] for answer in answers)
+
+
+class _Chunks(io.RawIOBase):
+    """A pipe delivering its data in two reads, recording when the reader flushed."""
+
+    def __init__(self, events: list[object]) -> None:
+        self._chunks = [b"a\nb\n", b"c\n"]
+        self.events = events
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, size: int = -1) -> bytes:
+        self.events.append("read")
+        return self._chunks.pop(0) if self._chunks else b""
+
+
+def test_output_is_flushed_only_before_waiting_for_more_input() -> None:
+    events: list[object] = []
+    stream = _Chunks(events)
+    for block in input_blocks(stream, lambda: events.append("flush")):  # type: ignore[arg-type]
+        events.append(block)
+    assert events == ["flush", "read", ["a", "b"], "flush", "read", ["c"], "flush", "read"]
+
+
+def test_the_console_entry_classifies_without_typer_or_the_database() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot.cli", "classify"],
+        input="兴泰5号楼着火了\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout)["category"] == "emergency"
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "nlp.classifier" in imported
+    assert not {"typer", "sqlalchemy", "aiohttp", "pydantic", "bot.settings", "storage"} & imported
+
+
+def _sets(folder: Path) -> None:
+    rows = {
+        "emergency": ["楼道里着火了 好大的烟", "三楼冒烟了 有人被困", "电梯关人了 快来"],
+        "repair": ["厨房水管漏水 找师傅修一下", "楼道灯坏了 麻烦来修", "门禁坏了 进不去"],
+        "parking": ["车位被人占了 车停不进去", "小区门口乱停车 堵住了", "消防通道停满了车"],
+    }
+    for name in SHIPPED_SETS:
+        lines = ["text,label", *(f"{text},{label}" for label, texts in rows.items() for text in texts)]
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_nlp_train_writes_a_model_the_classifier_loads(tmp_path: Path) -> None:
+    _sets(tmp_path)
+    extra = tmp_path / "labels.csv"
+    extra.write_text(
+        "text,label\n物业费怎么交,utility_payment\n水费在哪交,utility_payment\n", encoding="utf-8"
+    )
+    out = tmp_path / "model.bin"
+    result = CliRunner().invoke(
+        _app(), ["nlp", "train", "--sets-dir", str(tmp_path), "--extra", str(extra), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    model = load_model(out)
+    assert model.meta["sources"]["labels.csv"] == 2
+    assert "utility_payment" in model.labels
+    answer = CliRunner().invoke(
+        _app(), ["classify", "--model", str(out), "--all-votes"], input="物业费怎么交\n"
+    )
+    assert json.loads(answer.stdout)["model"]["category"] == "utility_payment"
+
+
+def test_nlp_train_refuses_unknown_labels(tmp_path: Path) -> None:
+    _sets(tmp_path)
+    extra = tmp_path / "labels.csv"
+    extra.write_text("text,label\n随便说说,chitchat\n", encoding="utf-8")
+    result = CliRunner().invoke(_app(), ["nlp", "train", "--sets-dir", str(tmp_path), "--extra", str(extra)])
+    assert result.exit_code == 2
+    assert "labels.csv: unknown label(s) chitchat" in result.output
+
+
+def test_rules_eval_compares_rules_model_and_combined(tmp_path: Path) -> None:
+    data = tmp_path / "msgs.csv"
+    data.write_text(
+        f"text,label\n楼道灯坏了,repair\n着火了,emergency\n{VAGUE},assistance\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(_app(), ["rules", "eval", str(data), "--compare"])
+    assert result.exit_code == 0, result.output
+    table = result.stdout[result.stdout.index("rules alone / learned model alone / combined") :]
+    assert [line.split()[0] for line in table.splitlines()[2:5]] == ["rules", "model", "combined"]
+    assert "all-staff/1k" in table
+    assert "training sets" not in table  # msgs.csv did not train the model

@@ -1,0 +1,110 @@
+"""How the rules and the learned model combine: rules first, the model decides where they are unsure,
+it may raise a possible emergency and never drop one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from nlp import RuleClassifier, load_classifier
+from nlp.classifier import DEFAULT_MODEL
+from nlp.learned.combine import RulesView, combine
+from nlp.learned.model import Policy, Vote
+from nlp.learned.opinion import SecondOpinion
+from nlp.types import Category, Classification, EmergencyLevel, Priority
+
+POLICY = Policy(rules_unsure_below=0.6, decide_at=0.5, raise_at=0.8, emergency="emergency", override_at=0.7)
+
+
+def _vote(label: str, p: float = 0.9, emergency: float = 0.01, known: int = 20) -> Vote:
+    return Vote(label, p, (("other", 0.05),), emergency, known)
+
+
+def test_rules_that_are_sure_keep_their_label() -> None:
+    outcome = combine(RulesView("repair", 0.9, False), _vote("sanitation"), POLICY)
+    assert (outcome.label, outcome.decided, outcome.raised) == ("repair", False, False)
+
+
+@pytest.mark.parametrize(
+    ("rules", "threshold"), [(RulesView(None, 0.0, False), 0.5), (RulesView("repair", 0.55, False), 0.7)]
+)
+def test_the_model_decides_when_the_rules_are_unknown_or_unsure(rules: RulesView, threshold: float) -> None:
+    outcome = combine(rules, _vote("sanitation", p=threshold), POLICY)
+    assert (outcome.label, outcome.decided) == ("sanitation", True)
+    unsure_model = combine(rules, _vote("sanitation", p=threshold - 0.01), POLICY)
+    assert (unsure_model.label, unsure_model.decided) == (rules.label, False)
+
+
+def test_a_vote_on_nothing_known_is_ignored() -> None:
+    outcome = combine(RulesView(None, 0.0, False), _vote("sanitation", known=0, emergency=0.99), POLICY)
+    assert (outcome.label, outcome.decided, outcome.raised) == (None, False, False)
+
+
+def test_an_emergency_the_rules_see_is_never_replaced() -> None:
+    # The rules are unknown but offer the emergency button: the model may not talk it away.
+    outcome = combine(RulesView(None, 0.0, True), _vote("repair", p=0.99), POLICY)
+    assert (outcome.label, outcome.decided) == (None, False)
+    outcome = combine(RulesView("emergency", 0.5, True), _vote("repair", p=0.99), POLICY)
+    assert outcome.label == "emergency"
+
+
+def test_the_model_raises_a_possible_emergency_the_rules_missed() -> None:
+    outcome = combine(RulesView("repair", 0.9, False), _vote("repair", emergency=0.85), POLICY)
+    assert (outcome.label, outcome.raised) == ("repair", True)
+    assert not combine(RulesView("repair", 0.9, False), _vote("repair", emergency=0.75), POLICY).raised
+    chosen = combine(RulesView(None, 0.0, False), _vote("emergency", emergency=0.6), POLICY)
+    assert (chosen.label, chosen.decided, chosen.raised) == ("emergency", True, True)
+
+
+@pytest.fixture(scope="module")
+def opinion() -> SecondOpinion:
+    priorities = {c: Priority.NORMAL for c in Category} | {Category.EMERGENCY: Priority.URGENT}
+    second = SecondOpinion.load(DEFAULT_MODEL, priorities)
+    second.model.policy = replace(second.model.policy, raise_at=0.3, decide_at=0.3, override_at=0.3)
+    return second
+
+
+def test_a_raised_emergency_is_possible_never_certain(
+    classifier: RuleClassifier, opinion: SecondOpinion
+) -> None:
+    text = "楼下车库进水了 我爸下去挪车半个小时还没上来 电话也打不通"
+    rules, norm = classifier.classify_by_rules(text)
+    as_repair = replace(
+        rules,
+        category=Category.REPAIR,
+        candidates=(Category.REPAIR,),
+        emergency_level=EmergencyLevel.NONE,
+        confidence=1.0,
+    )
+    result = opinion.apply(as_repair, norm)
+    assert result.model is not None
+    assert result.model.raised
+    assert result.emergency_level is EmergencyLevel.POSSIBLE
+    assert result.category is Category.REPAIR  # the rules' category stays; the resident is asked
+    unknown = Classification(Category.UNKNOWN, Priority.NORMAL, candidates=(Category.REPAIR,))
+    combined = opinion.apply(unknown, norm)
+    assert combined.emergency_level is EmergencyLevel.POSSIBLE
+    assert combined.priority is Priority.URGENT
+    assert Category.EMERGENCY in combined.candidates or combined.category is Category.EMERGENCY
+
+
+def test_the_model_is_not_asked_when_the_rules_are_sure_of_an_emergency(
+    classifier: RuleClassifier, opinion: SecondOpinion
+) -> None:
+    rules, norm = classifier.classify_by_rules("兴泰5号楼2单元501着火了 快来人")
+    assert rules.category is Category.EMERGENCY
+    assert opinion.apply(rules, norm) is rules
+
+
+def test_a_batch_gets_the_answers_of_one_by_one() -> None:
+    texts = [
+        "兴泰5号楼着火了",
+        "在吗在吗 有个事想问问",
+        "楼下车库进水了 我爸下去挪车还没上来",
+        "",
+        "物业费怎么交",
+    ]
+    classifier = load_classifier(model=DEFAULT_MODEL)
+    assert classifier.classify_many(texts) == [classifier.classify(t) for t in texts]
+    assert any(result.model is not None for result in classifier.classify_many(texts))
