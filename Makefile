@@ -8,7 +8,7 @@ COMMUNITY ?= deploy/examples/community.yaml
 SCRIPT ?=
 export GRIDBOT_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo run doctor test test-e2e lint typecheck fmt bench bench-nlp bench-taidi bench-broadcast bench-bot bench-load eval-holdout clean
+.PHONY: install demo desk run doctor test test-e2e lint typecheck fmt bench bench-nlp bench-taidi bench-broadcast bench-bot bench-load bench-stats bench-imports eval-holdout clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/gridbot db upgrade
 	$(DEMO_ENV) $(BIN)/gridbot org import $(COMMUNITY)
 	$(DEMO_ENV) $(BIN)/gridbot demo $(if $(SCRIPT),--script $(SCRIPT))
+
+# The staff desk (工作台) on the example community with two weeks of orders (desk-demo.db, fresh each
+# time); prints a login link for the example staff member (陈主任), then serves http://127.0.0.1:8088.
+desk: $(STAMP)
+	$(BIN)/python -m web.demo desk-demo.db
+	GRIDBOT_DATABASE_URL=sqlite+aiosqlite:///desk-demo.db $(BIN)/gridbot web
 
 # Telegram for real: GRIDBOT_TRANSPORT=ptb|aiogram and GRIDBOT_BOT_TOKEN in the environment or .env
 run: $(STAMP)
@@ -73,6 +79,14 @@ bench-bot: $(STAMP)
 bench-load: $(STAMP)
 	$(BIN)/python benchmarks/bench_load.py $(if $(QUICK),--quick)
 
+# 100,000 ledger rows (GBK CSV) read, validated and imported into SQLite; target ≤ 10 s
+bench-imports: $(STAMP)
+	$(BIN)/python benchmarks/bench_imports.py
+
+# the monthly report on 1,000,000 orders (target <= 5 s), the roll-up's backfill, dashboard reads; PostgreSQL
+bench-stats: $(STAMP)
+	$(BIN)/python benchmarks/bench_stats.py $(if $(ORDERS),--orders $(ORDERS))
+
 # Blind check: 260 messages written by someone who never saw the rules (not a gate: never tune on it)
 eval-holdout: $(STAMP)
 	$(BIN)/gridbot rules eval tests/data/holdout_messages.csv --max-misclassified 100
@@ -83,4 +97,4 @@ bench-taidi: $(STAMP)
 	$(BIN)/python benchmarks/taidi_external.py
 
 clean:
-	rm -rf $(VENV) gridbot.db demo-script.db .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) gridbot.db demo-script.db desk-demo.db .pytest_cache .mypy_cache .ruff_cache

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.delivery.broadcast_settings import BroadcastSettings
 from bot.imports.campaigns import read_dirs, store
 from bot.ops.metrics import Metrics
 from bot.schedule.clock import SystemClock
 from bot.schedule.jobs import broadcast_ticks
+from bot.schedule.retention import retention_tick
 from bot.schedule.scheduler import Tick
+from bot.schedule.statistics import statistics_tick
 from bot.schedule.workdays import ChineseWorkCalendar
 from bot.settings import Settings
+from handlers.context import Limits
 from handlers.core import Core
 from handlers.ports import Clock
-from nlp import load_classifier
+from nlp import NlpError, RuleClassifier, load_classifier
+from nlp.classifier import DEFAULT_MODEL
 from nlp.types import Classifier
 from storage.database import make_engine, make_session_factory
+from storage.errors import transient
 from storage.migrate import pending_revisions
 from storage.queues.broadcasts import SqlDeliveryQueue
 from storage.queues.outbox import SqlOutboxQueue
@@ -43,7 +48,6 @@ class App:
     # What the scheduler runs: each tick claims what is due in the database (bot/scheduler.py).
     ticks: list[Tick] = field(default_factory=list)
     broadcast_queue: SqlDeliveryQueue | None = None
-    broadcast_settings: BroadcastSettings = field(default_factory=BroadcastSettings)
     # This process's Prometheus metrics (its own registry); the core reports to it as its observer.
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -57,6 +61,15 @@ async def compound_aliases(uow_factory: SqlUnitOfWorkFactory) -> dict[str, list[
         return {c.name: list(c.aliases) for c in await uow.community.compounds()}
 
 
+def add_second_opinion(classifier: RuleClassifier, model_file: Path | None) -> None:
+    """Give the rules their learned second opinion (default: the shipped model). A missing or corrupt
+    model file is logged once and the bot carries on with the rules alone."""
+    try:
+        classifier.use_model(model_file or DEFAULT_MODEL)
+    except NlpError as exc:
+        log.warning("learned model not loaded, classifying by rules alone: %s", exc)
+
+
 async def build_app(
     settings: Settings,
     *,
@@ -64,23 +77,35 @@ async def build_app(
     classifier: Classifier | None = None,
     check_migrations: bool = True,
 ) -> App:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.url)
     if check_migrations and await pending_revisions(engine):
         await engine.dispose()
         raise NotMigrated("the database schema is not up to date: run `gridbot db upgrade`")
     clock = clock or SystemClock(settings.timezone)
     uow_factory = SqlUnitOfWorkFactory(make_session_factory(engine), clock)
     if classifier is None:
-        classifier = load_classifier(settings.rules_file, await compound_aliases(uow_factory))
+        rules = load_classifier(settings.nlp.rules_file, await compound_aliases(uow_factory))
+        add_second_opinion(rules, settings.nlp.model_file)
+        classifier = rules
     metrics = Metrics()
-    core = Core(uow_factory, classifier, clock, ChineseWorkCalendar(), observer=metrics)
+    limits = Limits(reports_per_hour=settings.residents.reports_per_hour)
+    core = Core(
+        uow_factory,
+        classifier,
+        clock,
+        ChineseWorkCalendar(),
+        observer=metrics,
+        retry=transient,
+        limits=limits,
+    )
     outbox = SqlOutboxQueue(uow_factory.session_factory, clock)
-    broadcast_settings = BroadcastSettings()
     broadcast_queue = SqlDeliveryQueue(uow_factory.session_factory, clock)
     ticks = [
         Tick("work-order-timers", core.run_timers, every_seconds=30),
         Tick("checkins", core.run_checkins, every_seconds=60),
-        *broadcast_ticks(uow_factory, clock, broadcast_queue, broadcast_settings),
+        *broadcast_ticks(uow_factory, clock, broadcast_queue, settings.delivery.lease),
+        statistics_tick(uow_factory, clock),
+        retention_tick(uow_factory.session_factory, clock, settings.residents),
     ]
     return App(
         settings,
@@ -91,14 +116,13 @@ async def build_app(
         clock,
         ticks,
         broadcast_queue,
-        broadcast_settings,
         metrics=metrics,
     )
 
 
 async def load_campaigns(app: App) -> int:
     """Store the campaign library (and staff's own campaigns) so chat commands can use them."""
-    broadcast = app.broadcast_settings
+    broadcast = app.settings.broadcast
     dirs = [d for d in (broadcast.campaigns_dir, broadcast.own_campaigns_dir) if d and d.is_dir()]
     files = read_dirs(dirs)
     async with app.uow_factory() as uow:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from handlers.community.model import Person, Resident
-from handlers.messages import Button, Incoming, Reply
+from handlers.community.model import Person, Resident, is_erased_chat
+from handlers.messages import Button, DeliveryPriority, Incoming, Reply
 from handlers.ports import Clock, Happened, Notice, UnitOfWork
 from handlers.workorders.model import Actor
 from handlers.workorders.sla import WeekdayCalendar, WorkCalendar
 from nlp.types import Classifier
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one resident may ask of the community (set per deployment: bot/settings.py)."""
+
+    reports_per_hour: int = 20  # work orders opened; emergencies are never limited
 
 
 @dataclass
@@ -23,6 +30,7 @@ class Context:
     replies: list[Reply] = field(default_factory=list)
     callback_answer: str | None = None
     calendar: WorkCalendar = field(default_factory=WeekdayCalendar)
+    limits: Limits = field(default_factory=Limits)
     # What happened, for the observer; the core reports it only if this transaction commits.
     notices: list[Notice] = field(default_factory=list)
 
@@ -48,8 +56,11 @@ class Context:
         thread: bool = False,
         photo: str | None = None,
         edit_message_id: int | None = None,
+        priority: DeliveryPriority = DeliveryPriority.NORMAL,
     ) -> None:
-        """Queue a message in the outbox; it is sent after this transaction commits."""
+        """Queue a message in the outbox; it is sent after this transaction commits (urgent ones first)."""
+        if is_erased_chat(chat_id):
+            return  # a resident who deleted their data: there is nobody to tell
         reply = Reply(
             chat_id=chat_id,
             text=text,
@@ -58,6 +69,7 @@ class Context:
             thread=thread,
             photo=photo,
             edit_message_id=edit_message_id,
+            priority=priority,
         )
         self.replies.append(reply)
         await self.uow.outbox.put(reply)

@@ -1,62 +1,49 @@
-"""The core's single entry point: one incoming message -> one transaction -> queued replies."""
+"""The core's single entry point: one incoming message -> one transaction -> queued replies.
+
+Features register what they answer (handlers/<feature>/registry.py); the core merges their tables,
+dispatches each update to the feature that registered it, and owns the transaction and its one error path.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import secrets
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from handlers import texts
 from handlers import verbs as callbacks
-from handlers.broadcasts import chat as broadcasts
-from handlers.broadcasts import subscriptions
 from handlers.broadcasts import texts as broadcast_texts
-from handlers.care import checkin, ledger
-from handlers.community import registration
+from handlers.broadcasts.registry import FEATURE as BROADCASTS
+from handlers.care import checkin
+from handlers.care.registry import FEATURE as CARE
 from handlers.community.model import Person
-from handlers.context import Context
+from handlers.community.registry import FEATURE as COMMUNITY
+from handlers.context import Context, Limits
+from handlers.desk.registry import FEATURE as DESK
+from handlers.edge import clean
 from handlers.errors import DomainError, NotAuthorised, TransitionNotAllowed
+from handlers.features import Feature, merge
 from handlers.messages import ChatKind, Incoming, Outcome
 from handlers.ports import Clock, NoObserver, Notice, Observer, UnitOfWorkFactory
-from handlers.verbs import Action
-from handlers.workorders import attachments, duty, groups, member, reporting, resident, timers
+from handlers.statistics.registry import FEATURE as STATISTICS
+from handlers.workorders import attachments, member, reporting, resident, timers
+from handlers.workorders.registry import FEATURE as WORKORDERS
 from handlers.workorders.sla import WeekdayCalendar, WorkCalendar
 from nlp.types import Classifier
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ButtonHandler = Callable[[Context, Action], Awaitable[None]]
-
 # The "incoming" of scheduler ticks: nobody sent anything, the clock did.
 _SYSTEM = Incoming(chat_id=0, sender_id=0, sender_name="system")
 
-_BUTTONS: dict[str, ButtonHandler] = {
-    "cs": reporting.on_consent,
-    "rg": registration.on_register,
-    "ad": registration.on_address_step,
-    "rc": reporting.on_report_choice,
-    "rb": reporting.on_report_choice,
-    "rk": reporting.on_report_choice,
-    "cx": resident.on_cancel,
-    "ra": resident.on_rate,
-    "ac": member.on_accept,
-    "tr": member.on_transfer_menu,
-    "tt": member.on_transfer_to,
-    "rt": member.on_return,
-    "rs": member.on_resolve,
-    "dp": member.on_dispatch,
-    "dj": reporting.on_duplicate_choice,
-    "dn": reporting.on_duplicate_choice,
-    "sv": member.on_supervise,
-    "ci": checkin.on_answer,
-    "cm": checkin.on_member_confirm,
-    "lg": ledger.on_consent,
-    "cl": groups.on_claim,
-    "bc": broadcasts.on_control,
-    "al": broadcasts.on_alert,
-    "sb": subscriptions.on_toggle,
-}
+
+def may_recover(error: Exception) -> bool:
+    """The default for `Core(retry=...)`: a lost connection or a timeout may be gone at the next attempt."""
+    return isinstance(error, OSError | TimeoutError)
 
 
 def _error_text(error: DomainError) -> str:
@@ -77,12 +64,19 @@ class Core:
         clock: Clock,
         calendar: WorkCalendar | None = None,
         observer: Observer | None = None,
+        retry: Callable[[Exception], bool] = may_recover,
+        limits: Limits | None = None,
     ) -> None:
+        """`retry` picks the failures worth another attempt (the database briefly away): those propagate,
+        so the transport's journal replays the update. Any other failure is an incident: answered once and
+        never replayed, since handling the same update again would fail the same way."""
         self._uow_factory = uow_factory
         self._classifier = classifier
         self._clock = clock
         self._calendar = calendar or WeekdayCalendar()
         self._observer: Observer = observer or NoObserver()
+        self._retry = retry
+        self._limits = limits or Limits()
 
     def warm_up(self) -> None:
         """Load what the classifier builds lazily (jieba's dictionary), so no message waits for it."""
@@ -108,7 +102,12 @@ class Core:
         return done
 
     async def handle(self, incoming: Incoming) -> Outcome:
-        """Handle one update exactly once: its effects and its dedupe key commit together."""
+        """Handle one update exactly once: its effects and its dedupe key commit together.
+
+        A refusal (DomainError) or an unexpected failure undoes everything; then the update's dedupe key
+        and one polite answer are recorded on their own, so the update is not handled again.
+        """
+        incoming = clean(incoming)  # what people type, made storable before anything reads it
         async with self._uow_factory() as uow:
             await uow.serialize_chat(incoming.chat_id)
             if incoming.dedupe_key is not None and not await uow.inbound.first_time(incoming.dedupe_key):
@@ -122,15 +121,27 @@ class Core:
                 person=await uow.community.person_by_chat(incoming.sender_id),
                 resident=await uow.residents.by_chat(incoming.sender_id),
                 calendar=self._calendar,
+                limits=self._limits,
             )
+            refusal: DomainError | None = None
+            failure: Exception | None = None
             try:
                 await _dispatch(ctx)
+                await uow.commit()
             except DomainError as error:
-                # Refused: undo everything, then record the update and the refusal on their own.
                 log.info("refused %s: %s", _kind(incoming), error)
                 await uow.rollback()
-                return await self._refuse(incoming, error)
-            await uow.commit()
+                refusal = error
+            except Exception as error:
+                if self._retry(error):
+                    raise
+                with contextlib.suppress(Exception):  # a dead connection cannot roll back; closing ends it
+                    await uow.rollback()
+                failure = error
+        if refusal is not None:
+            return await self._answer_alone(incoming, _error_text(refusal))
+        if failure is not None:
+            return await self._fail(incoming, failure)
         self._report(ctx.notices)
         return Outcome(callback_answer=ctx.callback_answer, replies=ctx.replies)
 
@@ -142,11 +153,36 @@ class Core:
             except Exception:
                 log.exception("observer failed on %s", notice.what)
 
-    async def _refuse(self, incoming: Incoming, error: DomainError) -> Outcome:
-        message = _error_text(error)
+    async def _fail(self, incoming: Incoming, error: Exception) -> Outcome:
+        """The one error path: log once with an incident number, tell the person, never replay."""
+        incident = secrets.token_hex(4)
+        # The type and the stack only: an exception's message may quote what the person wrote.
+        log.error(
+            "incident %s: %s failed with %s\n%s",
+            incident,
+            _kind(incoming),
+            type(error).__name__,
+            _stack(error),
+        )
+        try:
+            outcome = await self._answer_alone(incoming, texts.internal_error(incident))
+        except Exception as unrecorded:
+            # Not even that could be stored (the database is away): the transport's journal replays it.
+            log.warning(
+                "incident %s not recorded (%s); the update stays to be retried",
+                incident,
+                type(unrecorded).__name__,
+            )
+            raise
+        outcome.incident = incident
+        return outcome
+
+    async def _answer_alone(self, incoming: Incoming, message: str) -> Outcome:
+        """Record the update as handled and answer it with `message`, nothing else (a new transaction)."""
         async with self._uow_factory() as uow:
-            if incoming.dedupe_key is not None:
-                await uow.inbound.first_time(incoming.dedupe_key)
+            await uow.serialize_chat(incoming.chat_id)
+            if incoming.dedupe_key is not None and not await uow.inbound.first_time(incoming.dedupe_key):
+                return Outcome(duplicate=True)  # a replay got there in between and answered it
             if incoming.callback_data is not None:
                 await uow.commit()
                 return Outcome(callback_answer=message)
@@ -157,23 +193,62 @@ class Core:
 
 
 def _kind(incoming: Incoming) -> str:
-    # Logged instead of the content: messages carry personal data.
+    # Logged instead of the content: messages carry personal data, and button data is typed by anyone.
     if incoming.callback_data is not None:
-        return f"button {incoming.callback_data.split(':', 1)[0]}"
+        action = callbacks.decode(incoming.callback_data)
+        return f"button {action.verb.value}" if action else "stale button"
     if incoming.photo is not None:
         return "photo"
     return "command" if incoming.is_command else "text"
+
+
+def _stack(error: BaseException) -> str:
+    """Where `error` (and what caused it) was raised: files, lines and code, never the messages."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen and len(parts) < 3:
+        seen.add(id(current))
+        frames = "".join(traceback.format_list(traceback.extract_tb(current.__traceback__)))
+        parts.append(f"{type(current).__name__} raised at:\n{frames}".rstrip())
+        current = current.__cause__ or current.__context__
+    return "\n".join(parts)
+
+
+async def _help(ctx: Context, _args: str) -> None:
+    person: Person | None = ctx.person
+    if person is not None and person.is_staff:
+        await ctx.answer(texts.HELP_STAFF + "\n" + broadcast_texts.HELP_STAFF + "\n" + texts.HELP_MEMBER)
+    elif person is not None:
+        await ctx.answer(texts.HELP_MEMBER)
+    else:
+        await ctx.answer(texts.HELP_RESIDENT)
+
+
+# Each feature's registrations, merged; a verb, command or step registered twice fails here, at import.
+FEATURES: tuple[Feature, ...] = (
+    Feature(name="core", commands={"help": _help}),
+    COMMUNITY,
+    WORKORDERS,
+    CARE,
+    BROADCASTS,
+    DESK,
+    STATISTICS,
+)
+TABLES = merge(FEATURES)
 
 
 async def _dispatch(ctx: Context) -> None:
     incoming = ctx.incoming
     if incoming.callback_data is not None:
         action = callbacks.decode(incoming.callback_data)
-        handler = _BUTTONS.get(action.verb) if action else None
-        if action is None or handler is None:
+        on_press = TABLES.buttons.get(action.verb) if action else None
+        if action is None or on_press is None:
             ctx.callback_answer = texts.STALE_BUTTON
             return
-        await handler(ctx, action)
+        await on_press(ctx, action)
+        if ctx.callback_answer is None:  # every press gets a visible answer, at least a short toast
+            ctx.callback_answer = texts.PRESS_NOTED
         return
     text = (incoming.text or "").strip()
     if text.startswith("/"):
@@ -191,14 +266,9 @@ async def _dispatch(ctx: Context) -> None:
         return
     conversation = await ctx.uow.conversations.get(ctx.chat_id)
     if conversation is not None and text:
-        if conversation.step == attachments.STEP_ATTACH:
-            await attachments.report_with_attachments(ctx, text, conversation)
-            return
-        if conversation.step == member.STEP_RESOLVE_NOTE:
-            await member.on_resolve_note(ctx, text, int(conversation.data["order_id"]))
-            return
-        if conversation.step == registration.STEP_ROOM:
-            await registration.on_room_text(ctx, text)
+        on_text = TABLES.steps.get(conversation.step)
+        if on_text is not None:
+            await on_text(ctx, text, conversation)
             return
     await reporting.report(ctx, text or (incoming.text or ""), photo=incoming.photo)
 
@@ -212,62 +282,21 @@ async def _relay(ctx: Context, text: str) -> bool:
     order = await ctx.uow.orders.get(order_id)
     if order is None:
         return False
-    if ctx.resident is not None and order.resident_id == ctx.resident.id:
-        return await resident.relay_to_handler(ctx, order, text)
+    if ctx.resident is not None and (
+        order.resident_id == ctx.resident.id or ctx.resident.id in order.followers
+    ):
+        return await resident.relay_to_handler(ctx, order, text)  # the reporter, or a "me too" follower
     if ctx.person is not None:
         await member.relay_to_resident(ctx, order, text)
         return True
     return False
 
 
-async def _help(ctx: Context, _args: str) -> None:
-    person: Person | None = ctx.person
-    if person is not None and person.is_staff:
-        await ctx.answer(texts.HELP_STAFF + "\n" + broadcast_texts.HELP_STAFF + "\n" + texts.HELP_MEMBER)
-    elif person is not None:
-        await ctx.answer(texts.HELP_MEMBER)
-    else:
-        await ctx.answer(texts.HELP_RESIDENT)
-
-
-async def _address(ctx: Context, _args: str) -> None:
-    if ctx.resident is not None and ctx.resident.has_consented:
-        await registration.ask_compound_for_address(ctx)
-    else:
-        await registration.start(ctx)
-
-
-CommandHandler = Callable[[Context, str], Awaitable[None]]
-
-# Slash commands: name -> handler(ctx, the text after the command). Feature modules add theirs here.
-_COMMANDS: dict[str, CommandHandler] = {
-    "start": lambda ctx, _: registration.start(ctx),
-    "help": _help,
-    "my": lambda ctx, _: resident.my_orders(ctx),
-    "orders": lambda ctx, _: member.open_orders(ctx),
-    "address": _address,
-    "mydata": lambda ctx, _: registration.my_data(ctx),
-    "deletedata": lambda ctx, _: registration.delete_data(ctx),
-    "checkin": checkin.toggle,
-    "leave": duty.leave,
-    "back": duty.back,
-    "team": duty.team,
-    "overdue": duty.overdue,
-    "stats": duty.stats,
-    "ledger": ledger.show,
-    "ledger_add": ledger.add,
-    "ledger_remove": ledger.remove,
-    "broadcast": broadcasts.broadcast_command,
-    "alert": broadcasts.alert_command,
-    "subscriptions": subscriptions.subscriptions_command,
-}
-
-
 async def _command(ctx: Context, text: str) -> None:
     head, _, args = text.partition(" ")
     command = head[1:].split("@", 1)[0].lower()  # "/my@gridbot" in group chats
-    handler = _COMMANDS.get(command)
-    if handler is None:
+    on_command = TABLES.commands.get(command)
+    if on_command is None:
         await ctx.answer(texts.UNKNOWN_COMMAND)
         return
-    await handler(ctx, args.strip())
+    await on_command(ctx, args.strip())

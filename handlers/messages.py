@@ -7,7 +7,7 @@ and renders each `Reply`. Nothing here knows a chat framework.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class ChatKind(StrEnum):
@@ -44,6 +44,18 @@ class Button:
     data: str  # callback data: short, opaque, re-authorised on every press
 
 
+class DeliveryPriority(IntEnum):
+    """How soon a queued message must go out; a larger number goes first (the outbox's `priority`).
+
+    The same scale as broadcast deliveries (an /alert is 100, a campaign 0). Within one chat, messages of
+    one priority keep their order; a higher one overtakes what is queued below it.
+    """
+
+    NORMAL = 0
+    # The first seconds of an emergency: advice, alerts, the "is it happening now?" question.
+    URGENT = 100
+
+
 @dataclass(frozen=True)
 class Reply:
     """A message the core wants a chat to receive."""
@@ -58,6 +70,11 @@ class Reply:
     photo: str | None = None
     # Replace the text and buttons of this earlier message instead of sending a new one.
     edit_message_id: int | None = None
+    priority: DeliveryPriority = DeliveryPriority.NORMAL
+
+    @property
+    def urgent(self) -> bool:
+        return self.priority >= DeliveryPriority.URGENT
 
 
 @dataclass
@@ -66,4 +83,8 @@ class Outcome:
 
     callback_answer: str | None = None  # short toast for a button press
     duplicate: bool = False
+    # What the committed transaction queued (the transport wakes its sender at once for urgent ones).
     replies: list[Reply] = field(default_factory=list)
+    # Handling failed unexpectedly: nothing was kept, the person was told, and this number is in the log.
+    # The update counts as handled all the same (replaying it would fail the same way).
+    incident: str | None = None

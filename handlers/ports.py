@@ -10,10 +10,10 @@ from typing import Any, Protocol
 
 from handlers.broadcasts.model import Audience, Broadcast, Campaign, FinishedRun, RunCounts, Topic
 from handlers.care.model import Checkin, LedgerEntry
-from handlers.community.model import Building, Compound, Grid, Person, Resident, Role
+from handlers.community.model import Building, Compound, Grid, Invite, Invitee, Person, Resident, Role
 from handlers.community.settings import CommunitySettings, CommunitySpec
 from handlers.messages import Reply
-from handlers.workorders.model import WorkOrder
+from handlers.workorders.model import OrderEvent, WorkOrder
 from nlp.types import Category
 
 
@@ -81,11 +81,34 @@ class CommunityRepository(Protocol):
         """Make the stored structure match `spec` (people missing from it are deactivated)."""
         ...
 
+    # Invites (handlers/community/invites.py). People listed without a chat id are not "people" above
+    # (nothing is routed to them) until an invite binds their chat.
+    async def invitee(self, name: str) -> Invitee | None:
+        """The active person called `name`, joined or not."""
+        ...
+
+    async def add_invite(self, invite: Invite) -> None: ...
+    async def invite(self, code_hash: str) -> Invite | None: ...
+    async def use_invite(self, code_hash: str, at: datetime) -> bool:
+        """Mark the invite used; False when it already was (two chats opened the same link at once)."""
+        ...
+
+    async def bind_chat(self, person_id: int, chat_id: int) -> None:
+        """From now on `chat_id` is this person's chat (their first, or a new Telegram account)."""
+        ...
+
 
 class ResidentRepository(Protocol):
     async def by_chat(self, chat_id: int) -> Resident | None: ...
     async def get(self, resident_id: int) -> Resident | None: ...
     async def save(self, resident: Resident) -> Resident: ...
+    async def by_chats(self, chat_ids: Collection[int]) -> dict[int, Resident]:
+        """The residents among `chat_ids`, by chat id, in a few queries (a ledger import has 100k)."""
+        ...
+
+    async def save_many(self, residents: list[Resident]) -> None:
+        """Save every resident in a few statements; new ones get their id."""
+        ...
 
 
 class WorkOrderRepository(Protocol):
@@ -97,7 +120,25 @@ class WorkOrderRepository(Protocol):
     async def get(self, order_id: int) -> WorkOrder | None: ...
     async def save(self, order: WorkOrder) -> None: ...
     async def for_resident(self, resident_id: int, limit: int = 10) -> list[WorkOrder]: ...
-    async def open_orders(self, limit: int = 50) -> list[WorkOrder]: ...
+    async def opened_by(self, resident_id: int, since: datetime) -> int:
+        """How many orders the resident opened since `since` (the flood limit counts them)."""
+        ...
+
+    async def open_orders(
+        self, limit: int = 50, after: int = 0, assignee_id: int | None = None
+    ) -> list[WorkOrder]:
+        """Open orders in id order, from the first id above `after` (a page), optionally one person's."""
+        ...
+
+    async def by_number(self, number: str) -> WorkOrder | None: ...
+    async def history(self, order_id: int) -> list[OrderEvent]:
+        """Every stored event of the order, oldest first."""
+        ...
+
+    async def followed_by(self, resident_id: int, limit: int = 10) -> list[WorkOrder]:
+        """Open orders the resident joined ("me too"), newest first."""
+        ...
+
     async def open_count_by_assignee(self, person_ids: list[int]) -> dict[int, int]: ...
     async def last_assignee_in_grid(self, grid_id: int) -> int | None: ...
     async def similar_open(
@@ -132,6 +173,14 @@ class LedgerRepository(Protocol):
     async def remove(self, resident_id: int) -> None: ...
     async def entries(self, grid_id: int | None = None) -> list[tuple[LedgerEntry, Resident]]:
         """The ledger, or the part of it whose residents live in the grid."""
+        ...
+
+    async def get_many(self, resident_ids: Collection[int]) -> dict[int, LedgerEntry]:
+        """The entries of these residents, by resident id, in a few queries."""
+        ...
+
+    async def save_many(self, entries: list[LedgerEntry]) -> None:
+        """Insert or replace every entry in a few statements."""
         ...
 
 
@@ -208,6 +257,39 @@ class BroadcastRepository(Protocol):
     async def save_campaign(self, campaign: Campaign) -> None: ...
 
 
+@dataclass(frozen=True)
+class HeldData:
+    """What is stored about one resident beyond their own record, ledger entry and topic settings
+    (which the other ports read): what /mydata lists."""
+
+    orders: int  # orders they opened
+    open_orders: tuple[str, ...]  # numbers of those still open
+    joined: int  # other residents' orders they joined ("me too")
+    notes: int  # what they said on orders (relayed replies, "me too" texts)
+    checkins: int  # daily check-in answers and questions recorded
+    messages: int  # messages to their chat kept in the outbox
+    updates: int  # their updates in the Telegram update journal (kept a few days)
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What deleting a resident's data removed or redacted, for the true answer they get."""
+
+    orders: int  # their orders, whose texts were redacted (category, place to the building, times stay)
+    notes: int  # their words on other orders and on their own, redacted
+    records: int  # rows deleted: ledger, check-ins, settings, messages, journal, conversation
+
+
+class PersonalDataRepository(Protocol):
+    """A resident's data as a whole: listed for /mydata, erased for /deletedata."""
+
+    async def held(self, resident: Resident) -> HeldData: ...
+    async def erase(self, resident: Resident, placeholder: str) -> Erased:
+        """Delete what is the resident's, redact their words everywhere else (with `placeholder` where a
+        text cannot be empty), and leave their record as an anonymous row that no chat leads to."""
+        ...
+
+
 class UnitOfWork(Protocol):
     # Read-only members, so an implementation may narrow them to its own repository types.
     @property
@@ -230,6 +312,8 @@ class UnitOfWork(Protocol):
     def ledger(self) -> LedgerRepository: ...
     @property
     def checkins(self) -> CheckinRepository: ...
+    @property
+    def privacy(self) -> PersonalDataRepository: ...
 
     async def serialize_chat(self, chat_id: int) -> None:
         """Hold the chat until this transaction ends: one update per chat at a time, across replicas."""

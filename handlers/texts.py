@@ -11,8 +11,8 @@ WELCOME = (
 )
 
 PRIVACY = (
-    "【隐私说明】为了把问题转给负责的网格员，我们会保存您发来的内容、您的称呼和您愿意登记的住址。"
-    "这些信息只用于社区服务，只有负责的网格员和社区工作人员能看到。"
+    "【隐私说明】为了把问题转给负责的网格员（涉及诈骗等治安问题时是社区民警），我们会保存您发来的内容、"
+    "您的称呼和您愿意登记的住址。这些信息只用于社区服务，只有负责处理的网格员、社区民警和社区工作人员能看到。"
     "您随时可以发送 /mydata 查看，发送 /deletedata 删除。\n"
     "同意后即可开始使用。"
 )
@@ -43,46 +43,48 @@ def registered(address: str) -> str:
 
 EMPTY_MESSAGE = "您好像没有写内容，请用文字描述一下遇到的问题，例如“3号楼楼道灯坏了”。"
 NO_WORDS = "收到您的表情啦 😊 如果有需要帮忙的事，请用文字说一说具体情况。"
-TOO_LONG_NOTE = "（您的留言较长，已完整保存，网格员会全部看到。）"
+TOO_LONG_NOTE = "（您的留言较长，已完整保存，负责处理的工作人员会全部看到。）"
 UNKNOWN_COMMAND = "抱歉，没有这个指令。可以发送 /help 查看能用的指令，或者直接用文字描述您的问题。"
 ASK_LOCATION_COMPOUND = "好的，已记下您的问题。请问是在哪个小区？"
 ASK_LOCATION_BUILDING = "是哪一栋楼？不清楚可以点“不确定”。"
 ASK_CATEGORY = "为了更快交给合适的人处理，请帮忙选一下这是哪类问题："
 NOTHING_PENDING = "这个选择已经过期了，请重新发送您的问题。"
 STALE_BUTTON = "这个按钮已失效，请重新操作。"
+PRESS_NOTED = "已收到 👌"  # a button whose result shows in the chat still answers the press itself
 NOT_ALLOWED = "抱歉，您没有权限进行这个操作。"
 STATE_CHANGED = "这张工单的状态已经变化，不能再这样操作了。"
 ORDER_NOT_FOUND = "没有找到这张工单。"
-INTERNAL_ERROR = "抱歉，系统出了点小问题，您的消息已保存，我们会尽快处理。"
+# Nothing of the failed handling was kept, so the person is asked to try again; the incident number
+# (appended by the core) lets staff find the log line.
+INTERNAL_ERROR = "抱歉，系统出了点小问题，这次没能办成。请稍后再试一次；如果还是不行，请联系社区工作人员。"
+
+
+def internal_error(incident: str) -> str:
+    return f"{INTERNAL_ERROR}（编号 {incident}）"
 
 
 HELP_RESIDENT = (
     "直接发文字描述问题即可报事，例如“滨河花园3栋电梯坏了”。\n"
-    "/my 查看我的工单\n/address 登记或修改住址\n/checkin 开启或关闭每日平安问候\n"
-    "/mydata 查看我的信息\n/deletedata 删除我的信息\n/help 帮助"
+    "/my 查看我的工单\n/history 工单号 查看工单的处理经过\n/address 登记或修改住址\n"
+    "/checkin 开启或关闭每日平安问候\n/mydata 查看我的信息\n/deletedata 删除我的信息\n/id 查看我的 ID\n/help 帮助"
 )
 HELP_MEMBER = (
     "新工单会以卡片形式发给您，点按钮即可接单、转派、退回或办结。\n"
-    "直接回复工单卡片，就能把话转给居民。\n/orders 查看我负责的未完成工单\n"
-    "/leave 请假（新工单交给代班人）  /back 销假\n/ledger 本网格重点关爱居民\n/help 帮助"
+    "直接回复工单卡片，就能把话转给居民。\n/orders 查看我负责的未完成工单（/orders 工单号 查看某一张）\n"
+    "/history 工单号 查看工单的处理经过\n"
+    "/leave 请假（新工单交给代班人，手上的工单可以一并交接）  /back 销假\n/ledger 本网格重点关爱居民\n/help 帮助"
 )
 HELP_STAFF = (
-    "/orders 全部未完成工单\n/overdue 超时工单\n/stats [天数] 统计\n/team 网格员在岗情况\n/ledger 重点关爱台账\n"
+    "/orders 全部未完成工单（分页；/orders 工单号 查找）\n/overdue 超时工单\n/stats [天数] 统计\n/team 网格员在岗情况\n/ledger 重点关爱台账\n"
     "/ledger_add 居民id 类别 [paper] 登记台账\n/ledger_remove 居民id 移出台账\n/help 帮助"
 )
-
-
-def my_data(name: str, address: str, orders: int) -> str:
-    return f"您的信息：\n称呼：{name}\n住址：{address}\n提交过的工单：{orders} 张"
-
-
-DATA_DELETED = "您的个人信息已删除（工单内容会匿名保留，用于社区统计）。如需再次使用，发送 /start。"
 
 
 # Command menus (Telegram's "/" menu), per role: (command, description).
 COMMANDS_RESIDENT = (
     ("start", "开始使用"),
     ("my", "我的工单"),
+    ("history", "工单的处理经过（加工单号）"),
     ("address", "登记或修改住址"),
     ("mydata", "查看我的信息"),
     ("deletedata", "删除我的信息"),
@@ -90,6 +92,9 @@ COMMANDS_RESIDENT = (
 )
 COMMANDS_MEMBER = (
     ("orders", "我负责的未完成工单"),
+    ("history", "工单的处理经过（加工单号）"),
+    ("leave", "请假，交接手上的工单"),
+    ("back", "销假"),
     ("help", "帮助"),
 )
 COMMANDS_STAFF = (

@@ -19,6 +19,7 @@ def settings_to_json(settings: CommunitySettings) -> dict[str, Any]:
         "escalate_every": settings.escalate_every.total_seconds(),
         "green_channel_factor": settings.green_channel_factor,
         "duplicate_window": settings.duplicate_window.total_seconds(),
+        "emergency_confirm_within": settings.emergency_confirm_within.total_seconds(),
         "checkin_time": settings.checkin_time.isoformat(),
         "checkin_answer_within": settings.checkin_answer_within.total_seconds(),
         "checkin_escalate_after": settings.checkin_escalate_after.total_seconds(),
@@ -45,6 +46,7 @@ def settings_from_json(data: dict[str, Any]) -> CommunitySettings:
         escalate_every=seconds("escalate_every", default.escalate_every),
         green_channel_factor=data.get("green_channel_factor", default.green_channel_factor),
         duplicate_window=seconds("duplicate_window", default.duplicate_window),
+        emergency_confirm_within=seconds("emergency_confirm_within", default.emergency_confirm_within),
         checkin_time=time.fromisoformat(data["checkin_time"])
         if "checkin_time" in data
         else default.checkin_time,

@@ -15,7 +15,11 @@ from storage.repositories.conversations import (
     SqlInboundLedger,
     SqlMessageLinkRepository,
 )
-from storage.repositories.workorders import SqlResidentRepository, SqlWorkOrderRepository
+from storage.repositories.desk import SqlDeskRepository
+from storage.repositories.privacy import SqlPersonalDataRepository
+from storage.repositories.residents import SqlResidentRepository
+from storage.repositories.statistics import SqlStatisticsRepository
+from storage.repositories.workorders import SqlWorkOrderRepository
 
 # Advisory-lock keys for chats, kept apart from the outbox claim's keys (which are the bare chat ids).
 _CHAT_LOCK_SPACE = 1 << 52
@@ -39,6 +43,9 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(self.session)
         self.checkins = SqlCheckinRepository(self.session)
         self.broadcasts = SqlBroadcastRepository(self.session, clock)
+        self.privacy = SqlPersonalDataRepository(self.session)  # /mydata and /deletedata
+        self.statistics = SqlStatisticsRepository(self.session)
+        self.desk = SqlDeskRepository(self.session)  # the staff desk (handlers.desk reads it as a port)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -15,6 +15,10 @@ from typing import Any
 
 import pytest
 
+# What the guard refused, for the after-test check: frameworks run their network calls in background tasks and
+# may swallow even pytest's failure there (aiogram's polling loop logs and backs off), so a refusal is also kept.
+violations: list[str] = []
+
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", ""})
 
 
@@ -33,6 +37,7 @@ def is_local(host: object) -> bool:
 def check(address: Any) -> None:
     """Fail the running test when `address` (a socket address) is not on this machine."""
     if isinstance(address, tuple) and address and not is_local(address[0]):
+        violations.append(f"connect {address[0]!r}")
         pytest.fail(f"offline guard: a test tried to connect to {address[0]!r} (only loopback is allowed)")
 
 
@@ -50,6 +55,7 @@ def _guarded_getaddrinfo(getaddrinfo: Callable[..., Any]) -> Callable[..., Any]:
         if isinstance(host, bytes):
             host = host.decode("idna")
         if host is not None and not is_local(host):
+            violations.append(f"resolve {host!r}")
             pytest.fail(f"offline guard: a test tried to resolve {host!r} (only loopback is allowed)")
         return getaddrinfo(host, *args, **kwargs)
 

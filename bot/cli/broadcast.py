@@ -16,7 +16,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from bot.delivery.broadcast_settings import BroadcastSettings
 from bot.settings import Settings
 from handlers.broadcasts.model import BroadcastRefused
 from handlers.broadcasts.requests import BroadcastRequest
@@ -38,7 +37,6 @@ broadcast_app.add_typer(campaigns_app, name="campaigns")
 @dataclass
 class _Env:
     settings: Settings
-    broadcast: BroadcastSettings
     uow_factory: SqlUnitOfWorkFactory
     clock: Clock
     queue: SqlDeliveryQueue
@@ -52,7 +50,7 @@ async def _env() -> AsyncIterator[_Env]:
     from storage.migrate import pending_revisions
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.logging.level, settings.logging.format)
     for noisy in (
         "sqlalchemy",
         "aiogram",
@@ -60,7 +58,7 @@ async def _env() -> AsyncIterator[_Env]:
         "alembic",
     ):  # their logs would carry chat ids, texts and the token
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.url)
     try:
         if await pending_revisions(engine):
             typer.echo("the database schema is not up to date: run `gridbot db upgrade`", err=True)
@@ -69,7 +67,6 @@ async def _env() -> AsyncIterator[_Env]:
         session_factory = make_session_factory(engine)
         yield _Env(
             settings,
-            BroadcastSettings(),
             SqlUnitOfWorkFactory(session_factory, clock),
             clock,
             SqlDeliveryQueue(session_factory, clock),
@@ -105,7 +102,8 @@ def campaigns_load(
     from bot.imports.campaigns import CampaignFileError, read_dirs, store
 
     async def job(env: _Env) -> int:
-        dirs = directory or [d for d in (env.broadcast.campaigns_dir, env.broadcast.own_campaigns_dir) if d]
+        broadcast = env.settings.broadcast
+        dirs = directory or [d for d in (broadcast.campaigns_dir, broadcast.own_campaigns_dir) if d]
         files = read_dirs(dirs)
         async with env.uow_factory() as uow:
             await store(uow, files, env.settings.timezone)
@@ -167,6 +165,7 @@ def create(
     until: Annotated[str | None, typer.Option("--until", help="no runs after this local time")] = None,
 ) -> None:
     """Create a draft broadcast and show its preview (approve it to schedule it)."""
+    from handlers.broadcasts import texts as bt
     from handlers.broadcasts.planning import create as create_broadcast
     from handlers.broadcasts.planning import preview
 
@@ -178,7 +177,7 @@ def create(
             made = await create_broadcast(uow, env.clock, request, None, env.settings.timezone)
             shown = await preview(uow, env.clock, made)
             await uow.commit()
-            return shown.render()
+            return bt.preview(shown)
 
     typer.echo(_run(job))
 
@@ -186,11 +185,12 @@ def create(
 @broadcast_app.command("preview")
 def preview_(broadcast_id: int) -> None:
     """The rendered text, the recipient count and the next fire times."""
+    from handlers.broadcasts import texts as bt
     from handlers.broadcasts.planning import get, preview
 
     async def job(env: _Env) -> str:
         async with env.uow_factory() as uow:
-            return (await preview(uow, env.clock, await get(uow, broadcast_id))).render()
+            return bt.preview(await preview(uow, env.clock, await get(uow, broadcast_id)))
 
     typer.echo(_run(job))
 
@@ -289,13 +289,15 @@ def send(
     from bot.delivery.broadcasts import BroadcastSender, telegram_messenger
 
     async def job(env: _Env) -> None:
-        settings = env.broadcast if name is None else env.broadcast.model_copy(update={"sender_name": name})
-        token = env.settings.bot_token
+        delivery = env.settings.delivery
+        if name is not None:
+            delivery = delivery.model_copy(update={"sender_name": name})
+        token = env.settings.telegram.token
         if token is None:
             typer.echo("GRIDBOT_BOT_TOKEN is not set", err=True)
             raise typer.Exit(1)
-        async with telegram_messenger(token.get_secret_value(), env.settings.telegram_api_url) as messenger:
-            sender = BroadcastSender(env.queue, messenger, settings)
+        async with telegram_messenger(token.get_secret_value(), env.settings.telegram.api_url) as messenger:
+            sender = BroadcastSender(env.queue, messenger, delivery, env.settings.broadcast)
             if until_idle:
                 await sender.start()
                 stats = await sender.drain()

@@ -19,6 +19,7 @@ from bot.delivery.broadcasts import BroadcastSender
 from bot.delivery.replies import OutboxSender
 from bot.imports.yaml_source import parse_duration
 from bot.schedule.clock import ConsoleClock
+from handlers.community.invites import NotInvitable, deep_link, issue
 from handlers.community.model import ROLE_LABELS, Role
 from handlers.messages import Button, Incoming, Reply
 from storage.models import MessageLinkRow, PersonRow, ResidentRow
@@ -33,6 +34,7 @@ CONSOLE_HELP = """控制台指令 (console commands):
   /photo [说明]       发送一张照片 (send a photo, optional caption)
   /tick 2h            时间快进（如 30m、2h、1d）并运行定时任务：催办、超时上报、平安问候
   /clock 2026-12-01 09:00   把控制台时间设为某一刻 (set the console's time)
+  /invite 名字 [居民]  生成邀请链接，并以受邀人的新聊天打开它 (invite someone; they open the link)
   /quit               退出
 其他输入都作为当前身份发给机器人（包括 /start /my /orders /help）。"""
 
@@ -109,13 +111,16 @@ class ConsoleSession:
         self.app = app
         self.out = out
         self.messenger = ConsoleMessenger(out)
-        self.sender = OutboxSender(app.outbox, self.messenger)
+        self.sender = OutboxSender(app.outbox, self.messenger, delivery=app.settings.delivery)
         self.broadcasts = (
-            BroadcastSender(app.broadcast_queue, self.messenger, app.broadcast_settings)
+            BroadcastSender(
+                app.broadcast_queue, self.messenger, app.settings.delivery, app.settings.broadcast
+            )
             if app.broadcast_queue is not None
             else None
         )
         self.personas: dict[str, Persona] = {}
+        self.unjoined: dict[str, str] = {}  # listed without a chat id: name -> roles, until /invite
         self.current: Persona | None = None
         self.failed = False
 
@@ -129,6 +134,9 @@ class ConsoleSession:
                 select(PersonRow).where(PersonRow.active).order_by(PersonRow.id)
             ):
                 roles = "、".join(ROLE_LABELS[Role(r)] for r in person.roles)
+                if person.chat_id is None:
+                    self.unjoined[person.name] = roles
+                    continue
                 self._add(Persona(person.name, person.chat_id, roles))
             for resident in await session.scalars(select(ResidentRow).order_by(ResidentRow.id)):
                 self._add(Persona(resident.name, resident.chat_id, "居民"))
@@ -169,6 +177,11 @@ class ConsoleSession:
         if command == "/who":
             for p in self.personas.values():
                 self.say(f"  {p.name}（{p.label}）")
+            for name, roles in self.unjoined.items():
+                self.say(f"  {name}（{roles}，还没加入：/invite {name}）")
+            return True
+        if command == "/invite":
+            await self.invite(rest)
             return True
         if self.current is None:
             self.say("请先用 /as 名字 选择一个身份。")
@@ -224,6 +237,29 @@ class ConsoleSession:
             await self.deliver()
             if not done:
                 break
+
+    async def invite(self, args: str) -> None:
+        """Make an invite link as `gridbot org invite` does; the invited person opens it in a new chat."""
+        name, _, kind = args.strip().partition(" ")
+        resident = kind.strip() in ("居民", "resident")
+        async with self.app.uow_factory() as uow:
+            try:
+                issued = await issue(uow.community, name, self.app.clock.now(), resident=resident)
+            except NotInvitable:
+                self.say(f"社区名单里没有“{name}”。邀请居民请用：/invite 名字 居民")
+                return
+            await uow.commit()
+        bot = self.app.settings.telegram.bot_username or "gridbot_example_bot"
+        self.say(
+            f"  🔗 邀请链接（只能用一次，{issued.expires_at:%m-%d %H:%M} 前有效）：{deep_link(bot, issued.code)}"
+        )
+        known = self.personas.get(name)
+        label = "居民" if resident else self.unjoined.pop(name, "") or (known.label if known else "")
+        persona = Persona(issued.name, 9900 + len(self.personas), label)  # their own, new chat
+        self._add(persona)
+        self.current = persona
+        self.say(f"—— 现在的身份：{persona.name}（打开了邀请链接，发送 /start 邀请码）")
+        await self.send(replace(self._message(), text=f"/start {issued.code}"))
 
     def switch(self, name: str) -> None:
         persona = self.personas.get(name)

@@ -11,12 +11,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from bot.cli.broadcast import broadcast_app
-from bot.cli.nlp import classify_command, rules_app
+from bot.cli.invite import invite_command
+from bot.cli.nlp import classify_command, nlp_app, rules_app
+from bot.cli.report import report_app
 from bot.cli.run import run as run_command
+from bot.cli.unreachable import UNREACHABLE_EXIT, unreachable
 from bot.imports.community_file import CommunityFileError, load_community
-from bot.ops.doctor import doctor_command
+from bot.ops.doctor import DEFAULT_TIMEOUT
 from bot.ops.logs import configure_logging
 from bot.settings import Settings
+from web.cli import web_app
 
 T = TypeVar("T")
 
@@ -27,41 +31,72 @@ org_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
+org_app.command("invite")(invite_command)
 app.add_typer(rules_app, name="rules", help="Classifier rule quality: evaluate and suggest keywords.")
+app.add_typer(nlp_app, name="nlp", help="The classifier's learned second opinion: train it.")
 app.command("classify")(classify_command)
 app.command("run")(run_command)
-app.command("doctor")(doctor_command)
 app.add_typer(broadcast_app, name="broadcast", help="Safety and anti-fraud broadcasts (广播).")
+app.add_typer(report_app, name="report")
+app.add_typer(web_app, name="web")
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    async def settled() -> T:
+        try:
+            return await coro
+        except Exception:
+            # aiosqlite stops a connection that failed to open through this loop, from its worker
+            # thread: give it the moment it needs, or the thread prints "Event loop is closed" on the
+            # way out, after the one line that says what is wrong.
+            await asyncio.sleep(0.1)
+            raise
+
+    return asyncio.run(settled())
 
 
 def _settings() -> Settings:
     settings = Settings()
     # The same format and redaction as `gridbot run` (tokens scrubbed, phones masked, SQL/HTTP quiet).
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.logging.level, settings.logging.format)
     return settings
 
 
+@app.command("doctor")
+def doctor(
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="seconds for each network check")
+    ] = DEFAULT_TIMEOUT,
+) -> None:
+    """Check settings, database and migrations, community, Redis, the token and the webhook."""
+    from bot.ops.doctor import run_checks
+
+    checks = _run(run_checks(Settings, timeout))  # Settings() loads them as `gridbot run` would
+    for check in checks:
+        typer.echo(check.render())
+    if any(check.ok is False for check in checks):
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Create or migrate the database schema to the newest version."""
+def db_upgrade(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show Alembic's own log lines")] = False,
+) -> None:
+    """Create or migrate the database schema to the newest version; says which migrations it applied."""
     from storage.database import make_engine
     from storage.migrate import upgrade
 
     settings = _settings()
 
-    async def go() -> None:
-        engine = make_engine(settings.database_url)
+    async def go() -> list[str]:
+        engine = make_engine(settings.database.url)
         try:
-            await upgrade(engine)
+            return await upgrade(engine, verbose=verbose)
         finally:
             await engine.dispose()
 
-    _run(go())
-    typer.echo("database is up to date")
+    applied = _run(go())
+    typer.echo(f"applied {', '.join(applied)}" if applied else "already up to date")
 
 
 @org_app.command("import")
@@ -120,14 +155,15 @@ def ledger_import(
     """Import a ledger spreadsheet (saved as CSV); nothing changes when any row has a problem."""
     from bot.app import NotMigrated, build_app
     from bot.imports.ledger_file import LedgerFileError, load_ledger
-    from handlers.care.ledger import LedgerImportError, import_rows
+    from handlers.care.ledger_import import LedgerImportError, import_rows
 
     try:
         rows = load_ledger(file)
     except LedgerFileError as error:
         typer.echo(f"{file}: {len(error.problems)} problem(s), nothing was changed:", err=True)
         for problem in error.problems:
-            typer.echo(f"  {file}:{problem.removeprefix('line ')}", err=True)
+            where = f"{file}:" if problem.startswith("line ") else f"{file}: "  # "f:12: .." or "f: .."
+            typer.echo(f"  {where}{problem.removeprefix('line ')}", err=True)
         raise typer.Exit(1) from error
     if dry_run:
         typer.echo(f"valid: {len(rows)} resident(s)")
@@ -172,6 +208,7 @@ def demo(
     from bot.cli.console import CONSOLE_HELP, ConsoleSession
     from bot.schedule.clock import ConsoleClock, SystemClock
 
+    lines = _script_lines(script) if script is not None else None
     settings = _settings()
     logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output
 
@@ -181,8 +218,8 @@ def demo(
             await load_campaigns(app_)
             session = ConsoleSession(app_)
             await session.load_personas()
-            if script is not None:
-                await session.run_lines(script.read_text(encoding="utf-8").splitlines(), echo=True)
+            if lines is not None:
+                await session.run_lines(lines, echo=True)
                 return not session.failed
             session.say(CONSOLE_HELP)
             if session.current is not None:
@@ -201,6 +238,17 @@ def demo(
         raise typer.Exit(1)
 
 
+def _script_lines(script: Path) -> list[str]:
+    """The demo script's lines; a wrong path or encoding is one line on stderr, not a traceback."""
+    try:
+        return script.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        typer.echo(f"cannot read the script {script}: {error.strerror or type(error).__name__}", err=True)
+    except UnicodeDecodeError:
+        typer.echo(f"cannot read the script {script}: it is not UTF-8 text", err=True)
+    raise typer.Exit(2)
+
+
 def _interactive_lines(session: Any) -> Any:
     while True:
         prompt = f"{session.current.name} > " if session.current else "> "
@@ -211,7 +259,15 @@ def _interactive_lines(session: Any) -> Any:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as error:
+        reason = unreachable(error)
+        if reason is None:
+            raise
+        # A service away is not a bug: one line, no traceback, and its own exit status.
+        typer.echo(f"gridbot: {reason}", err=True)
+        raise SystemExit(UNREACHABLE_EXIT) from None
 
 
 if __name__ == "__main__":

@@ -1,24 +1,24 @@
-"""CLI entry points of the classifier: `gridbot classify` and `gridbot rules eval|suggest`.
+"""CLI entry points of the classifier: `gridbot classify`, `gridbot rules eval|suggest`, `gridbot nlp train`.
 
-Only translation lives here (files and flags in, text out); the logic is in nlp/.
+Only translation lives here (files and flags in, text out); the logic is in nlp/. `gridbot classify`
+normally runs from bot/cli/classify.py without importing typer; this module is its --help and its tests.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import yaml
 
-from nlp import Classification, NlpError, RuleClassifier, load_classifier
-from nlp.quality.evaluation import evaluate, read_labelled_csv
+from bot.cli.classify import DEFAULT_COMMUNITY, ClassifyError, build_classifier, run
+from nlp import NlpError, RuleClassifier
+from nlp.classifier import DEFAULT_MODEL
+from nlp.quality.compare import compare, format_comparison
+from nlp.quality.evaluation import LabelledRow, evaluate, read_labelled_csv
 from nlp.quality.report import format_report
 from nlp.quality.suggest import suggest_keywords, to_rules_yaml
-
-DEFAULT_COMMUNITY = Path("deploy/examples/community.yaml")
 
 rules_app = typer.Typer(help="Check and improve the classification rules.", no_args_is_help=True)
 
@@ -27,57 +27,37 @@ CommunityOpt = Annotated[
     typer.Option("--community", help="Community YAML whose compounds/aliases are recognised as locations."),
 ]
 RulesOpt = Annotated[Path | None, typer.Option("--rules", help="Rules YAML (default: the shipped rules).")]
+ModelOpt = Annotated[
+    Path, typer.Option("--model", help="Learned model file (default: the shipped nlp/data/model.bin).")
+]
 
 
-def read_compounds(path: Path | None) -> dict[str, list[str]]:
-    """Compound name -> aliases from a community file's `compounds:` list; {} when there is no file."""
-    target = path or DEFAULT_COMMUNITY
-    if not target.exists():
-        if path is not None:
-            raise typer.BadParameter(f"{path}: file not found", param_hint="--community")
-        return {}
+def _classifier(community: Path | None, rules: Path | None, model: Path | None = None) -> RuleClassifier:
     try:
-        data = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise typer.BadParameter(
-            f"{target}: cannot read community file ({exc})", param_hint="--community"
-        ) from exc
-    compounds: dict[str, list[str]] = {}
-    for item in data.get("compounds") or [] if isinstance(data, dict) else []:
-        if isinstance(item, dict) and isinstance(item.get("name"), str):
-            aliases = item.get("aliases") or []
-            compounds[item["name"]] = [str(a) for a in aliases if isinstance(a, str | int)]
-    return compounds
-
-
-def _classifier(community: Path | None, rules: Path | None) -> RuleClassifier:
-    try:
-        return load_classifier(rules, read_compounds(community))
-    except NlpError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        return build_classifier(community, rules, model, DEFAULT_COMMUNITY)
+    except ClassifyError as exc:
+        typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
 
 
-def to_json(result: Classification) -> dict[str, Any]:
-    """The documented JSON shape of one classification."""
-    loc = result.location
-    return {
-        "category": result.category.value,
-        "priority": result.priority.value,
-        "location": {"compound": loc.compound, "building": loc.building, "unit": loc.unit, "room": loc.room},
-        "keywords": list(result.keywords),
-        "confidence": result.confidence,
-    }
+def classify_command(
+    community: CommunityOpt = None,
+    rules: RulesOpt = None,
+    model: ModelOpt = DEFAULT_MODEL,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="Rules alone, without the learned model.")
+    ] = False,
+    all_votes: Annotated[
+        bool, typer.Option("--all-votes", help="Ask the model on every message to show its vote (slower).")
+    ] = False,
+) -> None:
+    """Classify messages read one per line from stdin; write one JSON object per line to stdout.
 
-
-def classify_command(community: CommunityOpt = None, rules: RulesOpt = None) -> None:
-    """Classify messages read one per line from stdin; write one JSON object per line to stdout."""
-    classifier = _classifier(community, rules)
-    for line in sys.stdin:
-        result = classifier.classify(line.rstrip("\r\n"))
-        # One line per input line, flushed, so a caller can pipe messages in and read answers as they come.
-        sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+    Each object holds the combined answer, the rules' category and the learned model's vote ("model":
+    null when the rules were sure and the model could not have raised an emergency).
+    """
+    classifier = _classifier(community, rules, None if no_model else model)
+    run(classifier, sys.stdin.buffer, sys.stdout, all_votes)
 
 
 @rules_app.command("eval")
@@ -88,8 +68,16 @@ def eval_command(
     max_misclassified: Annotated[int | None, typer.Option(help="Show at most this many errors.")] = None,
     min_accuracy: Annotated[float, typer.Option(help="Exit 1 when accuracy is below this.")] = 0.0,
     min_macro_f1: Annotated[float, typer.Option(help="Exit 1 when macro-F1 is below this.")] = 0.0,
+    compare_model: Annotated[
+        bool,
+        typer.Option(
+            "--compare", help="Also compare rules alone, the learned model alone and the two combined."
+        ),
+    ] = False,
+    model: ModelOpt = DEFAULT_MODEL,
 ) -> None:
-    """Print precision/recall/F1 per category, a confusion matrix and the misclassified lines."""
+    """Print precision/recall/F1 per category, a confusion matrix and the misclassified lines (rules
+    alone; with --compare, also the learned model and the combination)."""
     classifier = _classifier(community, rules)
     try:
         rows = read_labelled_csv(file)
@@ -103,9 +91,32 @@ def eval_command(
         labels=[c.name for c in classifier.rules.categories],
     )
     typer.echo(format_report(report, max_misclassified))
+    if compare_model:
+        typer.echo("")
+        typer.echo(_comparison(classifier, rows, file, model))
     if report.accuracy < min_accuracy or report.macro_f1 < min_macro_f1:
         typer.echo("below the required thresholds", err=True)
         raise typer.Exit(1)
+
+
+def _comparison(classifier: RuleClassifier, rows: list[LabelledRow], file: Path, model: Path) -> str:
+    try:
+        classifier.use_model(model)
+    except NlpError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    opinion = classifier.second_opinion
+    assert opinion is not None  # use_model() set it
+    opinion.always = True  # the model's own vote on every message, for "model alone"
+    labels = [c.name for c in classifier.rules.categories]
+    figures = compare(rows, lambda text: classifier.classify_by_rules(text)[0], classifier.classify, labels)
+    sources = opinion.model.meta.get("sources") or {}
+    note = (
+        f"note: {file.name} is one of the model's training sets, so its model and combined figures are not a test"
+        if file.name in sources
+        else ""
+    )
+    return format_comparison(figures, note)
 
 
 @rules_app.command("suggest")
@@ -145,3 +156,91 @@ def suggest_command(
     )
     priorities = {c.name: c.priority for c in classifier.rules.categories}
     typer.echo(to_rules_yaml(suggestions, priorities), nl=False)
+
+
+nlp_app = typer.Typer(help="The learned second opinion of the classifier.", no_args_is_help=True)
+# The shipped labelled sets live in the source checkout, next to the tests that gate on them.
+SETS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
+
+
+@nlp_app.command("train")
+def train_command(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the model file.")] = DEFAULT_MODEL,
+    extra: Annotated[
+        list[Path] | None,
+        typer.Option("--extra", help="More labelled messages: a CSV with text,label columns (repeatable)."),
+    ] = None,
+    sets_dir: Annotated[
+        Path, typer.Option("--sets-dir", help="Folder holding the shipped training sets.")
+    ] = SETS_DIR,
+    community: CommunityOpt = None,
+    rules: RulesOpt = None,
+    model_leads: Annotated[
+        bool,
+        typer.Option(
+            "--model-leads",
+            help="The model's label wherever it knows the message; the rules keep their emergencies "
+            "(default: the rules lead, the model decides where they are unknown or unsure).",
+        ),
+    ] = False,
+) -> None:
+    """Retrain the learned model from the shipped sets (and --extra files) and write the model file.
+
+    Settings and thresholds are chosen by cross-validation on these examples only; dev_styles.csv and
+    the blind sets never train it. The bot reads the file at start (GRIDBOT_NLP_MODEL_FILE).
+    """
+    from nlp.learned.opinion import rules_view
+    from nlp.learned.pipeline import FOLDS, SHIPPED_SETS, train_model
+    from nlp.learned.store import dump_model
+    from nlp.learned.train import Example
+
+    classifier = _classifier(community, rules)  # rules alone: the thresholds are set against them
+    categories = {c.name for c in classifier.rules.categories}
+    examples: list[Example] = []
+    sources: dict[str, int] = {}
+    for path in [*(sets_dir / name for name in SHIPPED_SETS), *(extra or [])]:
+        try:
+            rows = read_labelled_csv(path)
+        except NlpError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        strange = sorted({r.label for r in rows} - categories)
+        if strange:
+            typer.echo(f"error: {path}: unknown label(s) {', '.join(strange)}", err=True)
+            raise typer.Exit(2)
+        kept = [Example(r.text, r.label) for r in rows if r.text]
+        examples.extend(kept)
+        sources[path.name] = len(kept)
+        typer.echo(f"{path}: {len(kept)} examples")
+    by_rules = {ex.text: classifier.classify_by_rules(ex.text) for ex in examples}
+    try:
+        result = train_model(
+            examples,
+            classifier.tokenizer.cut_all,
+            lambda text: rules_view(by_rules[text][0]),
+            sources=sources,
+            read=lambda text: by_rules[text][1],  # what the rules read is what the model reads
+            model_leads=model_leads,
+        )
+    except ImportError as exc:
+        typer.echo(f"error: training needs scikit-learn: pip install 'gridbot[train]' ({exc})", err=True)
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    for params, figures in result.param_figures.items():
+        typer.echo(f"  cross-validated {params}: {figures}")
+    if result.model_cv is not None:
+        typer.echo(f"model alone, {FOLDS}-fold cross-validated on these examples: {result.model_cv}")
+    if result.rules_cv is not None and result.combined_cv is not None:
+        typer.echo(f"combined, the same folds: {result.combined_cv}")
+        typer.echo(f"rules alone on these examples (they were written from them): {result.rules_cv}")
+    policy = result.policy
+    typer.echo(
+        f"chosen: {result.params}; the model decides where the rules say unknown when its probability "
+        f"reaches {policy.decide_at}, replaces their label when their confidence is below "
+        f"{policy.rules_unsure_below} and its probability reaches {policy.override_at}, and raises a "
+        f"possible emergency from {policy.raise_at}"
+    )
+    dump_model(result.model, out)
+    typer.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {len(examples)} examples)")

@@ -6,14 +6,19 @@ Register in bot/cli.py with `app.command("run")(run)`; also runnable as `python 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.unreachable import unreachable
 from bot.ops.logs import configure_logging as setup_logging
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -23,23 +28,51 @@ def configure_logging(settings: Settings) -> None:
 
     SQL logs would carry personal data and HTTP client logs the token in URLs: they are quieted.
     """
-    setup_logging(settings.log_level, settings.log_format)
+    setup_logging(settings.logging.level, settings.logging.format)
 
 
-async def serve(settings: Settings, *, webhook: bool, stop: asyncio.Event | None = None) -> None:
-    """Run until SIGTERM/SIGINT (or `stop`), then finish in-flight work and exit."""
+async def serve(
+    settings: Settings,
+    *,
+    webhook: bool,
+    stop: asyncio.Event | None = None,
+    first_delay: float = 1.0,
+    max_delay: float = 60.0,
+    signals: bool = True,
+) -> None:
+    """Run until SIGTERM/SIGINT (or `stop`), then finish in-flight work and exit.
+
+    A database or Bot API that cannot be reached (not up yet, a network hiccup) is waited for: one log
+    line per attempt, the wait doubling from `first_delay` up to `max_delay`. Anything else is raised.
+    """
     from bot.app import build_app
     from bot.telegram.runner import TelegramRunner
 
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    app = await build_app(settings)
+    if signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    delay = first_delay
+    app: App | None = None
     try:
-        await TelegramRunner(app).run(stop, webhook=webhook)
+        while not stop.is_set():
+            try:
+                if app is None:  # built once: loading the classifier takes seconds
+                    app = await build_app(settings)
+                await TelegramRunner(app).run(stop, webhook=webhook)
+                return
+            except Exception as error:
+                reason = unreachable(error)
+                if reason is None:
+                    raise
+                log.warning("%s; retrying in %.1fs", reason, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, max_delay)
     finally:
-        await app.close()
+        if app is not None:
+            await app.close()
 
 
 def run_command(webhook: bool = False) -> None:

@@ -9,6 +9,8 @@ continues where the ledger says it stopped.
 429 `retry_after`: all sending pauses that long (the shared limiter), the same message is retried in
 place a bounded number of times, then it goes back to the queue. 403: the row and the chat are marked
 unreachable and never retried. Other errors: back to the queue until `max_attempts`, then failed.
+Claims, leases and attempts are the reply outbox's (`DeliverySettings`); pace and 429 handling are
+broadcasts' own (`BroadcastSettings`).
 """
 
 from __future__ import annotations
@@ -17,15 +19,15 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from bot.delivery.broadcast_settings import BroadcastSettings
-from bot.delivery.ratelimit import Limits, RateLimiter
+from bot.delivery.ratelimit import Lane, Limits, RateLimiter, lane_of
 from bot.delivery.replies import DeliveryError, Messenger, RetryLater, Unreachable
+from bot.settings import BroadcastSettings, DeliverySettings
 from handlers.messages import Reply
 from storage.queues.broadcasts import ClaimedDelivery, SqlDeliveryQueue
+from storage.queues.leases import DeliveryOutcome, retry_or_fail
 
 log = logging.getLogger(__name__)
 
@@ -82,26 +84,38 @@ class BroadcastSender:
         self,
         queue: SqlDeliveryQueue,
         messenger: Messenger,
-        settings: BroadcastSettings,
+        delivery: DeliverySettings,
+        broadcast: BroadcastSettings,
         *,
         limiter: RateLimiter | None = None,
         pace: SteadyPace | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._queue, self._messenger, self._settings = queue, messenger, settings
-        self.name = settings.sender_name
-        rate = settings.rate_per_second
+        self._queue, self._messenger = queue, messenger
+        self._delivery, self._broadcast = delivery, broadcast
+        self.name = delivery.sender_name
+        rate = broadcast.rate_per_second
+        # On its own (`gridbot broadcast send`); beside the bot, it shares the bot's limiter instead.
         self._limiter = limiter or RateLimiter(
-            Limits(per_chat_per_second=settings.per_chat_per_second, overall_per_second=rate)
+            Limits(per_chat_per_second=delivery.per_chat_per_second, overall_per_second=rate)
         )
-        self._pace = pace or SteadyPace(rate * settings.pace_margin)
+        self._pace = pace or SteadyPace(rate * broadcast.pace_margin)
         self._sleep = sleep
         self.stats = SendStats()
+        self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()  # an /alert was planned since the last claim
+
+    def wake(self, *, urgent: bool = False) -> None:
+        """Deliveries were planned: look now instead of at the next poll; an alert's go before the rest
+        of the batch in hand."""
+        if urgent:
+            self._urgent.set()
+        self._wake.set()
 
     async def start(self) -> int:
         """Take back what a previous process under this name held, and what dead senders held."""
-        mine = await self._queue.release(self.name)
-        stale = await self._queue.release_stale(timedelta(seconds=self._settings.lease_seconds))
+        mine = await self._queue.release_owned(self.name)
+        stale = await self._queue.release_stale(self._delivery.lease)
         if mine or stale:
             log.info("sender %s: %d own and %d stale claims back in the queue", self.name, mine, stale)
         return mine + stale
@@ -110,12 +124,16 @@ class BroadcastSender:
         """Send until nothing is pending (or `stop` is set); rows claimed but not sent are given back."""
         try:
             while stop is None or not stop.is_set():
-                batch = await self._queue.claim(self.name, self._settings.batch_size)
+                self._urgent.clear()
+                batch = await self._queue.claim(self.name, self._delivery.batch_size)
                 if not batch:
                     break
                 for index, item in enumerate(batch):
+                    if self._urgent.is_set() and lane_of(item.priority, bulk=True) is Lane.BULK:
+                        await self._queue.release([i.id for i in batch[index:]])  # the alert goes next
+                        break
                     if stop is not None and stop.is_set():
-                        await self._queue.release(self.name)
+                        await self._queue.release_owned(self.name)
                         log.info(
                             "sender %s: stopping, %d claimed rows given back", self.name, len(batch) - index
                         )
@@ -123,63 +141,76 @@ class BroadcastSender:
                     await self._deliver(item)
         finally:
             if stop is not None and stop.is_set():
-                await self._queue.release(self.name)
+                await self._queue.release_owned(self.name)
         return self.stats
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 2.0) -> None:
         """Drain continuously until `stop` is set, polling for new runs."""
         await self.start()
         while not stop.is_set():
+            self._wake.clear()
             try:
                 await self.drain(stop)
             except Exception:  # a database hiccup must not kill the sender; the next pass retries
                 log.exception("broadcast pass failed")
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_interval)
+            wake = asyncio.ensure_future(self._wake.wait())
+            halt = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait([wake, halt], timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                wake.cancel()
+                halt.cancel()
 
     async def _deliver(self, item: ClaimedDelivery) -> None:
         reply = Reply(item.chat_id, item.text)
         retries = 0
         while True:
             await self._pace.wait()
-            await self._limiter.acquire(item.chat_id)
+            await self._limiter.acquire(item.chat_id, lane_of(item.priority, bulk=True), bulk=True)
             try:
                 message_id = await self._messenger.send(reply, None)
             except RetryLater as error:
                 self.stats.rate_limited += 1
                 retries += 1
-                pause = min(error.seconds, self._settings.max_pause_seconds)
+                pause = min(error.seconds, self._broadcast.max_pause_seconds)
                 log.warning("delivery %s: rate limited, pausing %.1fs (retry %d)", item.id, pause, retries)
                 self._limiter.pause(pause)
                 self._pace.slow_down()
                 await self._queue.renew(self.name)  # waiting is not dying: keep the claims
-                if retries > self._settings.max_rate_limited_retries:
+                if retries > self._broadcast.max_rate_limited_retries:
                     await self._requeue(item, str(error))
                     return
                 continue
             except Unreachable as error:
                 log.info("delivery %s: recipient unreachable", item.id)
                 self.stats.unreachable += 1
-                await self._record(await self._queue.mark_unreachable(item, self.name, str(error)))
+                await self._record(item, DeliveryOutcome.UNREACHABLE, error=str(error))
                 return
             except DeliveryError as error:
                 log.warning("delivery %s: failed (%s)", item.id, type(error).__name__)
                 await self._requeue(item, str(error))
                 return
             self.stats.sent += 1
-            await self._record(await self._queue.mark_sent(item, self.name, message_id))
+            await self._record(item, DeliveryOutcome.SENT, message_id=message_id)
             return
 
     async def _requeue(self, item: ClaimedDelivery, error: str) -> None:
-        retry = item.attempts < self._settings.max_attempts
-        if retry:
+        outcome = retry_or_fail(item.attempts, self._delivery.max_attempts)
+        if outcome is DeliveryOutcome.RETRY:
             self.stats.requeued += 1
         else:
             self.stats.failed += 1
-        await self._record(await self._queue.mark_failed(item, self.name, error, retry=retry))
+        await self._record(item, outcome, error=error)
 
-    async def _record(self, held: bool) -> None:
-        if not held:
+    async def _record(
+        self,
+        item: ClaimedDelivery,
+        outcome: DeliveryOutcome,
+        *,
+        message_id: int | None = None,
+        error: str = "",
+    ) -> None:
+        if not await self._queue.record(item, outcome, message_id=message_id, error=error):
             # Our lease had expired and another sender took the row: it may send it again.
             self.stats.lease_lost += 1
             log.warning("sender %s: a claim expired before its outcome was recorded", self.name)

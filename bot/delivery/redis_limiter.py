@@ -6,7 +6,10 @@ send 30·N. Here every check-and-take is one Lua script run atomically by Redis 
 
 - overall and per-chat pace: GCRA (a token bucket kept as one "theoretical arrival time" per key);
 - groups: a sliding 60-second log (a sorted set) of at most `per_group_per_minute` sends;
-- a 429: one key holding "paused until"; every replica waits it out before its next send.
+- a 429: one key holding "paused until"; every replica waits it out before its next send;
+- lanes (bot/delivery/ratelimit.py): while any replica's campaign sends (a key that lives one second after
+  each bulk send), the overall pace has no burst for anyone, so an alert takes a campaign's slot instead of
+  adding a burst on top of it; a chat's urgent reserve is the per-chat tolerance less one interval.
 
 Keys expire as soon as they hold nothing (an idle chat's bucket is full anyway), so memory stays bounded.
 If Redis cannot be reached, sending is not stopped: this process falls back to its own accounting (the
@@ -22,12 +25,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.delivery.ratelimit import Limits, RateLimiter
+from bot.delivery.ratelimit import BULK_WINDOW, Lane, Limits, RateLimiter
 
 log = logging.getLogger(__name__)
 
-# KEYS: pause, overall, chat, group. ARGV: mode ("take" | "peek"), overall interval µs, overall tolerance µs,
-# chat interval µs, chat tolerance µs, group limit (0 = not a group), group window µs, log member.
+# KEYS: pause, overall, chat, group, bulk. ARGV: mode ("take" | "peek"), overall interval µs, overall
+# tolerance µs, chat interval µs, chat tolerance µs, group limit (0 = not a group), group window µs, log
+# member, lane ("bulk" | "reply" | "urgent"), bulk window µs, urgent reserve µs, bulk ("1" | "0").
 # Returns the wait in µs (0: allowed, and counted when mode is "take").
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -43,13 +47,19 @@ local function tat_of(key)
   if tat < now then tat = now end
   return tat
 end
+local lane = ARGV[9]
+local overall_tolerance = tonumber(ARGV[3])
+local bulk = ARGV[12] == '1'
+if bulk or redis.call('EXISTS', KEYS[5]) == 1 then overall_tolerance = 0 end
 local overall_tat = 0
 if take then
   overall_tat = tat_of(KEYS[2])
-  wait = math.max(wait, overall_tat - tonumber(ARGV[3]) - now)
+  wait = math.max(wait, overall_tat - overall_tolerance - now)
 end
 local chat_tat = tat_of(KEYS[3])
-wait = math.max(wait, chat_tat - tonumber(ARGV[5]) - now)
+local chat_tolerance = tonumber(ARGV[5])
+if lane ~= 'urgent' then chat_tolerance = math.max(0, chat_tolerance - tonumber(ARGV[11])) end
+wait = math.max(wait, chat_tat - chat_tolerance - now)
 local group_limit = tonumber(ARGV[6])
 local window = tonumber(ARGV[7])
 if group_limit > 0 then
@@ -69,6 +79,9 @@ advance(KEYS[3], chat_tat, tonumber(ARGV[4]))
 if group_limit > 0 then
   redis.call('ZADD', KEYS[4], now, ARGV[8])
   redis.call('PEXPIRE', KEYS[4], math.ceil(window / 1000) + 1)
+end
+if bulk then
+  redis.call('SET', KEYS[5], '1', 'PX', math.ceil(tonumber(ARGV[10]) / 1000))
 end
 return 0
 """
@@ -134,35 +147,43 @@ class RedisRateLimiter(RateLimiter):
             round(chat * _MICRO),
             round(chat * (max(1, limits.per_chat_burst) - 1) * _MICRO),
         )
+        self._reserve = round(chat * limits.urgent_reserve * _MICRO)  # a chat's burst kept for urgent
 
     def _keys(self, chat_id: int) -> list[str]:
         p = self._prefix
-        return [f"{p}:pause", f"{p}:all", f"{p}:c:{chat_id}", f"{p}:g:{chat_id}"]
+        return [f"{p}:pause", f"{p}:all", f"{p}:c:{chat_id}", f"{p}:g:{chat_id}", f"{p}:bulk"]
 
-    def _args(self, mode: str, chat_id: int) -> list[Any]:
+    def _args(self, mode: str, chat_id: int, lane: Lane, bulk: bool = False) -> list[Any]:
         group_limit = self.limits.per_group_per_minute if chat_id < 0 else 0
-        return [mode, *self._pace_args, group_limit, round(GROUP_WINDOW * _MICRO), uuid.uuid4().hex]
+        return [
+            mode,
+            *self._pace_args,
+            group_limit,
+            round(GROUP_WINDOW * _MICRO),
+            uuid.uuid4().hex,
+            lane.name.lower(),
+            round(BULK_WINDOW * _MICRO),
+            self._reserve,
+            "1" if bulk else "0",
+        ]
 
-    async def acquire(self, chat_id: int) -> None:
-        """Wait until a message to `chat_id` may go out (by every replica's count), and count it."""
-        while True:
-            try:
-                wait = int(await self._acquire_script(self._keys(chat_id), self._args("take", chat_id)))
-            except Exception as error:  # Redis down: keep sending at this process's own pace
-                self._lost(error)
-                await super().acquire(chat_id)
-                return
-            self._back()
-            if wait <= 0:
-                return
-            await self._sleep(wait / _MICRO)
-
-    async def chat_delay(self, chat_id: int) -> float:
+    async def _try_take(self, chat_id: int, lane: Lane, bulk: bool) -> float:
+        """One check-and-take by every replica's count (the lanes' order in this process: the parent)."""
         try:
-            wait = int(await self._acquire_script(self._keys(chat_id), self._args("peek", chat_id)))
+            args = self._args("take", chat_id, lane, bulk)
+            wait = int(await self._acquire_script(self._keys(chat_id), args))
+        except Exception as error:  # Redis down: keep sending at this process's own pace
+            self._lost(error)
+            return await super()._try_take(chat_id, lane, bulk)
+        self._back()
+        return wait / _MICRO
+
+    async def chat_delay(self, chat_id: int, lane: Lane = Lane.REPLY) -> float:
+        try:
+            wait = int(await self._acquire_script(self._keys(chat_id), self._args("peek", chat_id, lane)))
         except Exception as error:
             self._lost(error)
-            return await super().chat_delay(chat_id)
+            return await super().chat_delay(chat_id, lane)
         self._back()
         return wait / _MICRO
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
-from datetime import timedelta
 from typing import Protocol
 
-from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.ratelimit import Lane, RateLimiter
+from bot.settings import DeliverySettings
 from handlers.messages import Reply
+from storage.queues.leases import DeliveryOutcome, retry_or_fail
 from storage.queues.outbox import QueuedReply, SqlOutboxQueue
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
 # A chat's turn this close is simply waited for; a longer wait sets its messages aside for a later pass.
 CHAT_WAIT_INLINE = 0.5
 
@@ -46,11 +45,16 @@ class OutboxSender:
     A 429 pauses all sending for `retry_after`, then the same message is retried first (order is kept);
     a 403 fails the row and marks the chat unreachable; other errors are retried on later passes (the
     chat's later messages wait for it). Every claim counts as an attempt, and a row is given up after
-    MAX_ATTEMPTS.
+    `delivery.max_attempts`.
 
-    Several replicas may drain one outbox: claims carry `name` (one process per name), a chat's messages
-    go to one sender at a time (see `SqlOutboxQueue.claim`), and claims older than `lease` are taken to
-    belong to a dead process and put back.
+    Several replicas may drain one outbox: claims carry `delivery.sender_name` (one process per name), a
+    chat's messages go to one sender at a time (see `SqlOutboxQueue.claim`), and claims older than the
+    lease are taken to belong to a dead process and put back.
+
+    Urgent rows (an emergency's advice and alerts) are claimed first and sent in the limiter's urgent
+    lane; `wake(urgent=True)` (the transport, right after the commit) makes the sender give back the rest
+    of the batch it is working through and claim again, so they go next rather than after that batch.
+    They wait for their chat's turn inline instead of being set aside for a later pass.
     """
 
     def __init__(
@@ -59,16 +63,17 @@ class OutboxSender:
         messenger: Messenger,
         limiter: RateLimiter | None = None,
         *,
-        name: str | None = None,
-        lease: timedelta = timedelta(seconds=120),
+        delivery: DeliverySettings | None = None,
     ) -> None:
         self._queue = queue
         self._messenger = messenger
         self._limiter = limiter
-        self.name = name or socket.gethostname()
-        self._lease = lease
+        self._delivery = delivery or DeliverySettings()
+        self.name = self._delivery.sender_name
+        self._lease = self._delivery.lease
         self._last_sweep = 0.0
         self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()  # urgent rows were committed since the last claim
 
     async def recover(self) -> int:
         """At start: take back what this name held before (a restart) and what dead senders held."""
@@ -77,8 +82,11 @@ class OutboxSender:
         self._last_sweep = time.monotonic()
         return mine + stale
 
-    def wake(self) -> None:
-        """New rows were committed: drain now instead of at the next poll."""
+    def wake(self, *, urgent: bool = False) -> None:
+        """New rows were committed: drain now instead of at the next poll (urgent ones before the rest
+        of the batch in hand)."""
+        if urgent:
+            self._urgent.set()
         self._wake.set()
 
     async def flush(self) -> int:
@@ -92,37 +100,46 @@ class OutboxSender:
             if self._limiter is not None and (pause := await self._limiter.pause_remaining()) > 0:
                 # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
                 await asyncio.sleep(pause)
-            batch = await self._queue.claim(skip_chats=frozenset(waiting), owner=self.name)
+            self._urgent.clear()  # what is committed from here on is seen by this claim or wakes again
+            batch = await self._queue.claim(
+                self._delivery.batch_size, skip_chats=frozenset(waiting), owner=self.name
+            )
             if not batch:
                 break
             for index, item in enumerate(batch):
+                if self._urgent.is_set() and not item.urgent:
+                    # An emergency was committed meanwhile: it goes next, this batch's rest after it.
+                    await self._queue.release([i.id for i in batch[index:]])
+                    break
                 chat_id = item.reply.chat_id
                 if chat_id in refused:
-                    await self._queue.mark_unreachable(item, "chat refused an earlier message")
+                    await self._record(
+                        item, DeliveryOutcome.UNREACHABLE, error="chat refused an earlier message"
+                    )
                     continue
                 if (
                     chat_id not in waiting
+                    and not item.urgent  # an emergency waits for its chat's turn right here
                     and self._limiter is not None
                     and await self._limiter.chat_delay(chat_id) > CHAT_WAIT_INLINE
                 ):
                     waiting.add(chat_id)
-                if chat_id in waiting:
+                if chat_id in waiting and not item.urgent:
                     await self._queue.release([item.id])
                     continue
-                sent = await self._deliver(item)
-                if sent is None:
-                    # Rate limited: this row went back to the queue; so do the rest of the batch, so
-                    # that messages keep their order once sending resumes.
+                outcome = await self._deliver(item)
+                if outcome is DeliveryOutcome.RATE_LIMITED:
+                    # This row went back to the queue; so does the rest of the batch, so that messages
+                    # keep their order once sending resumes.
                     await self._queue.release([i.id for i in batch[index + 1 :]])
                     break
-                if sent < 0:
+                if outcome is DeliveryOutcome.UNREACHABLE:
                     refused.add(chat_id)
-                    continue
-                if sent == 0:
+                elif outcome is DeliveryOutcome.SENT:
+                    delivered += 1
+                else:
                     # Failed, to be retried: the chat's later messages must not overtake it.
                     waiting.add(chat_id)
-                    continue
-                delivered += sent
         return delivered
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 2.0) -> None:
@@ -151,28 +168,38 @@ class OutboxSender:
         if released:
             log.info("outbox: %d message(s) claimed by a stopped sender put back", released)
 
-    async def _deliver(self, item: QueuedReply) -> int | None:
-        """1 sent, 0 failed (for good or for a later pass), -1 chat unreachable, None rate limited (pause, retry)."""
+    async def _deliver(self, item: QueuedReply) -> DeliveryOutcome:
+        """Send one reply and record what happened to it."""
         if self._limiter is not None:
-            await self._limiter.acquire(item.reply.chat_id)
+            await self._limiter.acquire(item.chat_id, Lane.URGENT if item.urgent else Lane.REPLY)
         try:
             message_id = await self._messenger.send(item.reply, item.reply_to_message_id)
         except RetryLater as error:
             log.warning("outbox %s: rate limited, retry in %.1fs", item.id, error.seconds)
-            # Bounded: each claim counts as an attempt, and MAX_ATTEMPTS ends it.
-            await self._queue.mark_failed(item, str(error), retry=item.attempts < MAX_ATTEMPTS)
+            # Bounded: each claim counts as an attempt, and max_attempts ends it.
+            await self._record(
+                item, retry_or_fail(item.attempts, self._delivery.max_attempts), error=str(error)
+            )
             if self._limiter is not None:
                 self._limiter.pause(error.seconds)  # all chats wait: flood control is per bot
             else:
                 await asyncio.sleep(min(error.seconds, 60))
-            return None
+            return DeliveryOutcome.RATE_LIMITED
         except Unreachable as error:
             log.info("outbox %s: recipient unreachable", item.id)
-            await self._queue.mark_unreachable(item, str(error))
-            return -1
+            await self._record(item, DeliveryOutcome.UNREACHABLE, error=str(error))
+            return DeliveryOutcome.UNREACHABLE
         except DeliveryError as error:
             log.warning("outbox %s: delivery failed (%s)", item.id, type(error).__name__)
-            await self._queue.mark_failed(item, str(error), retry=item.attempts < MAX_ATTEMPTS)
-            return 0
-        await self._queue.mark_sent(item, message_id)
-        return 1
+            outcome = retry_or_fail(item.attempts, self._delivery.max_attempts)
+            await self._record(item, outcome, error=str(error))
+            return outcome
+        await self._record(item, DeliveryOutcome.SENT, message_id=message_id)
+        return DeliveryOutcome.SENT
+
+    async def _record(
+        self, item: QueuedReply, outcome: DeliveryOutcome, *, message_id: int | None = None, error: str = ""
+    ) -> None:
+        if not await self._queue.record(item, outcome, message_id=message_id, error=error):
+            # Our lease had run out and the row went back: it may be sent again.
+            log.warning("outbox %s: the claim expired before its outcome (%s) was recorded", item.id, outcome)

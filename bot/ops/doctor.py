@@ -12,18 +12,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
-import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.delivery.broadcast_settings import BroadcastSettings
-from bot.settings import Settings, Transport
+from bot.settings import Settings, TelegramSettings, Transport, env_name
 from bot.telegram.redact import scrub
 
 DEFAULT_TIMEOUT = 5.0  # seconds for each network check
@@ -41,12 +39,8 @@ class Check:
         return f"{mark} {self.name}: {self.detail}"
 
 
-SettingsLoader = Callable[[], tuple[Settings, BroadcastSettings]]
-
-
-def load_settings() -> tuple[Settings, BroadcastSettings]:
-    """The settings `gridbot run` would use (environment and ./.env)."""
-    return Settings(), BroadcastSettings()
+# `Settings` itself (the environment and ./.env, as `gridbot run` reads them), or a test's own.
+SettingsLoader = Callable[[], Settings]
 
 
 def _error(error: BaseException) -> str:
@@ -68,27 +62,25 @@ def _safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
 
 
-def check_settings(loader: SettingsLoader) -> tuple[Check, Settings | None, BroadcastSettings | None]:
+def check_settings(loader: SettingsLoader) -> tuple[Check, Settings | None]:
     """Settings load and point at files that exist."""
     try:
-        settings, broadcast = loader()
+        settings = loader()
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            field = str(item["loc"][0]) if item["loc"] else "?"
-            prefix = "GRIDBOT_BROADCAST_" if error.title == "BroadcastSettings" else "GRIDBOT_"
-            problems.append(f"{prefix}{field.upper()}: {item['msg']}")
+        problems = [f"{env_name(item['loc'])}: {item['msg']}" for item in error.errors()]
         detail = "; ".join(problems) + " (fix the environment or .env; see .env.example)"
-        return Check("settings", False, scrub(detail)), None, None
+        return Check("settings", False, scrub(detail)), None
     except Exception as error:  # e.g. an unreadable .env
-        return Check("settings", False, f"cannot load them ({_error(error)})"), None, None
+        return Check("settings", False, f"cannot load them ({_error(error)})"), None
+    broadcast = settings.broadcast
     missing = []
     try:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         missing.append(f"GRIDBOT_TIMEZONE={settings.timezone} is not a time zone (e.g. Asia/Shanghai)")
-    if settings.rules_file is not None and not settings.rules_file.is_file():
-        missing.append(f"GRIDBOT_RULES_FILE={settings.rules_file} does not exist")
+    rules_file = settings.nlp.rules_file
+    if rules_file is not None and not rules_file.is_file():
+        missing.append(f"GRIDBOT_RULES_FILE={rules_file} does not exist")
     if not broadcast.campaigns_dir.is_dir():
         missing.append(f"GRIDBOT_BROADCAST_CAMPAIGNS_DIR={broadcast.campaigns_dir} is not a directory")
     if broadcast.own_campaigns_dir is not None and not broadcast.own_campaigns_dir.is_dir():
@@ -97,12 +89,11 @@ def check_settings(loader: SettingsLoader) -> tuple[Check, Settings | None, Broa
         )
     if missing:
         detail = "; ".join(missing) + " (relative paths start in the working directory)"
-        return Check("settings", False, detail), settings, broadcast
-    database = make_url(settings.database_url).get_backend_name()
-    detail = (
-        f"loaded (transport {settings.transport.value}, database {database}, log {settings.log_format.value})"
-    )
-    return Check("settings", True, detail), settings, broadcast
+        return Check("settings", False, detail), settings
+    database = make_url(settings.database.url).get_backend_name()
+    transport, log = settings.telegram.transport.value, settings.logging.format.value
+    detail = f"loaded (transport {transport}, database {database}, log {log})"
+    return Check("settings", True, detail), settings
 
 
 def _missing_sqlite_file(url: str) -> str | None:
@@ -218,27 +209,27 @@ async def _call(session: aiohttp.ClientSession, api_url: str, token: str, method
         return result if isinstance(result, dict) else {}
 
 
-async def check_telegram(settings: Settings, seconds: float) -> list[Check]:
+async def check_telegram(settings: TelegramSettings, seconds: float) -> list[Check]:
     """getMe (the token) and getWebhookInfo (the webhook) through GRIDBOT_TELEGRAM_API_URL."""
     checks = await _check_telegram(settings, seconds)
-    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    token = settings.token.get_secret_value() if settings.token else ""
     if not token:
         return checks
     # A token the scrubber's pattern does not recognise (malformed) must not leak through an error text.
     return [Check(c.name, c.ok, c.detail.replace(token, "<token>")) for c in checks]
 
 
-async def _check_telegram(settings: Settings, seconds: float) -> list[Check]:
+async def _check_telegram(settings: TelegramSettings, seconds: float) -> list[Check]:
     if settings.transport is Transport.CONSOLE:
         na = "console transport (set GRIDBOT_TRANSPORT=ptb or aiogram to run on Telegram)"
         return [Check("telegram", None, na), Check("webhook", None, "console transport")]
-    if settings.bot_token is None:
+    if settings.token is None:
         return [
             Check("telegram", False, "GRIDBOT_BOT_TOKEN is not set: get a token from @BotFather"),
             Check("webhook", None, "not checked without a token"),
         ]
-    token = settings.bot_token.get_secret_value()
-    api = settings.telegram_api_url
+    token = settings.token.get_secret_value()
+    api = settings.api_url
     client_timeout = aiohttp.ClientTimeout(total=seconds)
     async with aiohttp.ClientSession(timeout=client_timeout) as session:
         try:
@@ -311,17 +302,18 @@ def webhook_check(expected: str | None, info: dict[str, Any], now: float) -> Che
     return Check("webhook", True, f"none set: polling mode ({status})")
 
 
-async def run_checks(loader: SettingsLoader = load_settings, seconds: float = DEFAULT_TIMEOUT) -> list[Check]:
+async def run_checks(loader: SettingsLoader, seconds: float = DEFAULT_TIMEOUT) -> list[Check]:
     """Every check, in order; later checks that depend on a failed one are reported as not run."""
     from storage.database import make_engine
 
-    first, settings, broadcast = check_settings(loader)
+    first, settings = check_settings(loader)
     if settings is None:
         return [first]
     checks = [first]
-    engine = make_engine(settings.database_url)
+    url = settings.database.url
+    engine = make_engine(url)
     try:
-        database = await check_database(engine, settings.database_url, seconds)
+        database = await check_database(engine, url, seconds)
         checks.append(database)
         if database.ok:
             checks.append(await check_community(engine, seconds))
@@ -329,19 +321,6 @@ async def run_checks(loader: SettingsLoader = load_settings, seconds: float = DE
             checks.append(Check("community", None, "not checked: the database is not ready"))
     finally:
         await engine.dispose()
-    checks.append(await check_redis(settings.redis_url, seconds))
-    checks.extend(await check_telegram(settings, seconds))
+    checks.append(await check_redis(settings.delivery.redis_url, seconds))
+    checks.extend(await check_telegram(settings.telegram, seconds))
     return checks
-
-
-def doctor_command(
-    timeout: Annotated[
-        float, typer.Option("--timeout", help="seconds for each network check")
-    ] = DEFAULT_TIMEOUT,
-) -> None:
-    """Check settings, database and migrations, community, Redis, the token and the webhook."""
-    checks = asyncio.run(run_checks(load_settings, timeout))
-    for check in checks:
-        typer.echo(check.render())
-    if any(check.ok is False for check in checks):
-        raise typer.Exit(1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.delivery.broadcast_settings import BroadcastSettings
 from bot.schedule.scheduler import Tick
 from handlers.broadcasts.planning import notify_finished, plan_due
 from handlers.ports import Clock, UnitOfWorkFactory
@@ -15,12 +14,11 @@ def broadcast_ticks(
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
     queue: SqlDeliveryQueue,
-    settings: BroadcastSettings,
+    lease: timedelta,
     every_seconds: float = 15.0,
 ) -> list[Tick]:
     """Plan due runs (expanding them into delivery rows), tell staff about finished runs, and hand
-    the claims of dead senders back to the queue."""
-    lease = timedelta(seconds=settings.lease_seconds)
+    the claims of dead senders (older than `lease`) back to the queue."""
 
     async def release_stale() -> int:
         return await queue.release_stale(lease)
@@ -28,5 +26,5 @@ def broadcast_ticks(
     return [
         Tick("broadcast-plan", lambda: plan_due(uow_factory, clock), every_seconds),
         Tick("broadcast-summaries", lambda: notify_finished(uow_factory), every_seconds),
-        Tick("broadcast-release-stale", release_stale, max(every_seconds, settings.lease_seconds / 2)),
+        Tick("broadcast-release-stale", release_stale, max(every_seconds, lease.total_seconds() / 2)),
     ]

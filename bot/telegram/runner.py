@@ -7,56 +7,60 @@ import contextlib
 import logging
 import secrets
 import time
-from datetime import timedelta
 
 from aiohttp import web
 
 from bot.app import App, load_campaigns
 from bot.delivery.broadcasts import BroadcastSender
-from bot.delivery.ratelimit import Limits, RateLimiter
+from bot.delivery.ratelimit import RateLimiter, limits_from
 from bot.delivery.redis_limiter import make_limiter
 from bot.delivery.replies import OutboxSender
 from bot.ops.health import Readiness, add_health_routes, start_health_server
 from bot.schedule.scheduler import Tick, Ticker
-from bot.settings import Settings
+from bot.settings import TelegramSettings
 from bot.settings import Transport as TransportName
 from bot.telegram.base import HandleFn, Transport
 from bot.telegram.menus import install_menus
-from bot.telegram.pump import UpdatePump
+from bot.telegram.pump import MAX_FAILURES, UpdatePump
 from bot.telegram.webhook import start_webhook_server
+from handlers import verbs
+from handlers.core import Core
+from handlers.incidents import tell_staff_update_given_up
 from handlers.messages import Incoming, Outcome
 from storage.repositories.telegram import SqlUpdateJournal
 
 log = logging.getLogger(__name__)
 
 
+def _plans_an_alert(incoming: Incoming) -> bool:
+    """A staff member confirmed an /alert draft (the press is re-authorised by the core, not here)."""
+    action = verbs.decode(incoming.callback_data) if incoming.callback_data is not None else None
+    return action is not None and action.verb is verbs.Verb.ALERT and action.word("choice") == "y"
+
+
 class ConfigurationError(Exception):
     """Settings that cannot work (no token, console transport)."""
 
 
-def limits_from(settings: Settings) -> Limits:
-    return Limits(
-        per_chat_per_second=settings.send_per_chat_per_second,
-        per_chat_burst=settings.send_per_chat_burst,
-        per_group_per_minute=settings.send_per_group_per_minute,
-        overall_per_second=settings.send_overall_per_second,
-    )
-
-
-def make_transport(settings: Settings, handle: HandleFn, limiter: RateLimiter) -> Transport:
+def make_transport(settings: TelegramSettings, handle: HandleFn, limiter: RateLimiter) -> Transport:
     """The adapter named by GRIDBOT_TRANSPORT; the framework is imported only when chosen."""
-    if settings.bot_token is None:
+    if settings.token is None:
         raise ConfigurationError("GRIDBOT_BOT_TOKEN is not set (get a token from @BotFather)")
-    token = settings.bot_token.get_secret_value()
+    token = settings.token.get_secret_value()
     if settings.transport is TransportName.PTB:
         from bot.telegram.ptb_adapter import PtbTransport
 
-        return PtbTransport(token, settings.telegram_api_url, handle, limiter)
+        return PtbTransport(token, settings.api_url, handle, limiter)
     if settings.transport is TransportName.AIOGRAM:
         from bot.telegram.aiogram_adapter import AiogramTransport
 
-        return AiogramTransport(token, settings.telegram_api_url, handle, limiter)
+        return AiogramTransport(token, settings.api_url, handle, limiter)
     raise ConfigurationError("set GRIDBOT_TRANSPORT=ptb or GRIDBOT_TRANSPORT=aiogram to run on Telegram")
+
+
+async def tell_staff(core: Core, update_id: int, kind: str) -> int:
+    """Queue the notice of a given-up update to staff (through the outbox, like every message)."""
+    return await core.run_job(lambda ctx: tell_staff_update_given_up(ctx, update_id, kind, MAX_FAILURES))
 
 
 class TelegramRunner:
@@ -64,25 +68,25 @@ class TelegramRunner:
 
     def __init__(self, app: App, *, limiter: RateLimiter | None = None) -> None:
         self.app = app
-        settings = app.settings
-        token = settings.bot_token.get_secret_value() if settings.bot_token else None
+        settings = app.settings.telegram
+        delivery = app.settings.delivery
+        token = settings.token.get_secret_value() if settings.token else None
         # Shared by all replicas through Redis when GRIDBOT_REDIS_URL is set, else this process's own.
-        self.limiter = limiter or make_limiter(limits_from(settings), settings.redis_url, token)
+        self.limiter = limiter or make_limiter(limits_from(delivery), delivery.redis_url, token)
         self.transport = make_transport(settings, self._handle, self.limiter)
         # Each queue's sends are counted by outcome (bot/metrics.py); results and errors pass through.
         outbox_messenger = app.metrics.metered(self.transport.messenger, "outbox")
         broadcast_messenger = app.metrics.metered(self.transport.messenger, "broadcast")
-        self.sender = OutboxSender(
-            app.outbox,
-            outbox_messenger,
-            self.limiter,
-            name=app.broadcast_settings.sender_name,  # one name per replica (default: the host name)
-            lease=timedelta(seconds=app.broadcast_settings.lease_seconds),
-        )
+        # One name per replica (default: the host name) on the claims of both queues.
+        self.sender = OutboxSender(app.outbox, outbox_messenger, self.limiter, delivery=delivery)
         # Broadcasts share the limiter: together they stay within Telegram's overall rate and 429 pauses.
         self.broadcasts = (
             BroadcastSender(
-                app.broadcast_queue, broadcast_messenger, app.broadcast_settings, limiter=self.limiter
+                app.broadcast_queue,
+                broadcast_messenger,
+                delivery,
+                app.settings.broadcast,
+                limiter=self.limiter,
             )
             if app.broadcast_queue is not None
             else None
@@ -93,7 +97,8 @@ class TelegramRunner:
             self.transport.process,
             workers=settings.update_workers,
             # A replica that journaled an update and died: another one handles it after the lease.
-            adopt_after=app.broadcast_settings.lease_seconds,
+            adopt_after=delivery.lease_seconds,
+            on_give_up=self._tell_staff_given_up,
         )
         self.ready = asyncio.Event()  # set once updates are being received
         self.receiving = False  # updates are being fetched (or accepted) and handled: /readyz
@@ -109,23 +114,39 @@ class TelegramRunner:
     async def _handle(self, incoming: Incoming) -> Outcome:
         started = time.perf_counter()
         outcome = await self.app.core.handle(incoming)
+        # Its replies are committed in the outbox: send them now, an emergency's before anything in hand.
+        self.sender.wake(urgent=any(reply.urgent for reply in outcome.replies))
+        if self.broadcasts is not None and _plans_an_alert(incoming):
+            self.broadcasts.wake(urgent=True)  # an /alert was confirmed: its deliveries go out now
         self.app.metrics.handled(incoming, outcome, time.perf_counter() - started)
-        self.sender.wake()  # its replies are committed in the outbox: send them now
         return outcome
+
+    async def _tell_staff_given_up(self, update_id: int, kind: str) -> None:
+        await tell_staff(self.app.core, update_id, kind)
+        self.sender.wake()
 
     def _waking(self, tick: Tick) -> Tick:
         """A tick whose messages are sent at once: the sender is woken when the job returns."""
 
         async def job() -> object:
             result = await tick.job()
-            self.sender.wake()
+            self.sender.wake(urgent=True)  # an escalation (a possible emergency nobody answered) is urgent
+            if self.broadcasts is not None:
+                self.broadcasts.wake()
             return result
 
         return Tick(tick.name, job, tick.every_seconds)
 
     async def run(self, stop: asyncio.Event, *, webhook: bool = False) -> None:
-        settings = self.app.settings
-        await self.transport.start()
+        settings = self.app.settings.telegram
+        health_settings = self.app.settings.health
+        try:
+            await self.transport.start()
+        except BaseException:
+            # The Bot API is out of reach (or the token wrong): nothing else was started, close what was.
+            await self.transport.close()
+            await self.limiter.close()
+            raise
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None
         server: web.AppRunner | None = None
@@ -135,9 +156,9 @@ class TelegramRunner:
         try:
             if not webhook:  # the webhook's own server carries them in webhook mode
                 health, self.health_port = await start_health_server(
-                    self.app.metrics, self.readiness, settings.health_host, settings.health_port
+                    self.app.metrics, self.readiness, health_settings.host, health_settings.port
                 )
-                log.info("health and metrics on %s:%s", settings.health_host, self.health_port)
+                log.info("health and metrics on %s:%s", health_settings.host, self.health_port)
             async with self.app.uow_factory() as uow:
                 people = await uow.community.people()
             await install_menus(self.transport, people)
@@ -157,7 +178,7 @@ class TelegramRunner:
                     self.broadcasts.run(sender_stop), name="gridbot-broadcast-sender"
                 )
             # Timers (SLA, check-ins, broadcasts) live in the database; catch up once, then tick.
-            ticker = Ticker([self._waking(t) for t in self.app.ticks], settings.timezone)
+            ticker = Ticker([self._waking(t) for t in self.app.ticks], self.app.settings.timezone)
             await ticker.run_once()
             ticker.start()
             await self.pump.start()

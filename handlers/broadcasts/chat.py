@@ -10,15 +10,15 @@ import logging
 import shlex
 from typing import Any
 
-from handlers import verbs as callbacks
-from handlers.broadcasts import planning as planning
+from handlers import verbs
+from handlers.broadcasts import planning
 from handlers.broadcasts import texts as bt
 from handlers.broadcasts.model import BroadcastRefused, BroadcastStatus
 from handlers.broadcasts.requests import BroadcastRequest
 from handlers.context import Context
 from handlers.errors import NotAuthorised
 from handlers.messages import Button
-from handlers.verbs import Action
+from handlers.verbs import Action, Verb
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +64,13 @@ async def _refusal(ctx: Context, error: BroadcastRefused) -> None:
 def _controls(broadcast_id: int, status: BroadcastStatus) -> tuple[tuple[Button, ...], ...]:
     buttons = []
     if status is BroadcastStatus.DRAFT:
-        buttons.append(Button(bt.BTN_APPROVE, callbacks.encode("bc", "a", broadcast_id)))
+        buttons.append(Button(bt.BTN_APPROVE, verbs.encode(Verb.BROADCAST_CONTROL, "a", broadcast_id)))
     if status is BroadcastStatus.APPROVED:
-        buttons.append(Button(bt.BTN_PAUSE, callbacks.encode("bc", "p", broadcast_id)))
+        buttons.append(Button(bt.BTN_PAUSE, verbs.encode(Verb.BROADCAST_CONTROL, "p", broadcast_id)))
     if status is BroadcastStatus.PAUSED:
-        buttons.append(Button(bt.BTN_RESUME, callbacks.encode("bc", "r", broadcast_id)))
+        buttons.append(Button(bt.BTN_RESUME, verbs.encode(Verb.BROADCAST_CONTROL, "r", broadcast_id)))
     if status not in (BroadcastStatus.CANCELLED,):
-        buttons.append(Button(bt.BTN_CANCEL, callbacks.encode("bc", "x", broadcast_id)))
+        buttons.append(Button(bt.BTN_CANCEL, verbs.encode(Verb.BROADCAST_CONTROL, "x", broadcast_id)))
     return (tuple(buttons),) if buttons else ()
 
 
@@ -100,7 +100,7 @@ async def _show(ctx: Context, broadcast_id: int, lead: str = "") -> None:
     broadcast = await planning.get(ctx.uow, broadcast_id)
     shown = await planning.preview(ctx.uow, ctx.clock, broadcast)
     assert broadcast.id is not None
-    text = f"{lead}\n{shown.render()}" if lead else shown.render()
+    text = f"{lead}\n{bt.preview(shown)}" if lead else bt.preview(shown)
     await ctx.answer(text, _controls(broadcast.id, broadcast.status))
 
 
@@ -164,11 +164,11 @@ async def broadcast_command(ctx: Context, args: str) -> None:
 async def on_control(ctx: Context, action: Action) -> None:
     """A staff control button under a broadcast preview (approve, pause, resume, cancel)."""
     person_id = _require_staff(ctx)
-    verb = _ACTIONS.get(action.args[0])
-    if verb is None or not action.args[1].isdigit():
+    verb = _ACTIONS.get(action.word("command"))
+    if verb is None:
         raise BroadcastRefused("not_found")
     try:
-        done = await _act(ctx, verb, action.int_arg(1), person_id)
+        done = await _act(ctx, verb, action.number("broadcast_id"), person_id)
     except BroadcastRefused as error:
         await _refusal(ctx, error)
         return
@@ -195,8 +195,8 @@ async def alert_command(ctx: Context, args: str) -> None:
     shown = await planning.preview(ctx.uow, ctx.clock, draft)
     buttons = (
         (
-            Button(bt.BTN_ALERT_SEND, callbacks.encode("al", "y", draft.id)),
-            Button(bt.BTN_ALERT_DROP, callbacks.encode("al", "n", draft.id)),
+            Button(bt.BTN_ALERT_SEND, verbs.encode(Verb.ALERT, "y", draft.id)),
+            Button(bt.BTN_ALERT_DROP, verbs.encode(Verb.ALERT, "n", draft.id)),
         ),
     )
     await ctx.answer(bt.alert_preview(shown), buttons)
@@ -205,14 +205,12 @@ async def alert_command(ctx: Context, args: str) -> None:
 async def on_alert(ctx: Context, action: Action) -> None:
     """Confirm or drop an alert draft: confirming plans its run now, ahead of every other broadcast."""
     person_id = _require_staff(ctx)
-    if not action.args[1].isdigit():
-        raise BroadcastRefused("not_found")
-    broadcast_id = action.int_arg(1)
+    broadcast_id = action.number("broadcast_id")
     try:
         broadcast = await planning.get(ctx.uow, broadcast_id)
         if not broadcast.emergency:
             raise BroadcastRefused("not_found")
-        if action.args[0] != "y":
+        if action.word("choice") != "y":
             await planning.cancel(ctx.uow, broadcast_id)
             ctx.callback_answer = bt.alert_dropped(broadcast_id)
             await ctx.answer(bt.alert_dropped(broadcast_id))

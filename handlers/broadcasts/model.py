@@ -227,3 +227,14 @@ class FinishedRun:
     title: str
     notify_chats: tuple[int, ...]
     counts: RunCounts = field(default_factory=RunCounts)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a broadcast would do if sent now: its text, who would get it, and when it runs next."""
+
+    broadcast: Broadcast
+    text: str
+    recipients: int  # who would get it now (opt-outs removed unless it is an alert)
+    opted_out: int
+    next_times: tuple[datetime, ...]

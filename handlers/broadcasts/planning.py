@@ -8,11 +8,18 @@ transaction that moves the broadcast to its next fire time, so a crash either pl
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from handlers.broadcasts import texts as bt
-from handlers.broadcasts.model import Broadcast, BroadcastRefused, BroadcastStatus, ScheduleKind, Topic
+from handlers.broadcasts.model import (
+    Broadcast,
+    BroadcastRefused,
+    BroadcastStatus,
+    Preview,
+    ScheduleKind,
+    Topic,
+)
 from handlers.broadcasts.requests import BroadcastRequest, parse_audience, parse_schedule, parse_topic
 from handlers.broadcasts.schedules import next_fire, upcoming
 from handlers.messages import Reply
@@ -74,18 +81,6 @@ async def create(
         created_at=clock.now(),
     )
     return await uow.broadcasts.add(broadcast)
-
-
-@dataclass(frozen=True)
-class Preview:
-    broadcast: Broadcast
-    text: str
-    recipients: int  # who would get it now (opt-outs removed unless it is an alert)
-    opted_out: int
-    next_times: tuple[datetime, ...]
-
-    def render(self) -> str:
-        return bt.preview(self)
 
 
 async def recipients(uow: UnitOfWork, broadcast: Broadcast) -> tuple[list[int], int]:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from handlers import verbs as callbacks
+from handlers import verbs
 from handlers.broadcasts import texts as bt
 from handlers.broadcasts.model import OPTIONAL_TOPICS, Topic
 from handlers.context import Context, rows
 from handlers.messages import Button
-from handlers.verbs import Action
+from handlers.verbs import Action, Verb
 
 
 def _keyboard(off: set[Topic]) -> tuple[tuple[Button, ...], ...]:
     buttons = [
-        Button(bt.topic_button(t.label, t not in off), callbacks.encode("sb", t.value))
+        Button(bt.topic_button(t.label, t not in off), verbs.encode(Verb.SUBSCRIPTION, t.value))
         for t in OPTIONAL_TOPICS
     ]
     return rows(buttons, 2)
@@ -26,7 +26,7 @@ async def subscriptions_command(ctx: Context, _args: str) -> None:
 
 async def on_toggle(ctx: Context, action: Action) -> None:
     """Switch one topic for the chat that pressed; the list is redrawn in place."""
-    topic = next((t for t in OPTIONAL_TOPICS if t.value == action.args[0]), None)
+    topic = next((t for t in OPTIONAL_TOPICS if t.value == action.word("topic")), None)
     if topic is None:  # a tampered button, or "emergency", which cannot be switched off
         ctx.callback_answer = bt.refused("bad_topic")
         return

@@ -6,13 +6,9 @@ Kept apart from handlers/texts.py so the broadcast feature's wording lives in on
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from handlers.broadcasts.model import Broadcast, FinishedRun, RunCounts
-
-if TYPE_CHECKING:
-    from handlers.broadcasts.planning import Preview
+from handlers.broadcasts.model import Broadcast, FinishedRun, Preview, RunCounts
 
 FOOTER = "（不想收到这类提醒？发送 /subscriptions 随时设置。）"
 

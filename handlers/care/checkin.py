@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import verbs as callbacks
+from handlers import verbs
 from handlers.care import texts
 from handlers.care.model import Checkin, CheckinAnswer
 from handlers.community.model import Person, Resident, Role
@@ -10,7 +10,7 @@ from handlers.community.registration import address_label
 from handlers.context import Context
 from handlers.errors import NotAuthorised, TransitionNotAllowed
 from handlers.messages import Button
-from handlers.verbs import Action
+from handlers.verbs import Action, Verb
 from handlers.workorders.opening import PendingReport, open_order
 from nlp.types import Category, Priority
 
@@ -30,8 +30,8 @@ async def run_checkins(ctx: Context) -> int:
             assert checkin.id is not None
             buttons = (
                 (
-                    Button(texts.BTN_CHECKIN_FINE, callbacks.encode("ci", checkin.id, "fine")),
-                    Button(texts.BTN_CHECKIN_HELP, callbacks.encode("ci", checkin.id, "help")),
+                    Button(texts.BTN_CHECKIN_FINE, verbs.encode(Verb.CHECKIN_ANSWER, checkin.id, "fine")),
+                    Button(texts.BTN_CHECKIN_HELP, verbs.encode(Verb.CHECKIN_ANSWER, checkin.id, "help")),
                 ),
             )
             await ctx.say(resident.chat_id, texts.CHECKIN_QUESTION, buttons)
@@ -82,7 +82,7 @@ async def _alert(
     entry = await ctx.uow.ledger.get(resident.id or 0)
     who = f"{resident.name}（{entry.label}）" if entry is not None and entry.active else resident.name
     text = texts.checkin_unanswered(who, await address_label(ctx, resident), escalated)
-    button = ((Button(texts.BTN_CHECKIN_CONFIRM, callbacks.encode("cm", checkin.id)),),)
+    button = ((Button(texts.BTN_CHECKIN_CONFIRM, verbs.encode(Verb.CHECKIN_CONFIRM, checkin.id)),),)
     for person in people:
         await ctx.say(person.chat_id, text, button)
         checkin.alerted_people.append(person.id)
@@ -90,12 +90,12 @@ async def _alert(
 
 async def on_answer(ctx: Context, action: Action) -> None:
     """The resident answers 我很好 or 需要帮助 (the latter opens an assistance order)."""
-    checkin = await ctx.uow.checkins.get(action.int_arg(0))
+    checkin = await ctx.uow.checkins.get(action.number("checkin_id"))
     if checkin is None or ctx.resident is None or checkin.resident_id != ctx.resident.id:
         raise NotAuthorised("not_owner")
     if checkin.answered_at is not None:
         raise TransitionNotAllowed("answered")
-    answer = {"fine": CheckinAnswer.FINE, "help": CheckinAnswer.HELP}.get(action.args[1])
+    answer = {"fine": CheckinAnswer.FINE, "help": CheckinAnswer.HELP}.get(action.word("answer"))
     if answer is None:
         raise TransitionNotAllowed("bad_answer")
     checkin.answered_at, checkin.answer = ctx.clock.now(), answer
@@ -134,7 +134,7 @@ async def _tell_alerted(ctx: Context, checkin: Checkin, resident: Resident, answ
 
 async def on_member_confirm(ctx: Context, action: Action) -> None:
     """A grid member (or leader, or staff) has seen or phoned the resident: the alert is settled."""
-    checkin = await ctx.uow.checkins.get(action.int_arg(0))
+    checkin = await ctx.uow.checkins.get(action.number("checkin_id"))
     if checkin is None or ctx.person is None:
         raise NotAuthorised("not_found")
     if ctx.person.id not in checkin.alerted_people and not ctx.person.is_staff:

@@ -7,17 +7,18 @@ used (no green channel, nothing shown) until the resident's separate consent is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from handlers import texts as common_texts
-from handlers import verbs as callbacks
+from handlers import verbs
 from handlers.care import texts
 from handlers.care.model import Consent, LedgerEntry, Vulnerability, parse_kinds
 from handlers.community.model import Person, Resident, Role
 from handlers.community.registration import address_label
 from handlers.context import Context
-from handlers.errors import DomainError, NotAuthorised
+from handlers.errors import NotAuthorised
 from handlers.messages import Button
-from handlers.verbs import Action
+from handlers.verbs import Action, Verb
 
 
 def _staff(ctx: Context) -> Person:
@@ -77,35 +78,45 @@ async def add(ctx: Context, args: str) -> None:
     await ctx.answer(texts.ledger_added(resident.name, parts[2:] == ["paper"]))
 
 
-async def register(ctx: Context, resident: Resident, row: LedgerRow, staff: Person | None) -> None:
-    """Put a resident in the ledger; without paper consent the resident is asked in chat."""
-    assert resident.id is not None
-    now = ctx.clock.now()
-    entry = await ctx.uow.ledger.get(resident.id)
+def ledger_entry(
+    resident_id: int, row: LedgerRow, before: LedgerEntry | None, staff: Person | None, now: datetime
+) -> LedgerEntry:
+    """The entry `row` makes of the resident's entry `before`: consent on paper, kept, or still to ask."""
     consent = Consent.PAPER if row.paper_consent else Consent.PENDING
-    if entry is not None and entry.active and not row.paper_consent:
-        consent = entry.consent  # already agreed: changing the kinds does not need asking again
-    entry = LedgerEntry(
-        resident_id=resident.id,
+    if before is not None and before.active and not row.paper_consent:
+        consent = before.consent  # already agreed: changing the kinds does not need asking again
+    return LedgerEntry(
+        resident_id=resident_id,
         kinds=row.kinds,
         consent=consent,
         registered_by=staff.id if staff else None,
         registered_at=now,
-        consent_at=now if consent is Consent.PAPER else (entry.consent_at if entry else None),
+        consent_at=now if consent is Consent.PAPER else (before.consent_at if before else None),
         note=row.note,
     )
+
+
+async def register(ctx: Context, resident: Resident, row: LedgerRow, staff: Person | None) -> None:
+    """Put a resident in the ledger; without paper consent the resident is asked in chat."""
+    assert resident.id is not None
+    entry = ledger_entry(resident.id, row, await ctx.uow.ledger.get(resident.id), staff, ctx.clock.now())
     await ctx.uow.ledger.save(entry)
-    if row.checkin and consent is Consent.PAPER and not resident.checkin:
+    if row.checkin and entry.consent is Consent.PAPER and not resident.checkin:
         resident.checkin = True
         await ctx.uow.residents.save(resident)
-    if consent is Consent.PENDING:
-        buttons = (
-            (
-                Button(texts.BTN_AGREE_LEDGER, callbacks.encode("lg", "y", 0)),
-                Button(texts.BTN_DECLINE_LEDGER, callbacks.encode("lg", "n", 0)),
-            ),
-        )
-        await ctx.say(resident.chat_id, texts.ledger_consent_question(entry.label), buttons)
+    if entry.consent is Consent.PENDING:
+        await ask_consent(ctx, resident, entry)
+
+
+async def ask_consent(ctx: Context, resident: Resident, entry: LedgerEntry) -> None:
+    """Ask the resident whether the community may keep them in the ledger (their separate consent)."""
+    buttons = (
+        (
+            Button(texts.BTN_AGREE_LEDGER, verbs.encode(Verb.LEDGER_CONSENT, "y", 0)),
+            Button(texts.BTN_DECLINE_LEDGER, verbs.encode(Verb.LEDGER_CONSENT, "n", 0)),
+        ),
+    )
+    await ctx.say(resident.chat_id, texts.ledger_consent_question(entry.label), buttons)
 
 
 async def on_consent(ctx: Context, action: Action) -> None:
@@ -118,7 +129,7 @@ async def on_consent(ctx: Context, action: Action) -> None:
         ctx.callback_answer = common_texts.STALE_BUTTON
         return
     staff = await ctx.uow.community.person(entry.registered_by) if entry.registered_by else None
-    if action.args[0] == "y":
+    if action.word("choice") == "y":
         entry.consent, entry.consent_at = Consent.CHAT, ctx.clock.now()
         await ctx.uow.ledger.save(entry)
         await ctx.answer(texts.LEDGER_CONSENT_THANKS)
@@ -140,57 +151,3 @@ async def remove(ctx: Context, args: str) -> None:
         return
     await ctx.uow.ledger.remove(resident.id)
     await ctx.answer(texts.ledger_removed(resident.name))
-
-
-@dataclass(frozen=True)
-class ImportRow:
-    """One resident of a ledger spreadsheet, already validated by the caller (bot/ledger_file.py)."""
-
-    line: int
-    chat_id: int
-    name: str
-    row: LedgerRow
-    compound: str | None = None
-    building: str | None = None
-    unit: str | None = None
-    room: str | None = None
-
-
-class LedgerImportError(DomainError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("ledger_import", "; ".join(problems))
-        self.problems = problems
-
-
-async def import_rows(ctx: Context, rows: list[ImportRow]) -> int:
-    """Register every row; residents unknown to the bot are created (with paper consent only).
-
-    All or nothing: any problem against the stored community (unknown building, a newcomer without paper
-    consent) raises LedgerImportError, and the transaction is rolled back.
-    """
-    problems: list[str] = []
-    now = ctx.clock.now()
-    for item in rows:
-        resident = await ctx.uow.residents.by_chat(item.chat_id)
-        building_id = None
-        if item.compound and item.building:
-            compound = await ctx.uow.community.compound_by_name(item.compound)
-            building = await ctx.uow.community.find_building(compound.id, item.building) if compound else None
-            if building is None:
-                problems.append(f"{item.line}: unknown building {item.compound} {item.building}号楼")
-                continue
-            building_id = building.id
-        if resident is None:
-            if not item.row.paper_consent:
-                problems.append(
-                    f"{item.line}: resident {item.chat_id} has never used the bot: needs consent=paper"
-                )
-                continue
-            resident = Resident(id=None, chat_id=item.chat_id, name=item.name, consented_at=now)
-        if building_id is not None:
-            resident.building_id, resident.unit, resident.room = building_id, item.unit, item.room
-        resident = await ctx.uow.residents.save(resident)
-        await register(ctx, resident, item.row, None)
-    if problems:
-        raise LedgerImportError(problems)
-    return len(rows)

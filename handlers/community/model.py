@@ -41,6 +41,10 @@ HANDLING_ROLES = frozenset(
 )
 
 
+# The role a person is introduced by, first match wins (a grid leader who is also staff is 网格长).
+_TITLE_ROLES = (Role.GRID_MEMBER, Role.GRID_LEADER, Role.BUILDING_LEADER, Role.POLICE_LIAISON, Role.STAFF)
+
+
 @dataclass(frozen=True)
 class Compound:
     id: int
@@ -110,16 +114,16 @@ class Person:
     @property
     def title(self) -> str:
         """How residents see this person, e.g. 网格员 李娜."""
-        for role in (
-            Role.GRID_MEMBER,
-            Role.GRID_LEADER,
-            Role.BUILDING_LEADER,
-            Role.POLICE_LIAISON,
-            Role.STAFF,
-        ):
+        role = self.role_label
+        return f"{role} {self.name}" if role else self.name
+
+    @property
+    def role_label(self) -> str:
+        """The role residents know this person by (网格员, 社区民警, 社区工作人员 …); "" for none of them."""
+        for role in _TITLE_ROLES:
             if role in self.roles:
-                return f"{role.label} {self.name}"
-        return self.name
+                return role.label
+        return ""
 
 
 @dataclass
@@ -140,3 +144,42 @@ class Resident:
     @property
     def has_consented(self) -> bool:
         return self.consented_at is not None
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A single-use, expiring link that binds the chat which opens it to a person or a new resident.
+
+    Only the hash of its code is kept: the table cannot be used to join as anyone.
+    """
+
+    code_hash: str
+    created_at: datetime
+    expires_at: datetime
+    person_id: int | None = None  # someone of the community structure (people)
+    resident_name: str | None = None  # or a resident, by the name staff know them by
+    used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """Someone of the community structure as an invite names them: joined (has a chat) or not yet."""
+
+    person_id: int
+    name: str
+    joined: bool
+
+
+# A resident who deleted their data keeps an anonymous row (their orders stay, for the statistics) under a
+# chat id no Telegram chat can have (Telegram's ids fit in 52 bits): nobody is ever linked to it again,
+# and nothing is sent to it (handlers/context.py).
+ERASED_CHATS_BELOW = -(2**60)
+
+
+def erased_chat_id(resident_id: int) -> int:
+    """The chat id of a resident's anonymous row once they deleted their data."""
+    return ERASED_CHATS_BELOW - resident_id
+
+
+def is_erased_chat(chat_id: int) -> bool:
+    return chat_id <= ERASED_CHATS_BELOW

@@ -1,17 +1,15 @@
-"""A resident's first steps and own data: welcome, consent, address registration, /mydata, /deletedata."""
+"""A resident's first steps: welcome, consent, address registration (their own data: own_data.py)."""
 
 from __future__ import annotations
 
 import re
 
-from handlers import texts
-from handlers import verbs as callbacks
+from handlers import texts, verbs
 from handlers.community.model import Resident
 from handlers.context import Context, rows
 from handlers.messages import Button
 from handlers.ports import Conversation
-from handlers.verbs import Action
-from handlers.workorders import texts as order_texts
+from handlers.verbs import Action, Verb
 from handlers.workorders.opening import PendingReport
 
 STEP_CONSENT = "consent"
@@ -22,8 +20,8 @@ _ROOM = re.compile(r"^\d{1,5}$")
 def consent_buttons() -> tuple[tuple[Button, ...], ...]:
     return (
         (
-            Button(texts.BTN_AGREE, callbacks.encode("cs", "y")),
-            Button(texts.BTN_DECLINE, callbacks.encode("cs", "n")),
+            Button(texts.BTN_AGREE, verbs.encode(Verb.CONSENT, "y")),
+            Button(texts.BTN_DECLINE, verbs.encode(Verb.CONSENT, "n")),
         ),
     )
 
@@ -39,14 +37,14 @@ async def start(ctx: Context) -> None:
 
 async def ask_compound_for_address(ctx: Context) -> None:
     compounds = await ctx.uow.community.compounds()
-    buttons = [Button(c.name, callbacks.encode("ad", "c", c.id)) for c in compounds]
+    buttons = [Button(c.name, verbs.encode(Verb.ADDRESS, "c", c.id)) for c in compounds]
     await ctx.answer(texts.ASK_COMPOUND, rows(buttons, 3))
 
 
 async def on_register(ctx: Context, action: Action) -> None:
     if not await require_consent(ctx):
         return
-    if action.args[0] == "y":
+    if action.word("choice") == "y":
         await ask_compound_for_address(ctx)
     else:
         await ctx.answer(texts.REGISTER_LATER)
@@ -58,18 +56,18 @@ async def on_address_step(ctx: Context, action: Action) -> None:
     if resident is None or not resident.has_consented:
         await require_consent(ctx)
         return
-    step, raw = action.args
+    step, number = action.word("step"), action.number("id")
     uow = ctx.uow
     if step == "c":
-        compound = await uow.community.compound(int(raw))
+        compound = await uow.community.compound(number)
         if compound is None:
             ctx.callback_answer = texts.STALE_BUTTON
             return
         buildings = await uow.community.buildings(compound.id)
-        buttons = [Button(f"{b.number}号楼", callbacks.encode("ad", "b", b.id)) for b in buildings]
+        buttons = [Button(f"{b.number}号楼", verbs.encode(Verb.ADDRESS, "b", b.id)) for b in buildings]
         await ctx.answer(f"{compound.name}：{texts.ASK_BUILDING}", rows(buttons, 4))
     elif step == "b":
-        building = await uow.community.building(int(raw))
+        building = await uow.community.building(number)
         if building is None:
             ctx.callback_answer = texts.STALE_BUTTON
             return
@@ -77,7 +75,7 @@ async def on_address_step(ctx: Context, action: Action) -> None:
         await uow.residents.save(resident)
         if building.units > 1:
             buttons = [
-                Button(f"{u}单元", callbacks.encode("ad", "u", u)) for u in range(1, building.units + 1)
+                Button(f"{u}单元", verbs.encode(Verb.ADDRESS, "u", u)) for u in range(1, building.units + 1)
             ]
             await ctx.answer(texts.ASK_UNIT, rows(buttons, 4))
         else:
@@ -85,13 +83,19 @@ async def on_address_step(ctx: Context, action: Action) -> None:
             await uow.residents.save(resident)
             await _ask_room(ctx)
     elif step == "u":
-        if resident.building_id is None:
+        # The unit must be one the resident's building has: the button data is typed by anyone.
+        building = await uow.community.building(resident.building_id) if resident.building_id else None
+        if building is None or not 1 <= number <= building.units:
             ctx.callback_answer = texts.STALE_BUTTON
             return
-        resident.unit = str(int(raw))
+        resident.unit = str(number)
         await uow.residents.save(resident)
         await _ask_room(ctx)
-    elif step == "r":  # skip the room
+    elif step == "r":  # skip the room: only while the room is being asked for
+        conversation = await uow.conversations.get(ctx.chat_id)
+        if number != 0 or conversation is None or conversation.step != STEP_ROOM:
+            ctx.callback_answer = texts.STALE_BUTTON
+            return
         await uow.conversations.clear(ctx.chat_id)
         await ctx.answer(texts.registered(await address_label(ctx, resident)))
     else:
@@ -100,7 +104,7 @@ async def on_address_step(ctx: Context, action: Action) -> None:
 
 async def _ask_room(ctx: Context) -> None:
     await ctx.uow.conversations.set(ctx.chat_id, Conversation(STEP_ROOM))
-    await ctx.answer(texts.ASK_ROOM, ((Button(texts.BTN_SKIP, callbacks.encode("ad", "r", 0)),),))
+    await ctx.answer(texts.ASK_ROOM, ((Button(texts.BTN_SKIP, verbs.encode(Verb.ADDRESS, "r", 0)),),))
 
 
 async def on_room_text(ctx: Context, text: str) -> None:
@@ -110,7 +114,7 @@ async def on_room_text(ctx: Context, text: str) -> None:
         return
     room = text.strip().removesuffix("室").removesuffix("号")
     if not _ROOM.match(room):
-        await ctx.answer(texts.ROOM_INVALID, ((Button(texts.BTN_SKIP, callbacks.encode("ad", "r", 0)),),))
+        await ctx.answer(texts.ROOM_INVALID, ((Button(texts.BTN_SKIP, verbs.encode(Verb.ADDRESS, "r", 0)),),))
         return
     resident.room = room
     await ctx.uow.residents.save(resident)
@@ -142,26 +146,3 @@ async def require_consent(ctx: Context, pending: PendingReport | None = None) ->
     await ctx.uow.conversations.set(ctx.chat_id, Conversation(STEP_CONSENT, data))
     await ctx.answer(texts.CONSENT_NEEDED if pending else texts.PRIVACY, consent_buttons())
     return False
-
-
-async def my_data(ctx: Context) -> None:
-    resident = ctx.resident
-    if resident is None or resident.id is None:
-        await ctx.answer(order_texts.MY_NONE)
-        return
-    orders = await ctx.uow.orders.for_resident(resident.id, limit=1000)
-    await ctx.answer(texts.my_data(resident.name, await address_label(ctx, resident), len(orders)))
-
-
-async def delete_data(ctx: Context) -> None:
-    """Forget the resident's personal data; orders stay, anonymous, for the community's statistics."""
-    resident = ctx.resident
-    if resident is None:
-        await ctx.answer(order_texts.MY_NONE)
-        return
-    resident.name, resident.phone, resident.phone_consent = "（已删除）", None, False
-    resident.building_id = resident.unit = resident.room = None
-    resident.consented_at = None
-    await ctx.uow.residents.save(resident)
-    await ctx.uow.conversations.clear(ctx.chat_id)
-    await ctx.answer(texts.DATA_DELETED)

@@ -35,7 +35,7 @@ class GridSpec:
 @dataclass(frozen=True)
 class PersonSpec:
     name: str
-    chat_id: int
+    chat_id: int | None  # None: not joined yet (`gridbot org invite NAME` sends them a link)
     roles: frozenset[Role]
     grid: str | None = None
     phone: str | None = None
@@ -89,6 +89,9 @@ class CommunitySettings:
     escalate_every: timedelta = timedelta(hours=2)  # from grid leader to staff after the due time
     green_channel_factor: float = 0.5  # vulnerable residents' SLAs are this much shorter
     duplicate_window: timedelta = timedelta(hours=24)
+    # A possible emergency: how long the resident has to answer "是否正在发生危险" before the grid leader
+    # and staff are alerted anyway.
+    emergency_confirm_within: timedelta = timedelta(minutes=3)
     checkin_time: time = time(9, 0)
     checkin_answer_within: timedelta = timedelta(hours=3)
     checkin_escalate_after: timedelta = timedelta(hours=2)

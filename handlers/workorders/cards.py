@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from handlers import verbs as callbacks
+from collections.abc import Mapping
+from datetime import tzinfo
+
+from handlers import verbs
 from handlers.community.model import Person, Resident
+from handlers.community.privacy import mask_phones
 from handlers.messages import Button
+from handlers.verbs import Verb
 from handlers.workorders import texts
-from handlers.workorders.model import OrderState, WorkOrder
-from nlp.types import Priority
+from handlers.workorders.model import Actor, EventKind, OrderEvent, OrderState, Satisfaction, WorkOrder
+from nlp.types import Category, Priority
 
 
 def order_card(order: WorkOrder, resident: Resident | None, heading: str = "📋 新工单") -> str:
+    """The card: the heading (a whole sentence at times) on its own line, the number under it."""
     urgent = " 【紧急】" if order.priority is Priority.URGENT else ""
     high = " 【优先】" if order.priority is Priority.HIGH else ""
     name = resident.name if resident is not None else "（已删除）"
     lines = [
-        f"{heading} {order.number}{urgent}{high}",
+        heading,
+        f"{order.number}{urgent}{high}",
         f"类别：{order.category.label}",
         f"位置：{order.location.label}",
         f"状态：{order.state.label}",
@@ -44,25 +51,25 @@ def member_buttons(order: WorkOrder) -> tuple[tuple[Button, ...], ...]:
     if order.state is OrderState.ASSIGNED:
         return (
             (
-                Button(texts.BTN_ACCEPT, callbacks.encode("ac", oid)),
-                Button(texts.BTN_TRANSFER, callbacks.encode("tr", oid)),
+                Button(texts.BTN_ACCEPT, verbs.encode(Verb.ACCEPT, oid)),
+                Button(texts.BTN_TRANSFER, verbs.encode(Verb.TRANSFER_MENU, oid)),
             ),
-            (Button(texts.BTN_RETURN, callbacks.encode("rt", oid)),),
+            (Button(texts.BTN_RETURN, verbs.encode(Verb.RETURN, oid)),),
         )
     if order.state is OrderState.ACCEPTED:
         return (
             (
-                Button(texts.BTN_RESOLVE, callbacks.encode("rs", oid)),
-                Button(texts.BTN_TRANSFER, callbacks.encode("tr", oid)),
+                Button(texts.BTN_RESOLVE, verbs.encode(Verb.RESOLVE, oid)),
+                Button(texts.BTN_TRANSFER, verbs.encode(Verb.TRANSFER_MENU, oid)),
             ),
-            (Button(texts.BTN_RETURN, callbacks.encode("rt", oid)),),
+            (Button(texts.BTN_RETURN, verbs.encode(Verb.RETURN, oid)),),
         )
     return ()
 
 
 def dispatch_buttons(order: WorkOrder, candidates: list[Person]) -> tuple[tuple[Button, ...], ...]:
     assert order.id is not None
-    buttons = [Button(p.title, callbacks.encode("dp", order.id, p.id)) for p in candidates[:12]]
+    buttons = [Button(p.title, verbs.encode(Verb.DISPATCH, order.id, p.id)) for p in candidates[:12]]
     return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
 
 
@@ -70,8 +77,94 @@ def rating_buttons(order: WorkOrder) -> tuple[tuple[Button, ...], ...]:
     assert order.id is not None
     return (
         (
-            Button("满意", callbacks.encode("ra", order.id, "s")),
-            Button("基本满意", callbacks.encode("ra", order.id, "b")),
-            Button("不满意", callbacks.encode("ra", order.id, "u")),
+            Button("满意", verbs.encode(Verb.RATE, order.id, "s")),
+            Button("基本满意", verbs.encode(Verb.RATE, order.id, "b")),
+            Button("不满意", verbs.encode(Verb.RATE, order.id, "u")),
         ),
     )
+
+
+# /history: what each event is called in the timeline (the desk has its own, web/labels.py).
+EVENT_NAMES: dict[EventKind, str] = {
+    EventKind.CREATED: "反映问题",
+    EventKind.ASSIGNED: "派单",
+    EventKind.ACCEPTED: "接单",
+    EventKind.TRANSFERRED: "转派",
+    EventKind.RETURNED: "退回社区",
+    EventKind.MEMBER_REPLIED: "负责人回复",
+    EventKind.RESIDENT_REPLIED: "居民留言",
+    EventKind.PHOTO_ADDED: "补充照片",
+    EventKind.RESOLVED: "办结",
+    EventKind.RATED: "评价",
+    EventKind.REOPENED: "不满意，重新处理",
+    EventKind.CLOSED: "完成",
+    EventKind.CANCELLED: "撤销",
+    EventKind.REMINDED: "催办",
+    EventKind.ESCALATED: "超时上报",
+    EventKind.SUPERVISED: "列为督办件",
+    EventKind.JOINED: "又有居民反映同样问题",
+    EventKind.RECATEGORISED: "更改类别",
+    EventKind.NOTED: "内部备注",
+    EventKind.WITHDRAWN: "报事居民撤回，由其他反映的居民跟进",
+}
+# Free texts someone wrote: handlers and staff read them, residents do not (only the resolution note).
+_WORDS = frozenset(
+    {
+        EventKind.MEMBER_REPLIED,
+        EventKind.RESIDENT_REPLIED,
+        EventKind.JOINED,
+        EventKind.RETURNED,
+        EventKind.NOTED,
+    }
+)
+HISTORY_SHOWN = 40  # the newest events; an order's whole life rarely has more
+
+
+def timeline(
+    order: WorkOrder, events: list[OrderEvent], names: Mapping[Actor, str], *, full: bool, zone: tzinfo | None
+) -> str:
+    """An order's history, one line per event, oldest first, in the community's time `zone`. `full`
+    (handlers and staff): with the notes people wrote; residents see what happened and the resolution
+    note, never internal notes."""
+    lines = [f"🕘 工单进度\n{order.number}｜{order.category.label}｜{order.state.label}"]
+    shown = [e for e in events if full or e.kind is not EventKind.NOTED][-HISTORY_SHOWN:]
+    for event in shown:
+        who = names.get(event.actor, "系统" if event.actor.kind == "system" else "")
+        detail = _detail(event, names, full)
+        name = EVENT_NAMES.get(event.kind, event.kind.value)
+        line = f"{event.at.astimezone(zone).strftime('%m-%d %H:%M')} {name}"
+        line += f"（{who}）" if who else ""
+        lines.append(line + (f"：{detail}" if detail else ""))
+    return "\n".join(lines)
+
+
+def _detail(event: OrderEvent, names: Mapping[Actor, str], full: bool) -> str:
+    note = event.note
+    if event.kind is EventKind.CREATED:
+        return _category_label(note)
+    if event.kind in (EventKind.ASSIGNED, EventKind.TRANSFERRED) and note.startswith("person:"):
+        target = note.removeprefix("person:")
+        known = target.isascii() and target.isdecimal()
+        return "→ " + names.get(Actor("person", int(target)), "") if known else ""
+    if event.kind is EventKind.RATED:
+        return {s.value: s.label for s in Satisfaction}.get(note, "")
+    if event.kind is EventKind.RECATEGORISED and "->" in note:
+        old, _, new = note.partition("->")
+        return f"{_category_label(old)} → {_category_label(new)}"
+    if event.kind is EventKind.ESCALATED and note.startswith("level "):
+        return "上报网格长" if note.startswith("level 1") else "上报社区"
+    if event.kind is EventKind.RESOLVED or (full and event.kind in _WORDS):
+        return mask_phones(_excerpt(note))
+    return ""
+
+
+def _category_label(value: str) -> str:
+    try:
+        return Category(value).label
+    except ValueError:
+        return value
+
+
+def _excerpt(text: str, size: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[:size] + "…"

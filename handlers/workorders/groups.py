@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from handlers import verbs as callbacks
+from handlers import verbs
 from handlers.community.model import Resident, Role
 from handlers.community.privacy import mask_phones
 from handlers.context import Context
 from handlers.errors import NotAuthorised, TransitionNotAllowed
 from handlers.messages import Button
-from handlers.verbs import Action
+from handlers.verbs import Action, Verb
 from handlers.workorders import texts
 from handlers.workorders.cards import member_buttons, order_card
 from handlers.workorders.model import OrderState, WorkOrder
@@ -27,7 +27,7 @@ async def post_to_group(ctx: Context, order: WorkOrder, resident: Resident | Non
     # Several people read a group: phone numbers a resident typed are masked there.
     text = mask_phones(order_card(order, resident, texts.group_card_heading(grid.name)))
     # No order_id: replies in the group are not relayed to the resident.
-    await ctx.say(grid.group_chat_id, text, ((Button(texts.BTN_CLAIM, callbacks.encode("cl", order.id)),),))
+    await ctx.say(grid.group_chat_id, text, ((Button(texts.BTN_CLAIM, verbs.encode(Verb.CLAIM, order.id)),),))
 
 
 async def on_claim(ctx: Context, action: Action) -> None:
@@ -35,7 +35,7 @@ async def on_claim(ctx: Context, action: Action) -> None:
     person = ctx.person
     if person is None or not person.has(Role.GRID_MEMBER, Role.GRID_LEADER):
         raise NotAuthorised("not_a_member")
-    order = await ctx.uow.orders.get(action.int_arg(0))
+    order = await ctx.uow.orders.get(action.order_id)
     if order is None:
         raise NotAuthorised("not_found")
     if order.grid_id is None or person.grid_id != order.grid_id:
@@ -76,4 +76,10 @@ async def on_claim(ctx: Context, action: Action) -> None:
                 order_id=order.id,
                 thread=True,
             )
-    await ctx.say(order.resident_chat_id, texts.order_accepted(order.number, person.title), order_id=order.id)
+    # The reporter and every "me too" follower (opening.tell_residents; opening imports this module).
+    accepted = texts.order_accepted(order.number, person.title, person.role_label)
+    await ctx.say(order.resident_chat_id, accepted, order_id=order.id)
+    for follower_id in order.followers:
+        follower = await ctx.uow.residents.get(follower_id)
+        if follower is not None:
+            await ctx.say(follower.chat_id, accepted, order_id=order.id)

@@ -52,6 +52,11 @@ class EventKind(StrEnum):
     ESCALATED = "escalated"
     SUPERVISED = "supervised"  # 督办
     JOINED = "joined"  # another resident reported the same problem ("me too")
+    RECATEGORISED = "recategorised"  # staff or the handler corrected the category (note: "old->new")
+    NOTED = "noted"  # an internal note on the desk: staff and handlers read it, residents never
+    # The reporter withdrew while others still follow: the order goes on for them (note: "resident:<id>",
+    # the follower who now holds it).
+    WITHDRAWN = "withdrawn"
 
 
 class Satisfaction(StrEnum):
@@ -151,6 +156,9 @@ class WorkOrder:
     reminded: bool = False  # 催办 sent for the current stage (acceptance or resolution)
     next_timer_at: datetime | None = None
     supervised: bool = False  # 督办 by staff
+    # A possible emergency: the resident was asked whether it is happening now, and only the grid member
+    # was alerted; "yes" or no answer before the timer alerts the grid leader and staff.
+    emergency_check: bool = False
     green_channel: str = ""  # why the order is on the green channel (vulnerable resident), if it is
     followers: list[int] = field(default_factory=list)  # residents who joined with the same problem
     # Events recorded since the order was loaded; storage appends them to the history.
@@ -204,5 +212,33 @@ class WorkOrder:
         else:
             self._move(EventKind.CLOSED, actor, at)
 
+    def close(self, actor: Actor, at: datetime, note: str = "") -> None:
+        """Close a resolved order the resident has not rated (staff on the desk)."""
+        self._move(EventKind.CLOSED, actor, at, note)
+
     def cancel(self, actor: Actor, at: datetime) -> None:
         self._move(EventKind.CANCELLED, actor, at)
+
+    def withdraw_reporter(self, actor: Actor, at: datetime, holder_text: str = "") -> int:
+        """The reporter leaves an order others still follow: the first follower holds it from now on (they
+        are told, rate it, may cancel it). Returns the new holder's resident id.
+
+        What the reporter wrote and sent is theirs: the order keeps the new holder's own words ("me too"
+        text, `holder_text`) when there are any, and neither the reporter's room nor their photos."""
+        if not self.followers or self.state not in _TRANSITIONS[EventKind.CANCELLED][0]:
+            raise TransitionNotAllowed("transition", f"withdraw from {self.state}")
+        holder = self.followers.pop(0)
+        self.record(EventKind.WITHDRAWN, actor, at, f"resident:{holder}")
+        self.resident_id = holder
+        # The reporter's household is theirs, not the new holder's; the building stays.
+        self.location = OrderLocation(
+            compound_id=self.location.compound_id,
+            compound_name=self.location.compound_name,
+            building_id=self.location.building_id,
+            building_number=self.location.building_number,
+        )
+        self.green_channel = ""
+        if holder_text:
+            self.text = holder_text
+        self.photos = []
+        return holder

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 
 from handlers import texts as common_texts
-from handlers import verbs as callbacks
+from handlers import verbs
 from handlers.community.model import Resident
-from handlers.community.registration import require_consent
+from handlers.community.registration import STEP_CONSENT, consent_buttons, require_consent
 from handlers.context import Context, rows
 from handlers.messages import Button
 from handlers.ports import Conversation
-from handlers.verbs import Action
+from handlers.verbs import Action, Verb
 from handlers.workorders import texts
-from handlers.workorders.emergency import emergency_advice
-from handlers.workorders.model import EventKind
-from handlers.workorders.opening import PendingReport, open_order
+from handlers.workorders.emergency import Alarm, alarm_for, check_answer, emergency_advice
+from handlers.workorders.model import EventKind, WorkOrder
+from handlers.workorders.opening import PendingReport, answer_check_by_text, open_order
 from nlp.types import CHOOSABLE_CATEGORIES, Category, Priority
 
 STEP_REPORT = "report"  # a pending report waiting for a button (category, compound, building)
@@ -29,9 +30,13 @@ def has_words(text: str) -> bool:
 async def on_consent(ctx: Context, action: Action) -> None:
     """Record the resident's answer to the privacy notice; continue a report that was waiting for it."""
     conversation = await ctx.uow.conversations.get(ctx.chat_id)
-    if action.args[0] != "y":
+    if action.word("choice") != "y":
         await ctx.uow.conversations.clear(ctx.chat_id)
-        await ctx.answer(common_texts.CONSENT_DECLINED)
+        after_emergency = conversation is not None and bool(conversation.data.get("after_emergency"))
+        # After an emergency the order stays (with the little it needs); nothing more is kept.
+        await ctx.answer(
+            texts.CONSENT_DECLINED_AFTER_EMERGENCY if after_emergency else common_texts.CONSENT_DECLINED
+        )
         return
     name = ctx.incoming.sender_name or (str(conversation.data.get("name") or "") if conversation else "")
     resident = ctx.resident or Resident(id=None, chat_id=ctx.chat_id, name=name or "居民")
@@ -49,8 +54,8 @@ async def on_consent(ctx: Context, action: Action) -> None:
             common_texts.ASK_REGISTER,
             (
                 (
-                    Button(common_texts.BTN_REGISTER, callbacks.encode("rg", "y")),
-                    Button(common_texts.BTN_LATER, callbacks.encode("rg", "n")),
+                    Button(common_texts.BTN_REGISTER, verbs.encode(Verb.REGISTER, "y")),
+                    Button(common_texts.BTN_LATER, verbs.encode(Verb.REGISTER, "n")),
                 ),
             ),
         )
@@ -70,6 +75,9 @@ async def report(ctx: Context, text: str, photo: str | None = None, compound_id:
     if not has_words(text):
         await ctx.answer(common_texts.NO_WORDS)
         return
+    answer = check_answer(text)
+    if answer is not None and await answer_check_by_text(ctx, answer):
+        return  # "是" / "不是" to a possible emergency's question
     result = ctx.classifier.classify(text)
     pending = PendingReport(
         text=text,
@@ -88,9 +96,30 @@ async def report(ctx: Context, text: str, photo: str | None = None, compound_id:
     pending.building_number = result.location.building
     if pending.compound_id is None and compound_id is not None:
         pending.compound_id = compound_id
+    alarm = alarm_for(result, text)
+    if alarm.urgent:
+        await _emergency_first(ctx, pending, alarm)
+        return
     if not await require_consent(ctx, pending):
         return
     await continue_report(ctx, pending)
+
+
+async def _emergency_first(ctx: Context, pending: PendingReport, alarm: Alarm) -> None:
+    """Advice and alerts at once, from anyone, registered or not, consented or not (PIPL Art. 13(4):
+    processing needed to protect life, health and property in an emergency); consent for follow-up after."""
+    pending.alarm = alarm.value
+    if alarm is not Alarm.FRAUD:
+        pending.category = Category.EMERGENCY.value
+    consented = ctx.resident is not None and ctx.resident.has_consented
+    if ctx.resident is None:  # the order needs someone to belong to: the chat and the name it shows
+        newcomer = Resident(id=None, chat_id=ctx.chat_id, name=ctx.incoming.sender_name or "居民")
+        ctx.resident = await ctx.uow.residents.save(newcomer)
+    await continue_report(ctx, pending)
+    if not consented:
+        data = {"name": ctx.incoming.sender_name, "after_emergency": True}
+        await ctx.uow.conversations.set(ctx.chat_id, Conversation(STEP_CONSENT, data))
+        await ctx.answer(texts.CONSENT_AFTER_EMERGENCY, consent_buttons())
 
 
 async def continue_report(ctx: Context, pending: PendingReport) -> None:
@@ -98,7 +127,11 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
     resident = ctx.resident
     assert resident is not None
     uow = ctx.uow
-    emergency = pending.category == Category.EMERGENCY.value
+    emergency = pending.category == Category.EMERGENCY.value or Alarm(pending.alarm).urgent
+    if not emergency and pending.priority != Priority.URGENT.value and await _over_limit(ctx, resident):
+        await uow.conversations.clear(ctx.chat_id)
+        await ctx.answer(texts.too_many_reports(ctx.limits.reports_per_hour))
+        return
     # Location: the message first, then the registered address.
     if pending.building_id is None and pending.building_number and pending.compound_id is None:
         registered = await uow.community.building(resident.building_id) if resident.building_id else None
@@ -127,13 +160,13 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
             return
         if pending.compound_id is None:
             compounds = await uow.community.compounds()
-            buttons = [Button(c.name, callbacks.encode("rc", c.id)) for c in compounds]
+            buttons = [Button(c.name, verbs.encode(Verb.REPORT_COMPOUND, c.id)) for c in compounds]
             await _ask(ctx, pending, common_texts.ASK_LOCATION_COMPOUND, rows(buttons, 3))
             return
         if pending.building_id is None and not pending.building_unsure:
             buildings = await uow.community.buildings(pending.compound_id)
-            buttons = [Button(f"{b.number}号楼", callbacks.encode("rb", b.id)) for b in buildings]
-            buttons.append(Button(common_texts.BTN_UNSURE, callbacks.encode("rb", 0)))
+            buttons = [Button(f"{b.number}号楼", verbs.encode(Verb.REPORT_BUILDING, b.id)) for b in buildings]
+            buttons.append(Button(common_texts.BTN_UNSURE, verbs.encode(Verb.REPORT_BUILDING, 0)))
             await _ask(ctx, pending, common_texts.ASK_LOCATION_BUILDING, rows(buttons, 4))
             return
     if not emergency and not pending.insist_new and await _offer_similar(ctx, pending):
@@ -142,10 +175,18 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
     await open_order(ctx, resident, pending)
 
 
-async def _offer_similar(ctx: Context, pending: PendingReport) -> bool:
-    """ "Me too": offer to join an open order about the same problem at the same place instead."""
-    resident = ctx.resident
-    assert resident is not None
+async def _over_limit(ctx: Context, resident: Resident) -> bool:
+    """The resident opened as many orders in the last hour as one may (counted in the database, so every
+    replica agrees). Only reports that may not be emergencies are held to it."""
+    if resident.id is None:
+        return False
+    since = ctx.clock.now() - timedelta(hours=1)
+    return await ctx.uow.orders.opened_by(resident.id, since) >= ctx.limits.reports_per_hour
+
+
+async def _similar(ctx: Context, pending: PendingReport, resident: Resident) -> list[WorkOrder]:
+    """Open orders about the same problem (category) at the same place, recent enough to join, that this
+    resident has neither opened nor joined."""
     settings = await ctx.uow.community.settings()
     similar = await ctx.uow.orders.similar_open(
         Category(pending.category),
@@ -153,15 +194,22 @@ async def _offer_similar(ctx: Context, pending: PendingReport) -> bool:
         pending.compound_id,
         ctx.clock.now() - settings.duplicate_window,
     )
-    similar = [o for o in similar if o.resident_id != resident.id and resident.id not in o.followers]
+    return [o for o in similar if o.resident_id != resident.id and resident.id not in o.followers]
+
+
+async def _offer_similar(ctx: Context, pending: PendingReport) -> bool:
+    """ "Me too": offer to join an open order about the same problem at the same place instead."""
+    resident = ctx.resident
+    assert resident is not None
+    similar = await _similar(ctx, pending, resident)
     if not similar:
         return False
     order = similar[0]
     assert order.id is not None
     buttons = (
         (
-            Button(texts.BTN_JOIN, callbacks.encode("dj", order.id)),
-            Button(texts.BTN_NEW_ORDER, callbacks.encode("dn", 0)),
+            Button(texts.BTN_JOIN, verbs.encode(Verb.JOIN_SIMILAR, order.id)),
+            Button(texts.BTN_NEW_ORDER, verbs.encode(Verb.OPEN_NEW, 0)),
         ),
     )
     text = texts.duplicate_offer(order.number, order.state.label, 1 + len(order.followers))
@@ -176,15 +224,20 @@ async def on_duplicate_choice(ctx: Context, action: Action) -> None:
         ctx.callback_answer = common_texts.NOTHING_PENDING
         return
     pending = PendingReport.from_data(conversation.data["pending"])
-    if action.verb == "dn":
+    if action.verb is Verb.OPEN_NEW:
         pending.insist_new = True
         await continue_report(ctx, pending)
         return
-    order = await ctx.uow.orders.get(action.int_arg(0))
+    order = await ctx.uow.orders.get(action.order_id)
     if order is None or not order.is_open:
         # closed in the meantime: nothing to join, so the report becomes an order of its own
         pending.insist_new = True
         await continue_report(ctx, pending)
+        return
+    if order.id not in {o.id for o in await _similar(ctx, pending, ctx.resident)}:
+        # Not an order this report could have been offered (another problem, place or time): the data
+        # of a "me too" button is typed by anyone, and joining would show them that order's updates.
+        ctx.callback_answer = common_texts.STALE_BUTTON
         return
     assert ctx.resident.id is not None
     if ctx.resident.id not in order.followers and ctx.resident.id != order.resident_id:
@@ -192,6 +245,7 @@ async def on_duplicate_choice(ctx: Context, action: Action) -> None:
         order.record(EventKind.JOINED, ctx.actor, ctx.clock.now(), pending.text)
         await ctx.uow.orders.save(order)
     await ctx.uow.conversations.clear(ctx.chat_id)
+    ctx.callback_answer = texts.joined_toast(order.number)  # the press itself is answered too
     await ctx.say(ctx.chat_id, texts.joined(order.number), order_id=order.id)
     if order.assignee_id is not None:
         assignee = await ctx.uow.community.person(order.assignee_id)
@@ -204,7 +258,7 @@ def _category_buttons(candidates: list[str]) -> tuple[tuple[Button, ...], ...]:
     """The classifier's close candidates first, then every other category."""
     first = [Category(c) for c in candidates if c != Category.UNKNOWN.value]
     ordered = first + [c for c in CHOOSABLE_CATEGORIES if c not in first]
-    buttons = [Button(c.label, callbacks.encode("rk", c.value)) for c in ordered]
+    buttons = [Button(c.label, verbs.encode(Verb.REPORT_CATEGORY, c.value)) for c in ordered]
     return rows(buttons, 3)
 
 
@@ -222,28 +276,21 @@ async def on_report_choice(ctx: Context, action: Action) -> None:
         ctx.callback_answer = common_texts.NOTHING_PENDING
         return
     pending = PendingReport.from_data(conversation.data["pending"])
-    if action.verb == "rk":
-        try:
-            category = Category(action.args[0])
-        except ValueError:
-            ctx.callback_answer = common_texts.STALE_BUTTON
-            return
-        if category is Category.UNKNOWN:
-            ctx.callback_answer = common_texts.STALE_BUTTON
-            return
+    if action.verb is Verb.REPORT_CATEGORY:
+        category = Category(action.word("category"))  # a choosable one: the codec refuses the rest
         pending.category, pending.chosen_by_resident = category.value, True
         if category is not Category.EMERGENCY and pending.priority == Priority.URGENT.value:
             # The classifier saw some emergency evidence but the resident says otherwise: keep it
             # high (seen soon) rather than urgent (everyone alerted at once).
             pending.priority = Priority.HIGH.value
-    elif action.verb == "rc":
-        compound = await ctx.uow.community.compound(action.int_arg(0))
+    elif action.verb is Verb.REPORT_COMPOUND:
+        compound = await ctx.uow.community.compound(action.number("compound_id"))
         if compound is None:
             ctx.callback_answer = common_texts.STALE_BUTTON
             return
         pending.compound_id = compound.id
-    else:  # "rb"
-        building_id = action.int_arg(0)
+    else:  # Verb.REPORT_BUILDING
+        building_id = action.number("building_id")
         if building_id == 0:
             pending.building_unsure = True
         else:

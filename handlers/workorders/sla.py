@@ -79,7 +79,24 @@ def current_due(order: WorkOrder) -> datetime | None:
 
 
 def schedule(order: WorkOrder, settings: CommunitySettings, now: datetime) -> None:
-    """Set `next_timer_at` to the next step for the order's state (None when nothing is left to do)."""
+    """Set `next_timer_at` to the next step for the order's state (None when nothing is left to do).
+
+    A possible emergency's check ends first: whatever else happens to the order meanwhile (accepted,
+    transferred), silence past `emergency_confirm_within` still alerts the grid leader and staff.
+    """
+    _schedule_stage(order, settings, now)
+    if order.emergency_check and order.is_open:
+        deadline = check_deadline(order, settings)
+        if order.next_timer_at is None or deadline < order.next_timer_at:
+            order.next_timer_at = deadline
+
+
+def check_deadline(order: WorkOrder, settings: CommunitySettings) -> datetime:
+    """When a possible emergency nobody answered is alerted to the grid leader and staff."""
+    return order.created_at + settings.emergency_confirm_within
+
+
+def _schedule_stage(order: WorkOrder, settings: CommunitySettings, now: datetime) -> None:
     due = current_due(order)
     if due is None or order.escalation_level >= LAST_LEVEL:
         order.next_timer_at = None

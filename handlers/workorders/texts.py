@@ -20,8 +20,61 @@ EMERGENCY_ADVICE = {
 EMERGENCY_GENERAL = "🆘 紧急情况请立即拨打：火警 119，急救 120，报警 110。"
 
 
-def emergency_ack(number: str, handler: str) -> str:
-    return f"已紧急通知{handler}和社区工作人员，工单号 {number}。请先确保自身安全，相关人员会尽快联系您。"
+FRAUD_ADVICE = (
+    "🚨 请立即停止转账，不要透露验证码、密码，不要点陌生链接或共享屏幕，马上挂断对方电话！"
+    "已经转了钱请立即拨打 110 报警，也可以拨打全国反诈专线 96110 咨询。"
+)
+
+
+def _listed(names: list[str]) -> str:
+    """ "网格员 李娜、网格长和社区工作人员": each name once, in the order given."""
+    unique = list(dict.fromkeys(n for n in names if n))
+    if len(unique) <= 1:
+        return "".join(unique)
+    return "、".join(unique[:-1]) + "和" + unique[-1]
+
+
+def emergency_ack(number: str, notified: list[str]) -> str:
+    return f"已紧急通知{_listed(notified)}，工单号 {number}。请先确保自身安全，相关人员会尽快联系您。"
+
+
+def fraud_ack(number: str, notified: list[str]) -> str:
+    return f"已紧急通知{_listed(notified)}，工单号 {number}。请先不要再转账或告诉任何人验证码，相关人员会尽快联系您。"
+
+
+# An emergency from someone who had not agreed to the privacy notice: handled first, asked afterwards.
+CONSENT_AFTER_EMERGENCY = (
+    "为了后续跟进和联系您，需要征得您的同意：我们会保存您的称呼、发来的内容和您愿意登记的住址，"
+    "只用于社区服务。您随时可以发送 /mydata 查看、/deletedata 删除。"
+)
+CONSENT_DECLINED_AFTER_EMERGENCY = (
+    "好的。这次紧急求助的工单会继续处理（只保留处理它所必需的信息），其他信息我们不会保存。"
+    "如果改变主意，随时发送 /start。需要紧急帮助请直接拨打 110 / 119 / 120。"
+)
+
+# A possible emergency: the advice went out; the resident is asked, and only the grid member knows.
+EMERGENCY_CHECK = "请问现在是否正在发生危险？请点下面的按钮告诉我们（也可以直接回复“是”或“不是”）。"
+BTN_CHECK_YES = "是，正在发生"
+BTN_CHECK_NO = "不是"
+CHECK_NOTED_YES = "已紧急通知相关人员"
+CHECK_NOTED_NO = "好的，按一般问题处理"
+CHECK_ALREADY = "已收到，相关人员已经知悉"
+POSSIBLE_HEADING = "⚠️ 疑似紧急（正在向居民确认）"
+EMERGENCY_HEADING = "🆘 紧急工单"
+
+
+def check_confirmed(number: str, notified: list[str], silent: bool) -> str:
+    why = "您暂时没有回复，为了安全起见，" if silent else ""
+    return f"{why}已紧急通知{_listed(notified)}，工单号 {number}。请先确保自身安全，相关人员会尽快联系您。"
+
+
+def check_confirmed_member(number: str, silent: bool) -> str:
+    why = "居民未回复确认" if silent else "居民确认正在发生危险"
+    return f"🆘 工单 {number}：{why}，已同时通知网格长和社区工作人员，请立即处置。"
+
+
+def check_denied_member(number: str, category: str) -> str:
+    return f"ℹ️ 工单 {number}：居民确认不是紧急情况，已改为“{category}”，按一般工单处理。"
 
 
 def order_opened(number: str, category: str, handler: str, location: str) -> str:
@@ -41,8 +94,9 @@ def order_awaiting_dispatch(number: str, category: str) -> str:
     )
 
 
-def order_accepted(number: str, handler: str) -> str:
-    return f"📌 工单 {number} 已由{handler}接单，正在处理。您直接回复这条消息，就能和网格员沟通。"
+def order_accepted(number: str, handler: str, role: str) -> str:
+    """`role`: how the resident knows the handler (网格员, 社区民警, 社区工作人员 …)."""
+    return f"📌 工单 {number} 已由{handler}接单，正在处理。您直接回复这条消息，就能和{role or '负责人'}沟通。"
 
 
 def order_transferred_resident(number: str, handler: str) -> str:
@@ -57,6 +111,42 @@ def resident_says(number: str, name: str, text: str) -> str:
     return f"💬 居民{name}（工单 {number}）回复：\n{text}"
 
 
+# "Me too" followers: they reply, the handler answers them; the reporter may leave the order to them.
+BTN_REPLY_FOLLOWER = "回复这位居民"
+
+
+def follower_says(number: str, name: str, text: str) -> str:
+    return f"💬 同样反映此问题的居民{name}（工单 {number}）留言：\n{text}\n\n（点下面的按钮回复这位居民）"
+
+
+def ask_follower_reply(number: str, name: str) -> str:
+    return f"工单 {number}：请输入要回复居民{name}的话："
+
+
+def withdrawn_reporter(number: str, still: int) -> str:
+    return f"工单 {number} 已撤销，您不会再收到它的消息。还有 {still} 位居民反映了同样的问题，工单会继续为他们办理。"
+
+
+def withdrawn_holder(number: str) -> str:
+    return f"ℹ️ 最早反映工单 {number} 的居民撤回了，工单继续为您办理，办结后请您来评价。直接回复这条消息可以和负责人沟通。"
+
+
+def withdrawn_follower(number: str) -> str:
+    return f"ℹ️ 最早反映工单 {number} 的居民撤回了，工单继续办理，有进展会告诉您。"
+
+
+def withdrawn_member(number: str, still: int) -> str:
+    return f"ℹ️ 工单 {number} 的报事居民撤回了，但还有 {still} 位居民反映同样问题，工单继续办理（联系人已换成其中一位）。"
+
+
+def reopened_follower(number: str) -> str:
+    return f"ℹ️ 您关注的工单 {number} 还没有解决好，已重新处理，有进展会告诉您。"
+
+
+def closed_follower(number: str) -> str:
+    return f"✅ 您关注的工单 {number} 已完成归档。"
+
+
 def resolved_ask_rating(number: str, handler: str, note: str) -> str:
     return f"✅ 工单 {number} 已由{handler}办结。\n办理结果：{note}\n\n请您对这次服务做个评价："
 
@@ -65,8 +155,8 @@ def rated_thanks(satisfaction: str) -> str:
     return f"感谢您的评价（{satisfaction}）！有问题随时找我们。"
 
 
-def reopened_resident(number: str) -> str:
-    return f"很抱歉没能让您满意。工单 {number} 已重新交给网格员继续处理，社区工作人员也已知悉。"
+def reopened_resident(number: str, role: str) -> str:
+    return f"很抱歉没能让您满意。工单 {number} 已重新交给{role}继续处理，社区工作人员也已知悉。"
 
 
 def reopened_member(number: str) -> str:
@@ -131,8 +221,16 @@ def rating_buttons_hint() -> str:
 
 MY_NONE = "您还没有提交过问题。有需要帮忙的，直接发文字给我就行。"
 MY_HEADER = "您最近的工单："
+MY_FOLLOWED_HEADER = "您也反映过的工单（有进展会告诉您）："
+MY_HISTORY_HINT = "发送 /history 工单号 查看处理经过。"
+HISTORY_USAGE = "用法：/history 工单号，例如 /history GD20261201-0001（工单号可以在 /my 里找到）。"
 STAFF_NO_OPEN = "目前没有未完成的工单。"
 STAFF_OPEN_HEADER = "未完成的工单："
+ORDERS_MORE_HEADER = "未完成的工单（续）："
+ORDERS_NO_MORE = "没有更多未完成的工单了。"
+ORDERS_FIND_HINT = "发送 /orders 工单号 查看某一张工单。"
+BTN_NEXT_PAGE = "下一页"
+FOUND_HEADING = "🔎 工单详情"
 
 
 # Grid group chats: an order card any member of the grid may claim.
@@ -201,6 +299,13 @@ def escalated_assignee(number: str, what: str, level: str) -> str:
 BTN_SUPERVISE = "督办"
 
 
+def too_many_reports(limit: int) -> str:
+    return (
+        f"您这一小时内已经反映了 {limit} 件事，我们都记下了，正在抓紧处理，请稍后再发新的问题。"
+        "如果遇到着火、有人受伤等紧急情况，请直接告诉我或拨打 119 / 120 / 110，紧急求助不受这个限制。"
+    )
+
+
 def duplicate_offer(number: str, state: str, count: int) -> str:
     return (
         f"附近已有相同问题的工单 {number}（{state}，已有 {count} 位居民反映）。\n"
@@ -210,6 +315,10 @@ def duplicate_offer(number: str, state: str, count: int) -> str:
 
 BTN_JOIN = "加入该工单"
 BTN_NEW_ORDER = "仍然新建"
+
+
+def joined_toast(number: str) -> str:
+    return f"已加入工单 {number}"
 
 
 def joined(number: str) -> str:
@@ -226,7 +335,7 @@ def green_channel_note(reason: str) -> str:
 
 LEAVE_ON = "已登记请假。请假期间新工单会交给您的代班人；发送 /back 销假。"
 LEAVE_OFF = "欢迎回来！已销假，新工单会照常派给您。"
-LEAVE_NOT_MEMBER = "只有网格员和工作人员可以请假登记。"
+LEAVE_NOT_MEMBER = "只有网格员、社区民警和社区工作人员可以请假登记。"
 
 
 TEAM_HEADER = "网格员在岗情况："

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import logging
 
-from handlers import verbs as callbacks
+from handlers import verbs
 from handlers.context import Context
-from handlers.messages import Button
+from handlers.messages import Button, DeliveryPriority
 from handlers.ports import Happened
+from handlers.verbs import Verb
 from handlers.workorders import texts
 from handlers.workorders.model import Actor, EventKind, OrderState, WorkOrder
+from handlers.workorders.opening import confirm_emergency
 from handlers.workorders.routing import escalation_target
-from handlers.workorders.sla import LAST_LEVEL, current_due, next_step, schedule
+from handlers.workorders.sla import LAST_LEVEL, check_deadline, current_due, next_step, schedule
+from nlp.types import Priority
 
 log = logging.getLogger(__name__)
 
 _LEVELS = {1: "网格长", 2: "社区"}
+
+
+def _lane(order: WorkOrder) -> DeliveryPriority:
+    """An emergency's reminders and escalations jump the queues like its first alerts."""
+    return DeliveryPriority.URGENT if order.priority is Priority.URGENT else DeliveryPriority.NORMAL
 
 
 def _what(order: WorkOrder) -> str:
@@ -28,6 +36,11 @@ async def run_due_timers(ctx: Context, limit: int = 50) -> int:
     settings = await ctx.uow.community.settings()
     steps = 0
     for order in await ctx.uow.orders.claim_due(now, limit):
+        if order.emergency_check and order.is_open and now >= check_deadline(order, settings):
+            # A possible emergency nobody answered: silence counts as "yes".
+            await confirm_emergency(ctx, order, silent=True)
+            steps += 1
+            continue
         step = next_step(order, now)
         if step == "remind":
             await _remind(ctx, order)
@@ -54,7 +67,7 @@ async def _remind(ctx: Context, order: WorkOrder) -> None:
     assignee = await ctx.uow.community.person(order.assignee_id)
     if assignee is not None:
         text = texts.reminder(order.number, _what(order), due.strftime("%m-%d %H:%M"))
-        await ctx.say(assignee.chat_id, text, order_id=order.id, thread=True)
+        await ctx.say(assignee.chat_id, text, order_id=order.id, thread=True, priority=_lane(order))
 
 
 async def _escalate(ctx: Context, order: WorkOrder) -> None:
@@ -71,9 +84,9 @@ async def _escalate(ctx: Context, order: WorkOrder) -> None:
     buttons: tuple[tuple[Button, ...], ...] = ()
     for person in await escalation_target(ctx.uow, grid, level):
         if person.is_staff and not order.supervised:
-            buttons = ((Button(texts.BTN_SUPERVISE, callbacks.encode("sv", order.id)),),)
+            buttons = ((Button(texts.BTN_SUPERVISE, verbs.encode(Verb.SUPERVISE, order.id)),),)
         text = texts.escalated(order.number, _what(order), who, _LEVELS[level])
-        await ctx.say(person.chat_id, text, buttons, order_id=order.id)
+        await ctx.say(person.chat_id, text, buttons, order_id=order.id, priority=_lane(order))
     if assignee is not None:
         message = texts.escalated_assignee(order.number, _what(order), _LEVELS[level])
-        await ctx.say(assignee.chat_id, message, order_id=order.id, thread=True)
+        await ctx.say(assignee.chat_id, message, order_id=order.id, thread=True, priority=_lane(order))

@@ -1,4 +1,4 @@
-"""Alembic environment. Called by storage.migrate with a live connection, or by the alembic CLI with a URL."""
+"""Alembic environment. Called by storage.migrate with a live connection, or with a config naming the URL."""
 
 from __future__ import annotations
 
@@ -29,13 +29,13 @@ async def _run_with_url(url: str) -> None:
     await engine.dispose()
 
 
+# The caller says where: storage.migrate hands over its connection, or a config names the URL
+# (`storage.migrate.alembic_config(url)`). Nothing is read from the environment here.
 connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from bot.settings import Settings  # the CLI path: same settings as the bot
-
-        url = Settings().database_url
+        raise RuntimeError("no database: pass a connection or set sqlalchemy.url in the Alembic config")
     asyncio.run(_run_with_url(url))

@@ -18,10 +18,20 @@ from storage.models.community import (
     CommunitySettingsRow,
     CompoundRow,
     GridRow,
+    InviteRow,
     PersonRow,
     ResidentRow,
 )
 from storage.models.delivery import OutboxRow, TelegramUpdateRow, UnreachableChatRow
+from storage.models.desk import (
+    DeskAuditRow,
+    DeskLoginAttemptRow,
+    DeskLoginLinkRow,
+    DeskRecordedReportRow,
+    DeskSessionRow,
+    DeskSiteRow,
+)
+from storage.models.statistics import StatsDayRow, StatsDirtyDayRow, StatsLateOrderRow, StatsMarkRow  # noqa: F401
 from storage.models.workorders import (
     OPEN_ORDER,
     OPEN_STATES,
@@ -44,6 +54,7 @@ __all__ = [
     "CompoundRow",
     "BuildingRow",
     "GridRow",
+    "InviteRow",
     "PersonRow",
     "CategoryRouteRow",
     "CommunitySettingsRow",
@@ -68,4 +79,10 @@ __all__ = [
     "CampaignRow",
     "LedgerEntryRow",
     "CheckinRow",
+    "DeskLoginLinkRow",
+    "DeskSessionRow",
+    "DeskLoginAttemptRow",
+    "DeskAuditRow",
+    "DeskRecordedReportRow",
+    "DeskSiteRow",
 ]

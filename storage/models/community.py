@@ -51,7 +51,8 @@ class PersonRow(Base):
     __tablename__ = "people"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
-    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # NULL until they join with an invite link (migration 0012): nothing is routed to them before.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     roles: Mapped[list[str]] = mapped_column(default=list)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
     phone: Mapped[str | None] = mapped_column(String(32))
@@ -59,6 +60,18 @@ class PersonRow(Base):
     deputy_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     on_leave: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     duty: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"days": [0..6], "start": "08:00", "end": ..}
+
+
+class InviteRow(Base):
+    """A single-use invite link (migration 0012); only the hash of its code is kept."""
+
+    __tablename__ = "invites"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    resident_name: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
 
 class CategoryRouteRow(Base):

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Index,
     Integer,
+    SmallInteger,
     String,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,6 +29,9 @@ class OutboxRow(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column()
     order_id: Mapped[int | None] = mapped_column(BigInteger)
+    # handlers.messages.DeliveryPriority: a larger number is claimed first (an emergency's advice and
+    # alerts); a chat's rows of one priority keep their id order. Migration 0011.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     message_id: Mapped[int | None] = mapped_column(BigInteger)

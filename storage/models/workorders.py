@@ -72,6 +72,8 @@ class WorkOrderRow(Base):
     # the one moment the scheduler looks at (indexed): reminder, escalation, or NULL
     next_timer_at: Mapped[datetime | None] = mapped_column(TZDateTime, index=True)
     supervised: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # A possible emergency waiting for the resident's answer (migration 0011).
+    emergency_check: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     green_channel: Mapped[str] = mapped_column(String(64), default="", server_default="")
     followers: Mapped[list[int]] = mapped_column(
         JSON, default=list, server_default="[]"

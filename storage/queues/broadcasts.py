@@ -2,9 +2,8 @@
 
 Claims are transactions: `FOR UPDATE SKIP LOCKED` on PostgreSQL, the database-wide write lock
 (BEGIN IMMEDIATE) on SQLite, and in both a row moves pending -> sending with the sender's name and the
-claim time. Two senders therefore never hold the same row. A sender that dies leaves its rows in
-"sending"; they go back to "pending" when their lease expires (or at once when a sender with the same
-name starts again, since a name is one process at a time).
+claim time. Two senders therefore never hold the same row. The lease, the outcomes and the releases are
+the reply outbox's too: storage/queues/leases.py.
 
 Outcomes are written one message at a time, right after Telegram answered: a crash can lose at most the
 record of the one message in flight, which is then sent again — the bounded duplicate window.
@@ -13,16 +12,14 @@ record of the one message in flight, which is then sent again — the bounded du
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import and_, func, or_, select
 
 from handlers.broadcasts.model import BroadcastStatus, RunCounts
-from handlers.ports import Clock
-from storage.models import BroadcastDeliveryRow, BroadcastRow, BroadcastRunRow, UnreachableChatRow
+from storage.models import BroadcastDeliveryRow, BroadcastRow, BroadcastRunRow
+from storage.queues.leases import LeaseQueue, owner_name
 from storage.repositories.broadcasts import counts_from
-from storage.upsert import insert_for
 
 # Runs whose broadcast is in these states hand out messages; pausing or cancelling stops a run mid-way.
 _SENDABLE = (BroadcastStatus.APPROVED.value, BroadcastStatus.FINISHED.value)
@@ -35,6 +32,8 @@ class ClaimedDelivery:
     chat_id: int
     text: str
     attempts: int
+    owner: str = ""  # the sender holding the claim
+    priority: int = 0  # handlers.broadcasts.model: an /alert's deliveries go first
 
 
 @dataclass(frozen=True)
@@ -47,10 +46,11 @@ class Progress:
     last_sent_at: datetime | None
 
 
-class SqlDeliveryQueue:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
-        self._session_factory = session_factory
-        self._clock = clock
+class SqlDeliveryQueue(LeaseQueue):
+    """Outcomes, releases and leases: storage/queues/leases.py."""
+
+    rows = BroadcastDeliveryRow
+    unreachable_status = "unreachable"  # counted apart in a run's progress
 
     async def claim(self, sender: str, limit: int = 20) -> list[ClaimedDelivery]:
         """Take up to `limit` pending rows, highest priority (alerts) first, oldest first."""
@@ -66,87 +66,21 @@ class SqlDeliveryQueue:
             )
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(of=BroadcastDeliveryRow, skip_locked=True)
-            found = [(row, text) for row, text in (await session.execute(query)).all()]
-            blocked = set(
-                await session.scalars(
-                    select(UnreachableChatRow.chat_id).where(
-                        UnreachableChatRow.chat_id.in_({row.chat_id for row, _ in found})
-                    )
+            found = (await session.execute(query)).all()
+            texts = {row.id: text for row, text in found}
+            taken = await self._hand_out(session, [row for row, _ in found], sender, now)
+            return [
+                ClaimedDelivery(
+                    row.id,
+                    row.run_id,
+                    row.chat_id,
+                    texts[row.id],
+                    row.attempts,
+                    owner_name(sender),
+                    row.priority,
                 )
-            )
-            claimed = []
-            for row, text in found:
-                if row.chat_id in blocked:
-                    # Refused us before (403): record it without another pointless request.
-                    row.status, row.error = "unreachable", "unreachable before this run"
-                    continue
-                row.status, row.claimed_by, row.claimed_at = "sending", sender, now
-                row.attempts += 1
-                claimed.append(ClaimedDelivery(row.id, row.run_id, row.chat_id, text, row.attempts))
-            return claimed
-
-    async def _finish(self, item: ClaimedDelivery, sender: str, **values: object) -> bool:
-        """Record an outcome if this sender still holds the row; False when its lease was lost."""
-        async with self._session_factory() as session, session.begin():
-            result = await session.execute(
-                update(BroadcastDeliveryRow)
-                .where(
-                    BroadcastDeliveryRow.id == item.id,
-                    BroadcastDeliveryRow.status == "sending",
-                    BroadcastDeliveryRow.claimed_by == sender,
-                )
-                .values(**values)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
-
-    async def mark_sent(self, item: ClaimedDelivery, sender: str, message_id: int | None) -> bool:
-        return await self._finish(
-            item, sender, status="sent", message_id=message_id, sent_at=self._clock.now(), error=None
-        )
-
-    async def mark_failed(self, item: ClaimedDelivery, sender: str, error: str, *, retry: bool) -> bool:
-        values: dict[str, object] = {"status": "pending" if retry else "failed", "error": error[:200]}
-        if retry:
-            values |= {"claimed_by": None, "claimed_at": None}
-        return await self._finish(item, sender, **values)
-
-    async def mark_unreachable(self, item: ClaimedDelivery, sender: str, error: str) -> bool:
-        """403: the resident blocked the bot. Mark the row and the chat, never retry."""
-        done = await self._finish(item, sender, status="unreachable", error=error[:200])
-        async with self._session_factory() as session, session.begin():
-            await session.execute(
-                insert_for(session, UnreachableChatRow.__table__)
-                .values(chat_id=item.chat_id, since=self._clock.now(), reason=error[:200])
-                .on_conflict_do_nothing()
-            )
-        return done
-
-    async def release(self, sender: str) -> int:
-        """Give back rows this sender holds (a clean stop, or a restart under the same name)."""
-        return await self._release(BroadcastDeliveryRow.claimed_by == sender)
-
-    async def release_stale(self, lease: timedelta) -> int:
-        """Give back rows whose sender stopped answering longer than `lease` ago (it crashed)."""
-        cutoff = self._clock.now() - lease
-        return await self._release(BroadcastDeliveryRow.claimed_at < cutoff)
-
-    async def _release(self, condition: object) -> int:
-        async with self._session_factory() as session, session.begin():
-            result = await session.execute(
-                update(BroadcastDeliveryRow)
-                .where(and_(BroadcastDeliveryRow.status == "sending", condition))  # type: ignore[arg-type]
-                .values(status="pending", claimed_by=None, claimed_at=None)
-            )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]  # CursorResult has rowcount
-
-    async def renew(self, sender: str) -> None:
-        """Keep this sender's lease fresh while it waits (a long 429 pause, a slow batch)."""
-        async with self._session_factory() as session, session.begin():
-            await session.execute(
-                update(BroadcastDeliveryRow)
-                .where(BroadcastDeliveryRow.status == "sending", BroadcastDeliveryRow.claimed_by == sender)
-                .values(claimed_at=self._clock.now())
-            )
+                for row in taken
+            ]
 
     async def has_work(self) -> bool:
         async with self._session_factory() as session:

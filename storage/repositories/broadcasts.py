@@ -135,7 +135,14 @@ class SqlBroadcastRepository:
             wanted = {Role(k) for k in audience.keys}
             rows = await self._session.scalars(select(PersonRow).where(PersonRow.active))
             # roles is a JSON list: filter here rather than with dialect-specific JSON operators.
-            return sorted({p.chat_id for p in rows if wanted.intersection(Role(r) for r in p.roles)})
+            # Someone not joined yet (no chat id, issue 15) cannot be reached.
+            return sorted(
+                {
+                    p.chat_id
+                    for p in rows
+                    if p.chat_id is not None and wanted.intersection(Role(r) for r in p.roles)
+                }
+            )
         if kind is AudienceKind.LEDGER:
             wanted_kinds = set(audience.keys)
             ledger = await self._session.execute(
@@ -247,7 +254,9 @@ class SqlBroadcastRepository:
             )
             counts = await self._counts(BroadcastDeliveryRow.run_id == run.id)
             found.append(
-                FinishedRun(run.id, broadcast.id, broadcast.title, tuple(sorted(set(notify))), counts)
+                FinishedRun(
+                    run.id, broadcast.id, broadcast.title, tuple(sorted({c for c in notify if c})), counts
+                )
             )
         await self._session.flush()
         return found
@@ -283,12 +292,15 @@ class SqlBroadcastRepository:
         ]
 
     async def save_campaign(self, campaign: Campaign) -> None:
-        row = await self._session.get(CampaignRow, campaign.key)
-        if row is None:
-            row = CampaignRow(key=campaign.key)
-            self._session.add(row)
-        row.title, row.topic, row.text = campaign.title, campaign.topic.value, campaign.text
-        row.audience = campaign.audience.to_json() if campaign.audience else None
-        row.schedule = campaign.schedule.to_json() if campaign.schedule else None
-        row.updated_at = self._clock.now()
-        await self._session.flush()
+        # One statement, insert or replace: replicas starting together all store the shipped library,
+        # and a read-then-insert would have the second fail on the first one's key.
+        values = {
+            "title": campaign.title,
+            "topic": campaign.topic.value,
+            "text": campaign.text,
+            "audience": campaign.audience.to_json() if campaign.audience else None,
+            "schedule": campaign.schedule.to_json() if campaign.schedule else None,
+            "updated_at": self._clock.now(),
+        }
+        statement = insert_for(self._session, CampaignRow.__table__).values(key=campaign.key, **values)
+        await self._session.execute(statement.on_conflict_do_update(index_elements=["key"], set_=values))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.care.model import Checkin, CheckinAnswer, Consent, LedgerEntry, Vulnerability
 from handlers.community.model import Resident
+from storage.bulk import chunks
 from storage.models import BuildingRow, CheckinRow, LedgerEntryRow, ResidentRow
 from storage.repositories.community import resident_from_row
 from storage.upsert import insert_for
@@ -26,6 +29,23 @@ def _entry(row: LedgerEntryRow) -> LedgerEntry:
     )
 
 
+_ENTRIES = cast(Table, LedgerEntryRow.__table__)  # bulk statements work on the table (storage/bulk.py)
+
+
+_ENTRY_FIELDS = ("kinds", "consent", "consent_at", "note", "registered_by", "registered_at")
+
+
+def _entry_values(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "kinds": sorted(k.value for k in entry.kinds),
+        "consent": entry.consent.value,
+        "consent_at": entry.consent_at,
+        "note": entry.note,
+        "registered_by": entry.registered_by,
+        "registered_at": entry.registered_at,
+    }
+
+
 class SqlLedgerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -39,10 +59,29 @@ class SqlLedgerRepository:
         if row is None:
             row = LedgerEntryRow(resident_id=entry.resident_id)
             self._session.add(row)
-        row.kinds = sorted(k.value for k in entry.kinds)
-        row.consent, row.consent_at, row.note = entry.consent.value, entry.consent_at, entry.note
-        row.registered_by, row.registered_at = entry.registered_by, entry.registered_at
+        for key, value in _entry_values(entry).items():
+            setattr(row, key, value)
         await self._session.flush()
+
+    async def get_many(self, resident_ids: Collection[int]) -> dict[int, LedgerEntry]:
+        found: dict[int, LedgerEntry] = {}
+        for chunk in chunks(list(resident_ids)):
+            # Plain rows, not ORM objects: the same attribute names without per-object bookkeeping.
+            rows = await self._session.execute(select(*_ENTRIES.c).where(_ENTRIES.c.resident_id.in_(chunk)))
+            found.update((row.resident_id, _entry(cast(LedgerEntryRow, row))) for row in rows)
+        return found
+
+    async def save_many(self, entries: list[LedgerEntry]) -> None:
+        # INSERT ... ON CONFLICT DO UPDATE, one executemany per batch: new and known entries alike, no lookup.
+        await self._session.flush()  # what the session holds goes first
+        statement = insert_for(self._session, _ENTRIES)
+        statement = statement.on_conflict_do_update(
+            index_elements=[_ENTRIES.c.resident_id],
+            set_={name: statement.excluded[name] for name in _ENTRY_FIELDS},
+        )
+        rows = [{"resident_id": e.resident_id, **_entry_values(e)} for e in entries]
+        for chunk in chunks(rows):
+            await self._session.execute(statement, list(chunk))
 
     async def remove(self, resident_id: int) -> None:
         row = await self._session.get(LedgerEntryRow, resident_id)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.community.model import Building, Compound, Grid, Person, Resident, Role
+from handlers.community.model import Building, Compound, Grid, Invite, Invitee, Person, Resident, Role
 from handlers.community.settings import CommunitySettings, CommunitySpec
 from nlp.types import Category
 from storage.models import (
@@ -16,6 +16,7 @@ from storage.models import (
     CommunitySettingsRow,
     CompoundRow,
     GridRow,
+    InviteRow,
     PersonRow,
     ResidentRow,
 )
@@ -23,6 +24,7 @@ from storage.settings_codec import duty_from_json, duty_to_json, settings_from_j
 
 
 def _person(row: PersonRow) -> Person:
+    assert row.chat_id is not None  # only people who joined are read as Person (_JOINED)
     return Person(
         id=row.id,
         name=row.name,
@@ -32,6 +34,21 @@ def _person(row: PersonRow) -> Person:
         deputy_id=row.deputy_id,
         on_leave=row.on_leave,
         duty=duty_from_json(row.duty),
+    )
+
+
+# Active and joined: someone listed without a chat id takes no part until their invite binds one.
+_JOINED = (PersonRow.active, PersonRow.chat_id.is_not(None))
+
+
+def _invite(row: InviteRow) -> Invite:
+    return Invite(
+        code_hash=row.code_hash,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        person_id=row.person_id,
+        resident_name=row.resident_name,
+        used_at=row.used_at,
     )
 
 
@@ -69,10 +86,10 @@ class SqlCommunityRepository:
 
     async def person(self, person_id: int) -> Person | None:
         row = await self._session.get(PersonRow, person_id)
-        return _person(row) if row and row.active else None
+        return _person(row) if row and row.active and row.chat_id is not None else None
 
     async def people(self, role: Role | None = None, grid_id: int | None = None) -> list[Person]:
-        query = select(PersonRow).where(PersonRow.active).order_by(PersonRow.id)
+        query = select(PersonRow).where(*_JOINED).order_by(PersonRow.id)
         if grid_id is not None:
             query = query.where(PersonRow.grid_id == grid_id)
         people = [_person(row) for row in await self._session.scalars(query)]
@@ -160,6 +177,53 @@ class SqlCommunityRepository:
             row.on_leave = on_leave
             await self._session.flush()
 
+    async def invitee(self, name: str) -> Invitee | None:
+        row = await self._session.scalar(
+            select(PersonRow).where(PersonRow.active, PersonRow.name == name).order_by(PersonRow.id).limit(1)
+        )
+        return Invitee(row.id, row.name, row.chat_id is not None) if row else None
+
+    async def add_invite(self, invite: Invite) -> None:
+        self._session.add(
+            InviteRow(
+                code_hash=invite.code_hash,
+                person_id=invite.person_id,
+                resident_name=invite.resident_name,
+                created_at=invite.created_at,
+                expires_at=invite.expires_at,
+            )
+        )
+        await self._session.flush()
+
+    async def invite(self, code_hash: str) -> Invite | None:
+        row = await self._session.get(InviteRow, code_hash)
+        return _invite(row) if row else None
+
+    async def use_invite(self, code_hash: str, at: datetime) -> bool:
+        # One statement with the condition: of two chats opening the same link at once, one wins.
+        result = await self._session.execute(
+            update(InviteRow)
+            .where(InviteRow.code_hash == code_hash, InviteRow.used_at.is_(None))
+            .values(used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
+
+    async def bind_chat(self, person_id: int, chat_id: int) -> None:
+        # Someone no longer in the structure may have used this chat: it is this person's now (chat ids
+        # are unique). The use case has already refused a chat that an active person holds.
+        await self._session.execute(
+            update(PersonRow)
+            .where(PersonRow.chat_id == chat_id, PersonRow.id != person_id)
+            .values(chat_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        row = await self._session.get(PersonRow, person_id)
+        if row is not None:
+            row.chat_id = chat_id
+            await self._session.flush()
+
     async def apply(self, spec: CommunitySpec, now: datetime | None = None) -> None:
         """Sync the stored structure with `spec`, keeping ids that work orders already point to."""
         s = self._session
@@ -191,10 +255,19 @@ class SqlCommunityRepository:
             for compound_name, number in g.buildings:
                 buildings[(compounds[compound_name].id, number)].grid_id = grids[g.name].id
         await s.execute(update(PersonRow).values(active=False))
-        people = {row.chat_id: row for row in await s.scalars(select(PersonRow))}
+        stored = list(await s.scalars(select(PersonRow).order_by(PersonRow.id)))
+        people = {row.chat_id: row for row in stored if row.chat_id is not None}
+        # Listed without a chat id: the same person by name, keeping the chat an invite bound (if any).
+        named = {row.name: row for row in stored}
         by_name: dict[str, PersonRow] = {}
         for p in spec.people:
-            person_row = people.get(p.chat_id) or PersonRow(chat_id=p.chat_id)
+            found = people.get(p.chat_id) if p.chat_id is not None else None
+            candidate = named.get(p.name) if found is None else None
+            if candidate is not None and (p.chat_id is None or candidate.chat_id is None):
+                found = candidate
+            person_row = found or PersonRow(chat_id=p.chat_id)
+            if p.chat_id is not None:
+                person_row.chat_id = p.chat_id
             person_row.name, person_row.phone, person_row.active = p.name, p.phone, True
             person_row.roles = sorted(r.value for r in p.roles)
             person_row.grid_id = grids[p.grid].id if p.grid else None

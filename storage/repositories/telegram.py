@@ -1,4 +1,5 @@
-"""The Telegram update journal and the list of chats that refused our messages.
+"""The Telegram update journal; a chat that writes to us again is taken off the list of those that refused
+our messages (storage/queues/leases.py marks them).
 
 The journal is what makes "nothing lost" hold: an update is written here (and committed) before the
 polling offset moves past it or the webhook request is answered, and it is marked handled only after the
@@ -100,16 +101,3 @@ class SqlUpdateJournal:
                 )
             )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]  # CursorResult has rowcount
-
-
-class SqlReachability:
-    """Which chats refused delivery (403): staff can list them, senders skip them."""
-
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
-        self._session_factory = session_factory
-        self._clock = clock
-
-    async def unreachable(self) -> dict[int, str]:
-        async with self._session_factory() as session:
-            rows = await session.scalars(select(UnreachableChatRow).order_by(UnreachableChatRow.chat_id))
-            return {row.chat_id: row.reason for row in rows}

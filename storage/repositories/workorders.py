@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Text, and_, func, literal, or_, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.community.model import Resident
 from handlers.ports import Clock, OrderStatistics
 from handlers.workorders.model import (
     Actor,
@@ -29,34 +29,7 @@ from storage.models import (
     ResidentRow,
     WorkOrderRow,
 )
-from storage.repositories.community import resident_from_row
 from storage.upsert import insert_for
-
-
-class SqlResidentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def by_chat(self, chat_id: int) -> Resident | None:
-        row = await self._session.scalar(select(ResidentRow).where(ResidentRow.chat_id == chat_id))
-        return resident_from_row(row) if row else None
-
-    async def get(self, resident_id: int) -> Resident | None:
-        row = await self._session.get(ResidentRow, resident_id)
-        return resident_from_row(row) if row else None
-
-    async def save(self, resident: Resident) -> Resident:
-        row = await self._session.get(ResidentRow, resident.id) if resident.id is not None else None
-        if row is None:
-            row = ResidentRow(chat_id=resident.chat_id)
-            self._session.add(row)
-        row.name, row.consented_at = resident.name, resident.consented_at
-        row.building_id, row.unit, row.room = resident.building_id, resident.unit, resident.room
-        row.phone, row.phone_consent = resident.phone, resident.phone_consent
-        row.checkin = resident.checkin
-        await self._session.flush()
-        resident.id = row.id
-        return resident
 
 
 def _order(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
@@ -92,6 +65,7 @@ def _order(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
         reminded=row.reminded,
         next_timer_at=row.next_timer_at,
         supervised=row.supervised,
+        emergency_check=row.emergency_check,
         green_channel=row.green_channel,
         followers=list(row.followers or ()),
     )
@@ -178,6 +152,7 @@ class SqlWorkOrderRepository:
         row.accept_due_at, row.resolve_due_at = order.accept_due_at, order.resolve_due_at
         row.escalation_level, row.reminded = order.escalation_level, order.reminded
         row.next_timer_at, row.supervised = order.next_timer_at, order.supervised
+        row.emergency_check = order.emergency_check
         row.green_channel, row.followers = order.green_channel, list(order.followers)
         row.updated_at = self._clock.now()
 
@@ -223,14 +198,44 @@ class SqlWorkOrderRepository:
         )
         return [await self._load(row) for row in rows]
 
-    async def open_orders(self, limit: int = 50) -> list[WorkOrder]:
-        rows = await self._session.scalars(
-            select(WorkOrderRow)  # the partial index ix_work_orders_open_id, in id order
-            .where(_in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES))
+    async def opened_by(self, resident_id: int, since: datetime) -> int:
+        # ix_work_orders_resident_created answers it from the index alone.
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(WorkOrderRow)
+            .where(WorkOrderRow.resident_id == resident_id, WorkOrderRow.created_at >= since)
+        )
+        return int(count or 0)
+
+    async def open_orders(
+        self, limit: int = 50, after: int = 0, assignee_id: int | None = None
+    ) -> list[WorkOrder]:
+        query = (
+            select(WorkOrderRow)  # the partial index ix_work_orders_open_id, in id order (keyset pages)
+            .where(_in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES), WorkOrderRow.id > after)
             .order_by(WorkOrderRow.id)
             .limit(limit)
         )
-        return [await self._load(row) for row in rows]
+        if assignee_id is not None:  # ix_work_orders_state_assignee
+            query = query.where(WorkOrderRow.assignee_id == assignee_id)
+        return [await self._load(row) for row in await self._session.scalars(query)]
+
+    async def by_number(self, number: str) -> WorkOrder | None:
+        row = await self._session.scalar(select(WorkOrderRow).where(WorkOrderRow.number == number))
+        return await self._load(row) if row else None
+
+    async def followed_by(self, resident_id: int, limit: int = 10) -> list[WorkOrder]:
+        # Few open orders have followers; the JSON list is matched as text, then checked exactly.
+        rows = await self._session.scalars(
+            select(WorkOrderRow)
+            .where(
+                _in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES),
+                sql_cast(WorkOrderRow.followers, Text).contains(str(resident_id), autoescape=True),
+            )
+            .order_by(WorkOrderRow.id.desc())
+        )
+        found = [row for row in rows if resident_id in (row.followers or [])][:limit]
+        return [await self._load(row) for row in found]
 
     async def last_assignee_in_grid(self, grid_id: int) -> int | None:
         value = await self._session.scalar(

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.delivery.broadcast_settings import BroadcastSettings
-from bot.settings import Settings
+from bot.settings import env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -58,8 +57,7 @@ def test_compose_has_the_services_of_a_replicated_deployment(compose: dict[str, 
 
 
 def test_compose_settings_are_real_settings_and_point_at_the_services(compose: dict[str, Any]) -> None:
-    known = {f"GRIDBOT_{f}".upper() for f in Settings.model_fields}
-    known |= {f"GRIDBOT_BROADCAST_{f}".upper() for f in BroadcastSettings.model_fields}
+    known = set(env_names())
     replica = compose["services"]["gridbot-1"]
     environment = replica["environment"]
     assert set(environment) <= known
@@ -158,9 +156,7 @@ def test_the_settings_point_where_the_files_were_copied() -> None:
             copied[source] = destination
     assert env["GRIDBOT_BROADCAST_CAMPAIGNS_DIR"] == copied["deploy/campaigns"]
     assert env["GRIDBOT_COMMUNITY_FILE"] == copied["deploy/examples"] + "/community.yaml"
-    assert set(k for k in env if k.startswith("GRIDBOT_")) <= {
-        f"GRIDBOT_{f}".upper() for f in Settings.model_fields
-    } | {f"GRIDBOT_BROADCAST_{f}".upper() for f in BroadcastSettings.model_fields}
+    assert set(k for k in env if k.startswith("GRIDBOT_")) <= set(env_names())
     # The webhook listens on all interfaces of the container, on the port the health check asks.
     assert env["GRIDBOT_WEBHOOK_HOST"] == "0.0.0.0"
     port = env["GRIDBOT_WEBHOOK_PORT"]

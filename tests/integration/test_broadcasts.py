@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.delivery.broadcast_settings import BroadcastSettings
 from bot.delivery.broadcasts import BroadcastSender
 from bot.delivery.replies import DeliveryError, RetryLater, Unreachable
+from bot.settings import BroadcastSettings, DeliverySettings
 from handlers.broadcasts.model import Campaign, Topic
 from handlers.broadcasts.planning import approve, create, notify_finished, plan_due
 from handlers.broadcasts.requests import BroadcastRequest
@@ -45,11 +45,18 @@ class NoPause:
         return None
 
 
-def settings(**changes: object) -> BroadcastSettings:
-    base = BroadcastSettings(
-        sender_name="s1", rate_per_second=10_000, per_chat_per_second=10_000, batch_size=7
-    )
+def settings(**changes: object) -> DeliverySettings:
+    base = DeliverySettings(sender_name="s1", per_chat_per_second=10_000, batch_size=7)
     return base.model_copy(update=changes)
+
+
+def make_sender(queue: SqlDeliveryQueue, messenger: Recorder, **changes: object) -> BroadcastSender:
+    """A sender with `changes` to its delivery or broadcast settings, unpaced."""
+    broadcast = BroadcastSettings(rate_per_second=10_000)
+    ours = {k: v for k, v in changes.items() if k in BroadcastSettings.model_fields}
+    delivery = settings(**{k: v for k, v in changes.items() if k not in ours})
+    broadcast = broadcast.model_copy(update=ours)
+    return BroadcastSender(queue, messenger, delivery, broadcast, pace=NoPause())  # type: ignore[arg-type]
 
 
 async def _broadcast(factory: SqlUnitOfWorkFactory, clock: FakeClock, *, emergency: bool = False) -> int:
@@ -77,7 +84,7 @@ async def test_run_expands_once_per_chat_and_is_sent_once(
     per_chat = await queue.deliveries_per_chat(broadcast_id)
     assert len(per_chat) == len(SYNTHETIC) + 2  # plus the two residents of the example community
     messenger = Recorder()
-    sender = BroadcastSender(queue, messenger, settings(), pace=NoPause())  # type: ignore[arg-type]
+    sender = make_sender(queue, messenger)
     stats = await sender.drain()
     assert stats.sent == len(per_chat)
     assert sorted(messenger.sent) == sorted(per_chat)
@@ -93,8 +100,8 @@ async def test_two_senders_never_claim_the_same_row(
     await _broadcast(uow_factory, clock)
     queue = _queue(uow_factory, clock)
     a, b = Recorder(), Recorder()
-    s1 = BroadcastSender(queue, a, settings(sender_name="a"), pace=NoPause())  # type: ignore[arg-type]
-    s2 = BroadcastSender(queue, b, settings(sender_name="b"), pace=NoPause())  # type: ignore[arg-type]
+    s1 = make_sender(queue, a, sender_name="a")
+    s2 = make_sender(queue, b, sender_name="b")
     await asyncio.gather(s1.drain(), s2.drain())
     assert not set(a.sent) & set(b.sent)
     assert len(a.sent) + len(b.sent) == len(SYNTHETIC) + 2
@@ -109,7 +116,7 @@ async def test_429_pauses_and_retries_in_place_and_403_marks_unreachable(
     first, blocked = SYNTHETIC[0], SYNTHETIC[1]
     messenger.faults[first] = [RetryLater(0.01), RetryLater(0.01)]
     messenger.faults[blocked] = [Unreachable("Forbidden: bot was blocked by the user")]
-    sender = BroadcastSender(queue, messenger, settings(), pace=NoPause())  # type: ignore[arg-type]
+    sender = make_sender(queue, messenger)
     stats = await sender.drain()
     assert stats.rate_limited == 2
     assert stats.unreachable == 1
@@ -144,12 +151,7 @@ async def test_endless_429_gives_the_row_back_bounded(
     messenger = Recorder()
     stuck = SYNTHETIC[3]
     messenger.faults[stuck] = [RetryLater(0.001) for _ in range(100)]
-    sender = BroadcastSender(
-        queue,
-        messenger,
-        settings(max_rate_limited_retries=2, max_attempts=2),
-        pace=NoPause(),  # type: ignore[arg-type]
-    )
+    sender = make_sender(queue, messenger, max_rate_limited_retries=2, max_attempts=2)
     await sender.drain()
     assert (await queue.deliveries_per_chat(broadcast_id))[stuck] == ["failed"]
     assert stats_429(sender) == 6  # (2 retries + 1) x 2 attempts, then recorded as failed
@@ -168,7 +170,7 @@ async def test_other_errors_are_retried_then_failed(
     flaky, broken = SYNTHETIC[4], SYNTHETIC[5]
     messenger.faults[flaky] = [DeliveryError("timeout")]
     messenger.faults[broken] = [DeliveryError("bad request") for _ in range(10)]
-    sender = BroadcastSender(queue, messenger, settings(max_attempts=3), pace=NoPause())  # type: ignore[arg-type]
+    sender = make_sender(queue, messenger, max_attempts=3)
     await sender.drain()
     per_chat = await queue.deliveries_per_chat(broadcast_id)
     assert per_chat[flaky] == ["sent"]
@@ -204,11 +206,11 @@ async def test_crash_resumes_and_repeats_at_most_the_message_in_flight(
             return message_id
 
     messenger = DiesAfterSending()
-    crashed = BroadcastSender(queue, messenger, settings(), pace=NoPause())  # type: ignore[arg-type]
+    crashed = make_sender(queue, messenger)
     with pytest.raises(SystemExit):
         await crashed.drain()
     # Another sender does not take the dead one's claims until the lease expires...
-    other = BroadcastSender(queue, messenger, settings(sender_name="s2"), pace=NoPause())  # type: ignore[arg-type]
+    other = make_sender(queue, messenger, sender_name="s2")
     await other.start()
     await other.drain()
     per_chat = await queue.deliveries_per_chat(broadcast_id)
@@ -233,7 +235,7 @@ async def test_stale_release_uses_the_lease(uow_factory: SqlUnitOfWorkFactory, c
     assert await queue.release_stale(timedelta(minutes=2)) == 0
     clock.advance(minutes=3)
     assert await queue.release_stale(timedelta(minutes=2)) == 5
-    assert not await queue.mark_sent(claimed[0], "gone", 1)  # the dead sender's late answer is not recorded
+    assert not await queue.mark_sent(claimed[0], 1)  # the dead sender's ("gone") late answer is not recorded
 
 
 async def test_ledger_audience_reaches_consented_residents_only(uow_factory: SqlUnitOfWorkFactory) -> None:

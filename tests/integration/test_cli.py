@@ -57,7 +57,7 @@ def test_demo_script_shows_the_whole_loop(run) -> None:  # type: ignore[no-untyp
     out = demo.stdout
     steps = [
         "发给 李娜（网格员）",  # the order is routed to the member covering 兴泰小区5号楼
-        "📋 新工单 GD",
+        "📋 新工单\n  │ GD",  # the heading on its own line, the number under it
         "（按下：接单）",
         "已由网格员 李娜接单",
         "💬 网格员 李娜",  # relayed to the resident
@@ -69,9 +69,19 @@ def test_demo_script_shows_the_whole_loop(run) -> None:  # type: ignore[no-untyp
         "已上报网格长",
         "已上报社区",
         "（按下：督办）",
+        "同样反映此问题的居民小李",  # a "me too" follower's reply reaches the grid member, marked
+        "（按下：回复这位居民）",
+        "💬 网格员 钱芳（工单 GD20261201-0003）",  # and the answer reaches the follower
+        "您手上还有 1 张未完成的工单",  # /leave offers the hand-over
+        "📋 代班转交（网格员 钱芳请假）",
+        "以下工单仍由代班人处理",  # /back says what the deputy still holds
+        "（按下：收回这些工单）",
         "🌞 早上好！今天一切都好吗？",  # the daily check-in, unanswered: the grid member is alerted
         "🟠 平安问候未回复：张阿姨（独居老人）",
         "（按下：已联系，平安）",
+        "🔗 邀请链接",  # a person listed without a chat id, and a resident, join by invite links
+        "👋 孙敏 已通过邀请链接加入",
+        "👋 居民王奶奶已通过邀请链接加入",
     ]
     positions = [out.find(step) for step in steps]
     assert all(p >= 0 for p in positions), list(zip(steps, positions, strict=True))
@@ -129,7 +139,9 @@ def test_a_second_console_run_does_not_reuse_message_ids(run) -> None:  # type: 
     assert used > 0
 
     async def first_id_of_a_new_run() -> int:
-        app = await build_app(Settings(database_url=f"sqlite+aiosqlite:///{run.db}"))
+        app = await build_app(
+            Settings.from_variables({"GRIDBOT_DATABASE_URL": f"sqlite+aiosqlite:///{run.db}"})
+        )
         try:
             session = ConsoleSession(app)
             await session.load_personas()

@@ -27,11 +27,14 @@ def _free_port() -> int:
 def test_a_connection_outside_loopback_fails_the_test() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(pytest.fail.Exception):
         sock.connect((NOT_LOOPBACK, _free_port()))
+    assert offline.violations == [f"connect {NOT_LOOPBACK!r}"]
+    offline.violations.clear()  # expected: don't fail the after-test check
 
 
 async def test_an_asyncio_connection_outside_loopback_fails_the_test() -> None:
     with pytest.raises(pytest.fail.Exception):
         await asyncio.open_connection(NOT_LOOPBACK, _free_port())
+    offline.violations.clear()
 
 
 def test_name_lookups_are_guarded_for_the_whole_process() -> None:
@@ -47,6 +50,7 @@ def test_name_lookups_are_guarded_for_the_whole_process() -> None:
         lookup("api.telegram.org", 443)
     lookup("localhost", 443)
     assert resolved == ["localhost"]
+    offline.violations.clear()
 
 
 def test_the_guard_is_not_an_ordinary_exception() -> None:
@@ -59,6 +63,7 @@ def test_the_guard_is_not_an_ordinary_exception() -> None:
         pass
     else:
         pytest.fail("the guard let an outside address through")
+    offline.violations.clear()
 
 
 async def test_loopback_is_allowed() -> None:

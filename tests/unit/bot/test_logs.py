@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ops.logs import JsonFormatter, configure_logging, make_handler
+from bot.ops.logs import DRIVER_FLOORS, JsonFormatter, configure_logging, make_handler
 from bot.settings import LogFormat
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -127,3 +127,47 @@ async def test_database_errors_do_not_carry_the_parameters(tmp_path: Path) -> No
         assert "parameters hidden" in message
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    drivers = {name: logging.getLogger(name).level for name in DRIVER_FLOORS}
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    for name, driver_level in drivers.items():
+        logging.getLogger(name).setLevel(driver_level)
+
+
+# Each of these writes personal data below its floor: SQL parameters, or a whole update.
+CHATTY = {
+    "aiosqlite": logging.DEBUG,  # "executing <execute('INSERT ...', ('张阿姨', ...))>"
+    "sqlalchemy.engine.Engine": logging.INFO,  # every statement's parameters
+    "telegram.ext.Application": logging.DEBUG,  # "Processing update <the update>"
+    "telegram.ext._utils.webhookhandler": logging.DEBUG,  # "Webhook received data: <the update>"
+    "aiogram.scene": logging.DEBUG,  # "Push state=... data=..."
+}
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_driver_loggers_stay_quiet_at_debug() -> None:
+    configure_logging("debug", LogFormat.TEXT)
+    assert logging.getLogger("gridbot.anything").isEnabledFor(logging.DEBUG)
+    for name, chatty_level in CHATTY.items():
+        assert not logging.getLogger(name).isEnabledFor(chatty_level), name
+    assert logging.getLogger("telegram.ext.Application").isEnabledFor(logging.INFO)  # start/stop lines kept
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_higher_level_still_wins_and_driver_debug_is_an_explicit_opt_in() -> None:
+    configure_logging("error", LogFormat.TEXT)
+    assert not logging.getLogger("telegram.ext.Application").isEnabledFor(logging.WARNING)
+    assert not logging.getLogger("sqlalchemy.engine.Engine").isEnabledFor(logging.WARNING)
+    configure_logging("debug", LogFormat.TEXT, driver_debug=True)
+    assert logging.getLogger("aiosqlite").isEnabledFor(logging.DEBUG)
+    configure_logging("debug", LogFormat.TEXT)
+    assert not logging.getLogger("aiosqlite").isEnabledFor(logging.DEBUG)

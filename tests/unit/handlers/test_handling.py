@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers import texts
-from handlers import verbs as callbacks
+from handlers import texts, verbs
+from handlers.verbs import Verb
 from handlers.workorders import texts as order_texts
 from handlers.workorders.model import EventKind, OrderState, Satisfaction, WorkOrder
 from tests.driver import (
@@ -131,7 +131,7 @@ async def test_grid_leader_may_act_on_the_grids_orders(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, reported: WorkOrder
 ) -> None:
     assert reported.id is not None
-    await driver.press(LEADER_WANG, callbacks.encode("tr", reported.id))
+    await driver.press(LEADER_WANG, verbs.encode(Verb.TRANSFER_MENU, reported.id))
     await driver.press_button(LEADER_WANG, "网格员 张伟")
     assert stored(uow_factory).assignee_id != reported.assignee_id
 
@@ -143,7 +143,7 @@ class TestRefusals:
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, reported: WorkOrder
     ) -> None:
         assert reported.id is not None
-        outcome = await driver.press(RESIDENT_ZHANG, callbacks.encode("ac", reported.id))
+        outcome = await driver.press(RESIDENT_ZHANG, verbs.encode(Verb.ACCEPT, reported.id))
         assert outcome.callback_answer == texts.NOT_ALLOWED
         assert stored(uow_factory).state is OrderState.ASSIGNED
 
@@ -151,7 +151,7 @@ class TestRefusals:
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, reported: WorkOrder
     ) -> None:
         assert reported.id is not None
-        outcome = await driver.press(MEMBER_QIAN, callbacks.encode("ac", reported.id))
+        outcome = await driver.press(MEMBER_QIAN, verbs.encode(Verb.ACCEPT, reported.id))
         assert outcome.callback_answer == texts.NOT_ALLOWED
         assert stored(uow_factory).state is OrderState.ASSIGNED
 
@@ -187,9 +187,9 @@ class TestRefusals:
     ) -> None:
         assert reported.id is not None
         await resolve(driver)
-        outcome = await driver.press(RESIDENT_CHEN, callbacks.encode("ra", reported.id, "u"))
+        outcome = await driver.press(RESIDENT_CHEN, verbs.encode(Verb.RATE, reported.id, "u"))
         assert outcome.callback_answer == texts.NOT_ALLOWED
-        outcome = await driver.press(RESIDENT_CHEN, callbacks.encode("cx", reported.id))
+        outcome = await driver.press(RESIDENT_CHEN, verbs.encode(Verb.CANCEL, reported.id))
         assert outcome.callback_answer == texts.NOT_ALLOWED
         assert stored(uow_factory).state is OrderState.RESOLVED
 
@@ -199,7 +199,7 @@ class TestRefusals:
         await resolve(driver)
         await driver.press_button(RESIDENT_ZHANG, "满意")
         assert reported.id is not None
-        outcome = await driver.press(RESIDENT_ZHANG, callbacks.encode("ra", reported.id, "u"))
+        outcome = await driver.press(RESIDENT_ZHANG, verbs.encode(Verb.RATE, reported.id, "u"))
         assert outcome.callback_answer == texts.STATE_CHANGED
         assert stored(uow_factory).state is OrderState.CLOSED
 
@@ -209,7 +209,7 @@ class TestRefusals:
         await driver.press_button(MEMBER_LI, order_texts.BTN_RETURN)
         assert reported.id is not None
         qian = next(p for p in uow_factory.store.people.values() if p.chat_id == MEMBER_QIAN)
-        outcome = await driver.press(MEMBER_LI, callbacks.encode("dp", reported.id, qian.id))
+        outcome = await driver.press(MEMBER_LI, verbs.encode(Verb.DISPATCH, reported.id, qian.id))
         assert outcome.callback_answer == texts.NOT_ALLOWED
         assert stored(uow_factory).state is OrderState.NEW
 
@@ -217,7 +217,7 @@ class TestRefusals:
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, reported: WorkOrder
     ) -> None:
         assert reported.id is not None
-        outcome = await driver.press(MEMBER_LI, callbacks.encode("rs", reported.id))
+        outcome = await driver.press(MEMBER_LI, verbs.encode(Verb.RESOLVE, reported.id))
         assert outcome.callback_answer == texts.STATE_CHANGED
 
     async def test_refused_text_message_gets_a_chinese_answer(
@@ -226,7 +226,8 @@ class TestRefusals:
         # a member whose resolve note comes after the order was transferred away
         await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
         await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
-        await driver.press(STAFF_LIU, callbacks.encode("tr", reported.id or 0))
+        assert reported.id is not None
+        await driver.press(STAFF_LIU, verbs.encode(Verb.TRANSFER_MENU, reported.id))
         await driver.press_button(STAFF_LIU, "网格员 张伟")
         await driver.text(MEMBER_LI, "已修好")
         assert driver.last(MEMBER_LI).text == texts.NOT_ALLOWED

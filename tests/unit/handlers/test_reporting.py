@@ -130,10 +130,12 @@ async def test_emergency_from_an_unknown_place_is_not_held_up_by_questions(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
 ) -> None:
     await driver.text(NEWCOMER, "有人晕倒了快来人")
-    await driver.press_button(NEWCOMER, texts.BTN_AGREE)
+    # Emergencies come before consent (PIPL Art. 13(4)): the order, the advice and the alerts at once.
     order = only_order(uow_factory)
-    assert "120" in driver.texts(NEWCOMER)[-2]
+    assert "120" in driver.texts(NEWCOMER)[0]
     assert order.number in driver.last(STAFF_LIU).text
+    await driver.press_button(NEWCOMER, texts.BTN_AGREE)
+    assert only_order(uow_factory).id == order.id
 
 
 async def test_category_overrides_route_fraud_to_police_and_wages_to_staff(

@@ -1,0 +1,28 @@
+"""The `gridbot` console entry.
+
+`gridbot classify` is answered by bot/cli/classify.py, which imports only nlp/ and PyYAML: a resident's
+message classified from a shell or a script should not wait for typer, the settings, SQLAlchemy, the
+chat frameworks and the desk to load (about three quarters of a second). Every other command, and
+`classify --help`, goes to the typer application in bot/cli/main.py.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if argv[:1] == ["classify"]:
+        from bot.cli.classify import fast_main
+
+        code = fast_main(argv[1:], sys.stdin.buffer, sys.stdout, sys.stderr)
+        if code is not None:
+            raise SystemExit(code)
+    from bot.cli.main import main as typer_main
+
+    typer_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""/deletedata deletes: after it, no text anywhere in the database (every table, JSON included) holds the
+resident's name, phone or words; their orders remain as anonymous statistics. And the retention tick
+deletes old sent messages and redacts closed orders' texts. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.schedule.retention import retention_tick
+from bot.settings import ResidentsSettings
+from handlers.community import texts as own_texts
+from handlers.workorders import texts as order_texts
+from storage.models import CheckinRow, LedgerEntryRow, OutboxRow, ResidentRow, TelegramUpdateRow, WorkOrderRow
+from storage.repositories.telegram import JournaledUpdate, SqlUpdateJournal
+from storage.uow import SqlUnitOfWorkFactory
+from tests.driver import MEMBER_LI, RESIDENT_CHEN, RESIDENT_ZHANG, STAFF_LIU, ChatDriver
+from tests.fakes import FakeClock
+from tests.integration.conftest import Database
+from tests.integration.reliability.tables import every_text
+
+NAME = "欧阳娜娜"  # nobody else in the example community is called this
+PHONE = "13912345678"
+PHRASE = "紫色长颈鹿"  # words only she wrote
+REPLY = "蓝色小火车"  # and her reply to the grid member
+
+
+async def _as_unique_resident(uow_factory: SqlUnitOfWorkFactory) -> int:
+    async with uow_factory() as uow:
+        resident = await uow.residents.by_chat(RESIDENT_ZHANG)
+        assert resident is not None
+        assert resident.id is not None
+        resident.name, resident.phone, resident.phone_consent = NAME, PHONE, True
+        await uow.residents.save(resident)
+        await uow.commit()
+        return resident.id
+
+
+async def _everything(driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock) -> int:
+    """She reports (words and phone), joins a neighbour's order ("me too"), replies to her grid member, is in
+    the ledger, has check-ins (and an alert about her), a topic switched off, updates in the journal."""
+    rid = await _as_unique_resident(uow_factory)
+    await driver.text(RESIDENT_CHEN, "兴泰5号楼楼道灯坏了")
+    await driver.text(RESIDENT_ZHANG, f"兴泰5号楼的灯也坏了，{PHRASE}")
+    await driver.press_button(RESIDENT_ZHANG, order_texts.BTN_JOIN)
+    await driver.text(RESIDENT_ZHANG, f"兴泰5号楼门口垃圾堆了三天了，{PHRASE}，电话{PHONE}")
+    card = next(s for s in reversed(driver.sent) if PHRASE in s.text and s.chat_id != RESIDENT_ZHANG)
+    await driver.press(card.chat_id, card.button(order_texts.BTN_ACCEPT).data, on=card)
+    await driver.text(card.chat_id, "我下午过去看看", reply_to=card.message_id)
+    relayed = driver.last(RESIDENT_ZHANG)
+    await driver.text(RESIDENT_ZHANG, f"好的，{REPLY}", reply_to=relayed.message_id)
+    await driver.text(STAFF_LIU, f"/ledger_add {rid} 独居老人 paper")
+    await driver.text(RESIDENT_ZHANG, "/checkin")
+    await driver.core.run_checkins()  # asked at 9:00
+    clock.advance(hours=4)
+    await driver.core.run_checkins()  # unanswered: her grid members are alerted, with her name
+    await driver.deliver_now()
+    await driver.text(RESIDENT_ZHANG, "/subscriptions")
+    await driver.press(RESIDENT_ZHANG, "sb:activity")
+    journal = SqlUpdateJournal(uow_factory.session_factory, clock)
+    sender = {"id": RESIDENT_ZHANG, "first_name": NAME}
+    message = {"message_id": 5, "from": sender, "chat": {**sender, "type": "private"}, "text": PHRASE}
+    await journal.record([JournaledUpdate(777, {"update_id": 777, "message": message})])
+    return rid
+
+
+def _hers(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(table, text) for table, text in found if any(w in text for w in (NAME, PHONE, PHRASE, REPLY))]
+
+
+async def test_after_deletion_nothing_of_hers_is_anywhere(
+    database: Database, driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    rid = await _everything(driver, uow_factory, clock)
+    before = _hers(await every_text(database.engine))
+    tables = {table for table, _ in before}
+    # The scenario put her data in every kind of place it can be (so the check below means something).
+    assert {"residents", "work_orders", "order_events", "outbox", "telegram_updates"} <= tables, tables
+
+    await driver.text(RESIDENT_ZHANG, "/deletedata")
+    await driver.press_button(RESIDENT_ZHANG, own_texts.BTN_DELETE)
+
+    left = _hers(await every_text(database.engine))
+    assert left == []
+    said = driver.last(RESIDENT_ZHANG).text
+    assert said.startswith("已删除您的个人信息")
+    assert "匿名保留" not in said
+    async with uow_factory() as uow:
+        session = uow.session
+        assert await session.get(LedgerEntryRow, rid) is None
+        assert await session.scalar(select(func.count()).where(CheckinRow.resident_id == rid)) == 0
+        assert await session.scalar(select(func.count()).where(TelegramUpdateRow.update_id == 777)) == 0
+        record = await session.get(ResidentRow, rid)
+        assert record is not None
+        assert record.chat_id < 0
+        assert (record.phone, record.building_id, record.consented_at) == (None, None, None)
+        orders = (await session.scalars(select(WorkOrderRow).where(WorkOrderRow.resident_id == rid))).all()
+        assert [o.category for o in orders] == ["sanitation"]  # the statistics keep category, place, time
+        assert (orders[0].building_number, orders[0].room, orders[0].state) == ("5", None, "cancelled")
+        followed = (await session.scalars(select(WorkOrderRow).where(WorkOrderRow.resident_id != rid))).all()
+        assert all(rid not in o.followers for o in followed)
+    # Staff's ledger and the next day's check-ins no longer know her.
+    await driver.text(STAFF_LIU, "/ledger")
+    assert NAME not in driver.last(STAFF_LIU).text
+    clock.advance(days=1)
+    driver.clear()
+    await driver.core.run_checkins()
+    await driver.deliver_now()
+    assert driver.sent == []
+
+
+async def test_retention_deletes_old_sent_messages_and_redacts_closed_orders(
+    database: Database, driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    await driver.text(RESIDENT_ZHANG, f"兴泰5号楼楼道灯坏了，{PHRASE}")
+    await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
+    await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
+    await driver.text(MEMBER_LI, f"换好了灯泡，{REPLY}")
+    await driver.press_button(RESIDENT_ZHANG, "满意")  # closed
+    await driver.text(RESIDENT_CHEN, f"森源华府6号楼垃圾没人收，{PHRASE}")  # still open
+    settings = ResidentsSettings(keep_sent_messages_days=30, keep_closed_order_texts_days=365)
+    tick = retention_tick(uow_factory.session_factory, clock, settings)
+
+    assert await tick.job() == 0  # nothing is old enough yet
+    clock.advance(days=31)
+    await driver.text(RESIDENT_CHEN, "/my")  # a recent message, kept
+    pruned = await tick.job()
+    async with uow_factory() as uow:
+        kept = (await uow.session.scalars(select(OutboxRow))).all()
+    assert pruned > 0
+    assert [row.chat_id for row in kept] == [RESIDENT_CHEN]
+
+    clock.advance(days=365)
+    assert await tick.job() == 2  # the closed order (the open one keeps its text) and the /my answer
+    async with uow_factory() as uow:
+        closed = (await uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.state == "closed"))).one()
+        open_ = (await uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.state != "closed"))).one()
+        history = [e.note for e in await uow.orders.history(closed.id)]
+    assert (closed.text, closed.resolution_note, closed.category) == (own_texts.REDACTED, "", "repair")
+    assert not any(REPLY in note for note in history)
+    assert "satisfied" in history  # ratings are statistics, not words
+    assert PHRASE in open_.text
+    assert await tick.job() == 0  # done once

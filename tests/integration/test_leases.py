@@ -1,0 +1,147 @@
+"""One contract for both delivery queues (reply outbox, broadcast deliveries), on SQLite and PostgreSQL:
+claims under a lease, outcomes only from the holder, chats that refused us, attempts and renewals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.database import make_session_factory
+from storage.models import (
+    BroadcastDeliveryRow,
+    BroadcastRow,
+    BroadcastRunRow,
+    OutboxRow,
+    UnreachableChatRow,
+)
+from storage.queues.broadcasts import SqlDeliveryQueue
+from storage.queues.leases import DeliveryOutcome, LeaseQueue
+from storage.queues.outbox import SqlOutboxQueue
+from tests.fakes import FakeClock
+from tests.integration.conftest import Database
+
+LEASE = timedelta(minutes=2)
+BLOCKED, OTHER = 101, 102
+
+
+async def _fill_outbox(session: AsyncSession, clock: FakeClock, chats: list[int]) -> None:
+    session.add_all(
+        OutboxRow(chat_id=chat, payload={"text": f"给 {chat}"}, created_at=clock.now()) for chat in chats
+    )
+
+
+async def _fill_deliveries(session: AsyncSession, clock: FakeClock, chats: list[int]) -> None:
+    broadcast = BroadcastRow(
+        title="防诈提醒",
+        text="正文",
+        topic="anti_fraud",
+        audience={},
+        schedule={},
+        status="approved",
+        created_at=clock.now(),
+    )
+    session.add(broadcast)
+    await session.flush()
+    for chat in chats:  # a run per row: a chat gets one row per run
+        run = BroadcastRunRow(
+            broadcast_id=broadcast.id, fire_at=clock.now(), text="正文", total=1, created_at=clock.now()
+        )
+        session.add(run)
+        await session.flush()
+        session.add(BroadcastDeliveryRow(run_id=run.id, chat_id=chat, status="pending"))
+        clock.advance(seconds=1)  # runs of one broadcast fire at different times
+
+
+@dataclass(frozen=True)
+class Kind:
+    queue: Callable[[async_sessionmaker[AsyncSession], FakeClock], LeaseQueue]
+    fill: Callable[[AsyncSession, FakeClock, list[int]], Any]
+    claim: Callable[[Any, str], Any]  # (queue, owner) -> awaitable list of claimed items
+
+
+KINDS = {
+    "outbox": Kind(SqlOutboxQueue, _fill_outbox, lambda q, owner: q.claim(10, owner=owner)),
+    "deliveries": Kind(SqlDeliveryQueue, _fill_deliveries, lambda q, owner: q.claim(owner, 10)),
+}
+
+
+@pytest.fixture(params=sorted(KINDS))
+def kind(request: pytest.FixtureRequest) -> Kind:
+    return KINDS[request.param]
+
+
+async def _queue(database: Database, clock: FakeClock, kind: Kind, chats: list[int]) -> LeaseQueue:
+    factory = make_session_factory(database.engine)
+    async with factory() as session, session.begin():
+        await kind.fill(session, clock, chats)
+    return kind.queue(factory, clock)
+
+
+async def _row(queue: LeaseQueue, row_id: int) -> Any:
+    async with queue._session_factory() as session:
+        return await session.get(queue.rows, row_id)
+
+
+async def test_only_the_holder_of_a_claim_records_its_outcome(
+    database: Database, clock: FakeClock, kind: Kind
+) -> None:
+    queue = await _queue(database, clock, kind, [OTHER])
+    (dead,) = await kind.claim(queue, "dead")
+    clock.advance(minutes=3)
+    assert await queue.release_stale(LEASE) == 1
+    (live,) = await kind.claim(queue, "live")
+    assert live.id == dead.id
+    # The stopped sender's late answers change nothing: the row stays with the live sender.
+    assert not await queue.mark_failed(dead, "timeout", retry=True)
+    assert not await queue.mark_sent(dead, 1)
+    row = await _row(queue, live.id)
+    assert (row.status, row.claimed_by, row.message_id) == ("sending", "live", None)
+    assert await queue.record(live, DeliveryOutcome.SENT, message_id=2)
+    row = await _row(queue, live.id)
+    assert (row.status, row.message_id, row.attempts) == ("sent", 2, 2)
+
+
+async def test_a_chat_that_refused_us_gets_nothing_more(
+    database: Database, clock: FakeClock, kind: Kind
+) -> None:
+    queue = await _queue(database, clock, kind, [BLOCKED, BLOCKED, OTHER])
+    claimed = await kind.claim(queue, "s1")
+    first, rest = claimed[0], claimed[1:]
+    assert first.chat_id == BLOCKED
+    assert await queue.mark_unreachable(first, "Forbidden: bot was blocked by the user")
+    await queue.release([item.id for item in rest])
+    again = await kind.claim(queue, "s1")
+    assert [item.chat_id for item in again] == [OTHER]
+    for item in claimed[:2]:
+        row = await _row(queue, item.id)
+        assert row.status == queue.unreachable_status
+        assert row.error.startswith("unreachable")
+    async with queue._session_factory() as session:
+        assert await session.get(UnreachableChatRow, BLOCKED) is not None
+
+
+async def test_a_row_given_back_untried_keeps_its_attempts_a_restart_does_not(
+    database: Database, clock: FakeClock, kind: Kind
+) -> None:
+    queue = await _queue(database, clock, kind, [OTHER])
+    (item,) = await kind.claim(queue, "s1")
+    assert await queue.release([item.id]) == 1  # skipped (its chat must wait): not an attempt
+    (item,) = await kind.claim(queue, "s1")
+    assert item.attempts == 1
+    assert await queue.release_owned("s1") == 1  # a restart: the message may have gone out
+    (item,) = await kind.claim(queue, "s1")
+    assert item.attempts == 2
+
+
+async def test_a_renewed_lease_is_not_taken_over(database: Database, clock: FakeClock, kind: Kind) -> None:
+    queue = await _queue(database, clock, kind, [OTHER])
+    (item,) = await kind.claim(queue, "waiting")
+    clock.advance(minutes=3)  # a long 429 pause
+    await queue.renew("waiting")
+    assert await queue.release_stale(LEASE) == 0
+    assert await queue.mark_sent(item, 7)
