@@ -12,7 +12,14 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.classify import DEFAULT_COMMUNITY, ClassifyError, build_classifier, run
+from bot.cli.classify import (
+    DEFAULT_COMMUNITY,
+    NO_COMMUNITY,
+    ClassifyError,
+    build_classifier,
+    community_file,
+    run,
+)
 from nlp import NlpError, RuleClassifier
 from nlp.classifier import DEFAULT_MODEL
 from nlp.quality.compare import compare, format_comparison
@@ -28,7 +35,10 @@ CommunityOpt = Annotated[
 ]
 RulesOpt = Annotated[Path | None, typer.Option("--rules", help="Rules YAML (default: the shipped rules).")]
 ModelOpt = Annotated[
-    Path, typer.Option("--model", help="Learned model file (default: the shipped nlp/data/model.bin).")
+    Path,
+    typer.Option(
+        "--model", help="Learned model file (default: the shipped nlp/data/model.bin).", show_default=False
+    ),
 ]
 
 
@@ -53,10 +63,12 @@ def classify_command(
 ) -> None:
     """Classify messages read one per line from stdin; write one JSON object per line to stdout.
 
-    Each object holds the combined answer, the rules' category and the learned model's vote ("model":
-    null when the rules were sure and the model could not have raised an emergency).
+    Each object holds the combined answer, the rules' category and the learned model's vote (null when
+    the rules were sure and the model could not have raised an emergency).
     """
     classifier = _classifier(community, rules, None if no_model else model)
+    if community_file(community, DEFAULT_COMMUNITY) is None:
+        typer.echo(NO_COMMUNITY, err=True)
     run(classifier, sys.stdin.buffer, sys.stdout, all_votes)
 
 

@@ -31,15 +31,16 @@ class SecondOpinion:
     Args:
         model: the loaded model (its labels must be gridbot categories).
         priorities: each category's priority, from the rules.
+        source: where the model came from, for error messages.
     """
 
-    def __init__(self, model: LinearModel, priorities: Mapping[Category, Priority]) -> None:
+    def __init__(
+        self, model: LinearModel, priorities: Mapping[Category, Priority], source: str | Path = "model"
+    ) -> None:
         known = {c.value for c in Category if c is not Category.UNKNOWN}
         strange = [label for label in model.labels if label not in known]
         if strange:
-            raise ModelError(
-                model.meta.get("source", "model"), f"labels {strange} are not gridbot categories"
-            )
+            raise ModelError(source, f"labels {strange} are not gridbot categories")
         self.model = model
         self._priorities = dict(priorities)
         self.always = False  # ask the model on every message, to show its vote (`classify --all-votes`)
@@ -47,9 +48,7 @@ class SecondOpinion:
     @classmethod
     def load(cls, path: Path, priorities: Mapping[Category, Priority]) -> SecondOpinion:
         """Read a model file (raises ModelError with one clear line when it is missing or corrupt)."""
-        model = load_model(path)
-        model.meta.setdefault("source", str(path))
-        return cls(model, priorities)
+        return cls(load_model(path), priorities, path)
 
     def apply(self, result: Classification, norm: str) -> Classification:
         """The combined result for a message whose normalised text is `norm`.

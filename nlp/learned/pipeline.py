@@ -112,6 +112,7 @@ def train_model(
         "labels": dict(sorted(counts.items())),
         "sources": dict(sources or {}),
         "params": asdict(params),
+        "lead": "model" if model_leads and rules is not None and model_cv is not None else "rules",
         "thresholds": f"{FOLDS}-fold cross-validation on the training examples"
         if rules is not None and model_cv is not None
         else "defaults (no cross-validation)",

@@ -53,9 +53,12 @@ def test_classify_writes_one_json_line_per_input_line(tmp_path: Path) -> None:
 
 def test_classify_without_community_file_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bot.cli.nlp.DEFAULT_COMMUNITY", tmp_path / "absent.yaml")
+    monkeypatch.setattr("bot.cli.classify.EXAMPLE_COMMUNITY", tmp_path / "absent.yaml")  # not a checkout
+    monkeypatch.delenv("GRIDBOT_COMMUNITY_FILE", raising=False)
     result = CliRunner().invoke(_app(), ["classify"], input="兴泰5号楼漏水\n")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["location"]["compound"] is None
+    assert "no community file found" in result.stderr  # said, not silent (issue 15)
 
 
 def test_classify_reports_bad_rules(tmp_path: Path) -> None:

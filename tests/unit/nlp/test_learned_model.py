@@ -125,6 +125,15 @@ def test_a_bad_model_file_is_one_clear_error(tmp_path: Path, content: bytes | No
     assert "\n" not in message
 
 
+def test_a_model_of_other_labels_is_refused(tmp_path: Path, classifier: RuleClassifier) -> None:
+    path = tmp_path / "taidi.bin"
+    foreign = [Example(ex.text, f"x_{ex.label}") for ex in TINY]
+    dump_model(train_model(foreign, classifier.tokenizer.cut_all).model, path)
+    with pytest.raises(ModelError, match="are not gridbot categories") as caught:
+        load_classifier(model=path)
+    assert str(caught.value).startswith(str(path))
+
+
 def test_a_truncated_model_file_is_refused(tmp_path: Path, classifier: RuleClassifier) -> None:
     path = tmp_path / "model.bin"
     dump_model(train_model(TINY, classifier.tokenizer.cut_all).model, path)
