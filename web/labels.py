@@ -28,6 +28,7 @@ EVENT_LABELS = {
     EventKind.JOINED: "其他居民也反映了",
     EventKind.RECATEGORISED: "更改类别",
     EventKind.NOTED: "内部备注",
+    EventKind.WITHDRAWN: "报事居民撤回，由同样反映的居民跟进",
 }
 AUDIT_LABELS = {
     "view": "查看",

@@ -15,6 +15,7 @@ import argparse
 import codecs
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -25,6 +26,12 @@ from nlp import Classification, NlpError, RuleClassifier, load_classifier
 from nlp.classifier import DEFAULT_MODEL
 
 DEFAULT_COMMUNITY = Path("deploy/examples/community.yaml")
+# The example next to the code (a checkout), for `gridbot classify` run from another folder.
+EXAMPLE_COMMUNITY = Path(__file__).resolve().parents[2] / DEFAULT_COMMUNITY
+NO_COMMUNITY = (
+    "note: no community file found, so compound names are not recognised as locations "
+    "(pass --community FILE or set GRIDBOT_COMMUNITY_FILE)"
+)
 _CHUNK = 1 << 16
 # libyaml's loader when PyYAML was built with it (several times faster than the pure-Python one).
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -60,18 +67,33 @@ def read_compounds(path: Path | None, default: Path = DEFAULT_COMMUNITY) -> dict
     return compounds
 
 
+def community_file(community: Path | None, default: Path = DEFAULT_COMMUNITY) -> Path | None:
+    """The community file to read: --community, else GRIDBOT_COMMUNITY_FILE (as the bot reads it), else
+    `default` in the current folder, else the example beside the code; None when there is none."""
+    if community is not None:
+        return community
+    configured = os.environ.get("GRIDBOT_COMMUNITY_FILE")
+    if configured:
+        return Path(configured)
+    return next((path for path in (default, EXAMPLE_COMMUNITY) if path.exists()), None)
+
+
 def build_classifier(
     community: Path | None,
     rules: Path | None,
     model: Path | None = DEFAULT_MODEL,
     default_community: Path = DEFAULT_COMMUNITY,
 ) -> RuleClassifier:
-    """The classifier `gridbot classify` uses: rules, the community's compounds, the learned model.
+    """The classifier `gridbot classify` uses: rules (--rules, else GRIDBOT_RULES_FILE, else the shipped
+    ones), the community's compounds (`community_file`), the learned model.
 
     Raises:
         ClassifyError: a bad community, rules or model file (the message names it).
     """
-    compounds = read_compounds(community, default_community)
+    found = community_file(community, default_community)
+    compounds = read_compounds(found, default_community) if found is not None else {}
+    configured_rules = os.environ.get("GRIDBOT_RULES_FILE")
+    rules = rules or (Path(configured_rules) if configured_rules else None)
     try:
         return load_classifier(rules, compounds, model=model)
     except NlpError as exc:
@@ -176,5 +198,7 @@ def fast_main(argv: list[str], stdin: BinaryIO, stdout: TextIO, stderr: TextIO) 
     except ClassifyError as exc:
         stderr.write(f"{exc}\n")
         return 2
+    if community_file(args.community) is None:
+        stderr.write(f"{NO_COMMUNITY}\n")
     run(classifier, stdin, stdout, args.all_votes)
     return 0

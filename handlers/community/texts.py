@@ -1,4 +1,5 @@
-"""What a resident reads about their own data: /mydata and /deletedata. Every sentence must be true."""
+"""What a resident reads about their own data (/mydata, /deletedata) and what invite links say.
+Every sentence must be true."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -19,11 +20,12 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDBOT_")}
     env["GRIDBOT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
 
-    def gridbot(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    def gridbot(*args: str, stdin: str | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [gridbot_executable(), *args],
             cwd=tmp_path,
             env={**env, **extra},
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=120,
@@ -74,3 +76,16 @@ def test_a_mistyped_demo_script_is_one_line_not_a_traceback(run) -> None:  # typ
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "cannot read the script deploy/examples/demo.txtt" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_classify_outside_the_project_finds_the_example_and_honours_the_rules_file(
+    run, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    found = run("classify", stdin="兴泰5号楼漏水\n")  # cwd is tmp_path: not the project folder
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["location"]["compound"] == "兴泰小区"  # the example beside the code
+    bad = tmp_path / "our-rules.yaml"
+    bad.write_text("categories: {repair: {keywords: []}}\n", encoding="utf-8")
+    refused = run("classify", stdin="x\n", GRIDBOT_RULES_FILE=str(bad))
+    assert refused.returncode == 2  # the deployment's rules are read (and these are refused)
+    assert "our-rules.yaml" in refused.stderr
