@@ -10,7 +10,7 @@ from pathlib import Path
 from nlp import RuleClassifier
 from nlp.learned.features import WordCounter, char_ngrams, is_word, occurrences, words
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = Path(__file__).resolve().parents[3] / "data"
 
 
 def _plain_ngrams(text: str) -> list[str]:

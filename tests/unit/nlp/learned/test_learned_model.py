@@ -19,8 +19,8 @@ from nlp.learned.train import Example, Params, export, fit, prepare
 from nlp.quality.evaluation import read_labelled_csv
 from nlp.types import Category
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-ROOT = Path(__file__).resolve().parents[3]
+DATA = Path(__file__).resolve().parents[3] / "data"
+ROOT = Path(__file__).resolve().parents[4]
 TINY = [
     Example("楼道里着火了 好大的烟", "emergency"),
     Example("三楼冒烟了 有人被困", "emergency"),

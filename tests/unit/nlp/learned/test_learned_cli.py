@@ -16,7 +16,7 @@ from bot.cli.nlp import classify_command, nlp_app, rules_app
 from nlp.learned.pipeline import SHIPPED_SETS
 from nlp.learned.store import load_model
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 # The rules find nothing in this one, so the learned model is asked.
 VAGUE = "在吗在吗 有个事想问问"
 
