@@ -6,6 +6,7 @@ from tests.fakes.broadcasts import FakeBroadcasts
 from tests.fakes.care import FakeCheckins, FakeLedger
 from tests.fakes.community import FakeCommunity, FakeResidents
 from tests.fakes.privacy import FakePersonalData
+from tests.fakes.statistics import FakeStatistics
 from tests.fakes.store import FakeStore
 from tests.fakes.workorders import FakeConversations, FakeInbound, FakeLinks, FakeOrders, FakeOutbox
 
@@ -31,6 +32,7 @@ class FakeUnitOfWork:
         self.checkins = FakeCheckins(self._work)
         self.broadcasts = FakeBroadcasts(self._work)
         self.privacy = FakePersonalData(self._work)
+        self.statistics = FakeStatistics()
 
     async def __aenter__(self) -> FakeUnitOfWork:
         self._open()
