@@ -8,7 +8,7 @@ COMMUNITY ?= deploy/examples/community.yaml
 SCRIPT ?=
 export GRIDBOT_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo desk run doctor test test-e2e lint typecheck fmt bench bench-nlp bench-taidi bench-broadcast bench-bot bench-load bench-stats bench-imports eval-holdout clean
+.PHONY: install demo desk run doctor test test-e2e lint typecheck fmt bench bench-nlp bench-taidi bench-broadcast bench-bot bench-emergency bench-load bench-stats bench-imports eval-holdout clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ bench-broadcast: $(STAMP)
 # gridbot (ptb, aiogram) vs the echo bot of its framework, same emulator, same run; ~75 s
 bench-bot: $(STAMP)
 	$(BIN)/python benchmarks/bench_bot.py
+
+# Issue 17: 119 advice and staff alerts with 60 messages queued, a 10,000-recipient campaign, both (~5 min).
+bench-emergency: $(STAMP)
+	$(BIN)/python benchmarks/bench_emergency.py $(if $(TRIALS),--trials $(TRIALS))
 
 # residents at 5..160/s into 1 replica on SQLite, 1 and 2 on PostgreSQL (webhook, proxy, Redis); then
 # 1,000,000 historical orders: the order queries before/after migration 0006's indexes; ~5 min (QUICK=1: ~2 min)

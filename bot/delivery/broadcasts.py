@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from bot.delivery.outcomes import OutcomesFirst
 from bot.delivery.ratelimit import Lane, Limits, RateLimiter, lane_of
 from bot.delivery.replies import DeliveryError, Messenger, RetryLater, Unreachable
 from bot.settings import BroadcastSettings, DeliverySettings
@@ -90,6 +91,7 @@ class BroadcastSender:
         limiter: RateLimiter | None = None,
         pace: SteadyPace | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        outcomes: OutcomesFirst | None = None,
     ) -> None:
         self._queue, self._messenger = queue, messenger
         self._delivery, self._broadcast = delivery, broadcast
@@ -104,6 +106,7 @@ class BroadcastSender:
         self.stats = SendStats()
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # an /alert was planned since the last claim
+        self._outcomes = outcomes or OutcomesFirst()  # "sent" before the process's other writes
 
     def wake(self, *, urgent: bool = False) -> None:
         """Deliveries were planned: look now instead of at the next poll; an alert's go before the rest
@@ -125,7 +128,8 @@ class BroadcastSender:
         try:
             while stop is None or not stop.is_set():
                 self._urgent.clear()
-                batch = await self._queue.claim(self.name, self._delivery.batch_size)
+                async with self._outcomes.writing():
+                    batch = await self._queue.claim(self.name, self._delivery.batch_size)
                 if not batch:
                     break
                 for index, item in enumerate(batch):
@@ -191,7 +195,8 @@ class BroadcastSender:
                 await self._requeue(item, str(error))
                 return
             self.stats.sent += 1
-            await self._record(item, DeliveryOutcome.SENT, message_id=message_id)
+            async with self._outcomes.recording():
+                await self._record(item, DeliveryOutcome.SENT, message_id=message_id)
             return
 
     async def _requeue(self, item: ClaimedDelivery, error: str) -> None:

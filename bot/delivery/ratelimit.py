@@ -31,7 +31,7 @@ PACE_MARGIN = 0.98
 # A campaign counts as sending for this long after its last send (Telegram's window is one second).
 BULK_WINDOW = 1.0
 # A higher-lane message that must wait longer than this for its own chat does not hold the others up.
-_PARKED = 0.25
+_PARKED = 0.05
 _YIELD = 0.002  # how long a lower lane waits before looking again while a higher one goes first
 
 

@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Protocol
 
+from bot.delivery.outcomes import OutcomesFirst
 from bot.delivery.ratelimit import Lane, RateLimiter
 from bot.settings import DeliverySettings
 from handlers.messages import Reply
@@ -64,7 +65,9 @@ class OutboxSender:
         limiter: RateLimiter | None = None,
         *,
         delivery: DeliverySettings | None = None,
+        outcomes: OutcomesFirst | None = None,
     ) -> None:
+        """`outcomes`: shared with the process's other writers, so a "sent" is written before them."""
         self._queue = queue
         self._messenger = messenger
         self._limiter = limiter
@@ -74,6 +77,7 @@ class OutboxSender:
         self._last_sweep = 0.0
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # urgent rows were committed since the last claim
+        self._outcomes = outcomes or OutcomesFirst()
 
     async def recover(self) -> int:
         """At start: take back what this name held before (a restart) and what dead senders held."""
@@ -194,7 +198,8 @@ class OutboxSender:
             outcome = retry_or_fail(item.attempts, self._delivery.max_attempts)
             await self._record(item, outcome, error=str(error))
             return outcome
-        await self._record(item, DeliveryOutcome.SENT, message_id=message_id)
+        async with self._outcomes.recording():  # the in-flight window: see bot/delivery/outcomes.py
+            await self._record(item, DeliveryOutcome.SENT, message_id=message_id)
         return DeliveryOutcome.SENT
 
     async def _record(

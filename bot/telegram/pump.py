@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from bot.telegram.base import chats_of, order_key
@@ -38,9 +39,11 @@ class UpdatePump:
         workers: int = 1,
         adopt_after: float | None = None,
         on_give_up: GiveUpFn | None = None,
+        writing: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         """`adopt_after` (replicas): every so often, also handle journaled updates left unhandled longer
-        than this many seconds, which another replica accepted and then died with."""
+        than this many seconds, which another replica accepted and then died with. `writing`: held
+        around each journal write (a sender's "sent" goes first: bot/delivery/outcomes.py)."""
         self._journal = journal
         self._process = process
         self._queue: asyncio.Queue[JournaledUpdate] = asyncio.Queue()
@@ -50,6 +53,7 @@ class UpdatePump:
         self._mine: set[int] = set()  # update ids queued or being handled here
         self._adopt_after = adopt_after
         self._on_give_up = on_give_up
+        self._writing = writing or contextlib.nullcontext
         self.handled = 0
         self.failed = 0
         self.given_up = 0
@@ -103,7 +107,8 @@ class UpdatePump:
         seen: set[int] = set()
         for payload in payloads:
             seen |= chats_of(payload)
-        fresh = entries  # JOURNAL DISABLED (temporary)
+        async with self._writing():
+            fresh = await self._journal.record(entries, seen)
         for item in fresh:
             self._enqueue(item)
         return len(fresh)
@@ -167,7 +172,8 @@ class UpdatePump:
                 lock = self._locks.setdefault(order_key(item.payload), asyncio.Lock())
                 async with lock:
                     await self._process(item.payload)
-                    await self._journal.mark_handled(item.update_id)
+                    async with self._writing():
+                        await self._journal.mark_handled(item.update_id)
                 self.handled += 1
             except asyncio.CancelledError:
                 raise

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.app import App, load_campaigns
 from bot.delivery.broadcasts import BroadcastSender
+from bot.delivery.outcomes import OutcomesFirst
 from bot.delivery.ratelimit import RateLimiter, limits_from
 from bot.delivery.redis_limiter import make_limiter
 from bot.delivery.replies import OutboxSender
@@ -27,6 +28,7 @@ from handlers import verbs
 from handlers.core import Core
 from handlers.incidents import tell_staff_update_given_up
 from handlers.messages import Incoming, Outcome
+from storage.database import is_sqlite
 from storage.repositories.telegram import SqlUpdateJournal
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,11 @@ class TelegramRunner:
         outbox_messenger = app.metrics.metered(self.transport.messenger, "outbox")
         broadcast_messenger = app.metrics.metered(self.transport.messenger, "broadcast")
         # One name per replica (default: the host name) on the claims of both queues.
-        self.sender = OutboxSender(app.outbox, outbox_messenger, self.limiter, delivery=delivery)
+        # A message Telegram accepted is marked sent before this process starts any other write.
+        self.outcomes = OutcomesFirst(enabled=is_sqlite(app.settings.database.url))
+        self.sender = OutboxSender(
+            app.outbox, outbox_messenger, self.limiter, delivery=delivery, outcomes=self.outcomes
+        )
         # Broadcasts share the limiter: together they stay within Telegram's overall rate and 429 pauses.
         self.broadcasts = (
             BroadcastSender(
@@ -87,6 +93,7 @@ class TelegramRunner:
                 delivery,
                 app.settings.broadcast,
                 limiter=self.limiter,
+                outcomes=self.outcomes,
             )
             if app.broadcast_queue is not None
             else None
@@ -98,6 +105,7 @@ class TelegramRunner:
             workers=settings.update_workers,
             # A replica that journaled an update and died: another one handles it after the lease.
             adopt_after=delivery.lease_seconds,
+            writing=self.outcomes.writing,
             on_give_up=self._tell_staff_given_up,
         )
         self.ready = asyncio.Event()  # set once updates are being received
@@ -113,7 +121,8 @@ class TelegramRunner:
 
     async def _handle(self, incoming: Incoming) -> Outcome:
         started = time.perf_counter()
-        outcome = await self.app.core.handle(incoming)
+        async with self.outcomes.writing():  # a sender's "sent" write goes before this transaction
+            outcome = await self.app.core.handle(incoming)
         # Its replies are committed in the outbox: send them now, an emergency's before anything in hand.
         self.sender.wake(urgent=any(reply.urgent for reply in outcome.replies))
         if self.broadcasts is not None and _plans_an_alert(incoming):
@@ -129,7 +138,8 @@ class TelegramRunner:
         """A tick whose messages are sent at once: the sender is woken when the job returns."""
 
         async def job() -> object:
-            result = await tick.job()
+            async with self.outcomes.writing():
+                result = await tick.job()
             self.sender.wake(urgent=True)  # an escalation (a possible emergency nobody answered) is urgent
             if self.broadcasts is not None:
                 self.broadcasts.wake()

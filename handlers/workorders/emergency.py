@@ -43,16 +43,23 @@ def alarm_for(result: Classification, text: str) -> Alarm:
 
 
 # A swindler at work right now: the money or the code is being asked for while the resident writes.
+# "让我转账，是不是骗子" (asked once, now asking us) stays an ordinary fraud report for the police liaison.
 _FRAUD_NOW = ("安全账户", "正在转账", "正在汇款", "屏幕共享", "共享屏幕", "电话还没挂", "还在通话")
 _FRAUD_ASKED = ("让我", "要我", "叫我", "逼我", "催我", "让俺", "要俺")
-_FRAUD_WHAT = ("转账", "汇款", "打钱", "付款", "验证码", "下载", "扫码")
+_FRAUD_CODE = ("验证码", "屏幕", "下载")
+_FRAUD_MONEY = ("转账", "汇款", "打钱", "付款")
+_FRAUD_HURRY = ("马上", "立刻", "赶紧", "现在", "正在", "正让", "还在")
 
 
 def fraud_in_progress(text: str) -> bool:
     """The fraud report describes money or a code being asked for now, not a fraud heard about."""
     if any(cue in text for cue in _FRAUD_NOW):
         return True
-    return any(cue in text for cue in _FRAUD_ASKED) and any(cue in text for cue in _FRAUD_WHAT)
+    if not any(cue in text for cue in _FRAUD_ASKED):
+        return False
+    if any(cue in text for cue in _FRAUD_CODE):
+        return True
+    return any(cue in text for cue in _FRAUD_MONEY) and any(cue in text for cue in _FRAUD_HURRY)
 
 
 # Checked in this order; a message can match several (fire and someone injured).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from tools.emulator.server import Emulator
 
 REPORTS = 15  # under the flood limit of reports per hour (emergencies are never limited)
 # Telegram's real pace in one chat: these tests otherwise send fast (gridbot_harness.FAST_SENDING).
-REAL_CHAT_PACE = {"send_per_chat_per_second": 1.0, "send_per_chat_burst": 3}
+REAL_CHAT_PACE: dict[str, Any] = {"send_per_chat_per_second": 1.0, "send_per_chat_burst": 3}
 
 
 def _tag(i: int) -> str:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"  # TEMPORARY: 0010 not written yet
+down_revision = "0009"  # (no 0010: the input-size work truncates at the edge instead of widening columns)
 branch_labels = None
 depends_on = None
 

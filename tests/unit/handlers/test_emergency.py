@@ -64,7 +64,8 @@ class TestBeforeConsent:
         for staff in (STAFF_LIU, STAFF_CHEN):
             assert order.number in driver.last(staff).text
         resident = uow_factory.store.residents[order.resident_id]
-        assert resident.consented_at is None and resident.name == "小王"
+        assert resident.consented_at is None
+        assert resident.name == "小王"
 
     async def test_declining_keeps_only_the_emergency(
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
@@ -74,7 +75,8 @@ class TestBeforeConsent:
         await driver.press_button(NEWCOMER, texts.BTN_DECLINE)
         assert driver.last(NEWCOMER).text == order_texts.CONSENT_DECLINED_AFTER_EMERGENCY
         kept = only_order(uow_factory)
-        assert kept.id == order.id and kept.state is OrderState.NEW  # staff dispatch it (no building known)
+        assert kept.id == order.id
+        assert kept.state is OrderState.NEW
         assert uow_factory.store.residents[order.resident_id].consented_at is None
         assert uow_factory.store.conversations.get(NEWCOMER) is None
         # Anything but an emergency still needs consent first: no order, the question again.
@@ -100,7 +102,8 @@ class TestCertain:
         assert ack.count("社区工作人员") == 1, ack
         await driver.text(RESIDENT_ZHANG, "楼道着火了")  # 兴泰小区5号楼: the grid member, leader, staff
         ack = driver.texts(RESIDENT_ZHANG)[1]
-        assert ack.startswith("已紧急通知网格员 ") and "、网格长和社区工作人员" in ack, ack
+        assert ack.startswith("已紧急通知网格员 "), ack
+        assert "、网格长和社区工作人员" in ack, ack
 
     async def test_every_message_of_the_first_seconds_is_urgent(
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
@@ -109,7 +112,8 @@ class TestCertain:
         order = only_order(uow_factory)
         for chat in (RESIDENT_ZHANG, MEMBER_LI, LEADER_WANG, STAFF_LIU, STAFF_CHEN):
             mine = [s for s in driver.inbox(chat) if s.reply.order_id == order.id or chat == RESIDENT_ZHANG]
-            assert mine and all(s.reply.priority is URGENT for s in mine), chat
+            assert mine, chat
+            assert all(s.reply.priority is URGENT for s in mine), chat
 
     async def test_an_ordinary_report_stays_in_the_normal_lane(
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
@@ -126,18 +130,21 @@ class TestPossible:
     async def report(self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory) -> WorkOrder:
         await driver.text(RESIDENT_ZHANG, "楼道里好像有股烟味")
         order = only_order(uow_factory)
-        assert order.emergency_check and order.category is Category.EMERGENCY
+        assert order.emergency_check
+        assert order.category is Category.EMERGENCY
         return order
 
     async def test_advice_and_question_at_once_and_only_the_grid_member_is_alerted(
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
     ) -> None:
-        order = await self.report(driver, uow_factory)
+        await self.report(driver, uow_factory)
         advice, question = driver.inbox(RESIDENT_ZHANG)
         assert "119" in advice.text
         assert question.text == order_texts.EMERGENCY_CHECK
-        assert question.button(order_texts.BTN_CHECK_YES) and question.button(order_texts.BTN_CHECK_NO)
-        assert advice.reply.priority is URGENT and question.reply.priority is URGENT
+        assert question.button(order_texts.BTN_CHECK_YES)
+        assert question.button(order_texts.BTN_CHECK_NO)
+        assert advice.reply.priority is URGENT
+        assert question.reply.priority is URGENT
         assert order_texts.POSSIBLE_HEADING in driver.last(MEMBER_LI).text
         assert driver.last(MEMBER_LI).reply.priority is URGENT
         for chat in (LEADER_WANG, STAFF_LIU, STAFF_CHEN):
@@ -150,12 +157,14 @@ class TestPossible:
         outcome = await driver.press_button(RESIDENT_ZHANG, order_texts.BTN_CHECK_YES)
         assert outcome.callback_answer == order_texts.CHECK_NOTED_YES
         for chat in (LEADER_WANG, STAFF_LIU, STAFF_CHEN):
-            assert order.number in driver.last(chat).text and "🆘" in driver.last(chat).text, chat
+            assert order.number in driver.last(chat).text, chat
+            assert "🆘" in driver.last(chat).text, chat
             assert driver.last(chat).reply.priority is URGENT
         assert "确认正在发生危险" in driver.last(MEMBER_LI).text
         assert driver.last(RESIDENT_ZHANG).text.startswith("已紧急通知")
         stored = uow_factory.store.orders[order.id or 0]
-        assert not stored.emergency_check and stored.category is Category.EMERGENCY
+        assert not stored.emergency_check
+        assert stored.category is Category.EMERGENCY
 
     async def test_no_makes_it_an_ordinary_report_of_the_next_best_category(
         self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
@@ -164,7 +173,8 @@ class TestPossible:
         outcome = await driver.press_button(RESIDENT_ZHANG, order_texts.BTN_CHECK_NO)
         assert outcome.callback_answer == order_texts.CHECK_NOTED_NO
         stored = uow_factory.store.orders[order.id or 0]
-        assert stored.category is Category.REPAIR and stored.priority is Priority.NORMAL
+        assert stored.category is Category.REPAIR
+        assert stored.priority is Priority.NORMAL
         assert not stored.emergency_check
         assert "维修报修" in driver.last(MEMBER_LI).text
         assert "已为您生成工单" in driver.last(RESIDENT_ZHANG).text
@@ -224,14 +234,19 @@ class TestFraudInProgress:
     ) -> None:
         await driver.text(RESIDENT_ZHANG, "骗子打电话让我转账到安全账户")
         order = only_order(uow_factory)
-        assert order.category is Category.FRAUD and order.priority is Priority.URGENT
+        assert order.category is Category.FRAUD
+        assert order.priority is Priority.URGENT
         advice = driver.inbox(RESIDENT_ZHANG)[0]
-        assert "96110" in advice.text and "110" in advice.text and advice.reply.priority is URGENT
+        assert "96110" in advice.text
+        assert "110" in advice.text
+        assert advice.reply.priority is URGENT
         assert driver.last(POLICE_WU).reply.priority is URGENT
         for staff in (STAFF_LIU, STAFF_CHEN):
-            assert "🆘" in driver.last(staff).text and driver.last(staff).reply.priority is URGENT
+            assert "🆘" in driver.last(staff).text
+            assert driver.last(staff).reply.priority is URGENT
         ack = driver.last(RESIDENT_ZHANG).text
-        assert "社区民警" in ack and ack.count("社区工作人员") == 1
+        assert "社区民警" in ack
+        assert ack.count("社区工作人员") == 1
 
 
 def test_alarm_follows_the_emergency_level_only() -> None:
@@ -249,12 +264,16 @@ def test_alarm_follows_the_emergency_level_only() -> None:
 def test_fraud_in_progress_needs_money_or_a_code_asked_for_now() -> None:
     assert fraud_in_progress("对方让我转账到安全账户")
     assert fraud_in_progress("客服要我报验证码")
+    assert fraud_in_progress("他们现在让我马上转账")
+    assert not fraud_in_progress("有人冒充公安打电话让我转账，是不是骗子")  # asked before, asking us now
     assert not fraud_in_progress("收到一条验证码短信，是不是诈骗")
     assert not fraud_in_progress("社区什么时候搞反诈宣传")
 
 
 def test_next_best_skips_emergency_and_unknown() -> None:
-    unsure = Classification(Category.UNKNOWN, Priority.URGENT, candidates=(Category.EMERGENCY, Category.REPAIR))
+    unsure = Classification(
+        Category.UNKNOWN, Priority.URGENT, candidates=(Category.EMERGENCY, Category.REPAIR)
+    )
     assert next_best(unsure) is Category.REPAIR
     assert next_best(Classification(Category.EMERGENCY, Priority.URGENT)) is Category.OTHER
 
@@ -265,7 +284,9 @@ def test_typed_answers() -> None:
     assert check_answer("是不是要交物业费") is None
 
 
-async def test_every_press_is_answered_visibly(driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory) -> None:
+async def test_every_press_is_answered_visibly(
+    driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
+) -> None:
     """Issue 17: a "me too" press answered no text; now each press shows at least a short toast."""
     await driver.text(RESIDENT_ZHANG, "兴泰5号楼楼道灯坏了")
     await driver.text(NEWCOMER, "兴泰5号楼的灯坏了")

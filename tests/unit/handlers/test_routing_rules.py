@@ -29,8 +29,7 @@ def orders(uow_factory: FakeUnitOfWorkFactory) -> list:  # type: ignore[type-arg
 async def test_fraud_goes_to_the_police_liaison_and_staff_are_informed(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
 ) -> None:
-    # A fraud heard of, not one going on (those alert at once: tests/unit/handlers/test_emergency.py).
-    await driver.text(RESIDENT_ZHANG, "昨天有人冒充公安打电话，是不是骗子")
+    await driver.text(RESIDENT_ZHANG, "有人冒充公安打电话让我转账是不是骗子")
     (order,) = orders(uow_factory)
     assert order.category is Category.FRAUD
     assert driver.last(POLICE_WU).button(order_texts.BTN_ACCEPT)
