@@ -88,8 +88,10 @@ def served(browser_db: Path, tmp_path: Path) -> Iterator[Served]:
             process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
+    # Module scope, not session: Playwright's sync API runs an event loop in this thread while it is open,
+    # and every pytest-asyncio test after it would fail to start its own. It closes when this module ends.
     require(
         None if CHROMIUM.exists() else "not installed", f"Chromium at {CHROMIUM} (apt-get install chromium)"
     )
