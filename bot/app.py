@@ -50,6 +50,8 @@ class App:
     broadcast_queue: SqlDeliveryQueue | None = None
     # This process's Prometheus metrics (its own registry); the core reports to it as its observer.
     metrics: Metrics = field(default_factory=Metrics)
+    # The classifier the core uses (rules + learned second opinion), for other entry points such as the desk.
+    classifier: Classifier | None = None
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -117,6 +119,7 @@ async def build_app(
         ticks,
         broadcast_queue,
         metrics=metrics,
+        classifier=classifier,
     )
 
 

@@ -19,18 +19,18 @@ def public_url(settings: Settings) -> str:
 async def serve(settings: Settings) -> None:
     import uvicorn
 
-    from bot.app import build_app, compound_aliases
+    from bot.app import build_app
     from bot.schedule.workdays import ChineseWorkCalendar
-    from nlp import load_classifier
     from web.app import create_app
 
     core = await build_app(settings)  # refuses a database behind the migrations, like `gridbot run`
     try:
-        # The classifier as the chat builds it (rules file, the stored compounds' names); loading is lazy.
-        classifier = load_classifier(settings.nlp.rules_file, await compound_aliases(core.uow_factory))
+        # The very classifier the chat uses (rules file, stored compounds, learned second opinion): a phoned-in
+        # report is classified exactly like a chat report.
+        assert core.classifier is not None
         app = create_app(
             core.uow_factory,
-            classifier,
+            core.classifier,
             core.clock,
             ChineseWorkCalendar(),
             settings.timezone,
