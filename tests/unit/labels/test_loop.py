@@ -43,7 +43,8 @@ async def test_a_sure_classification_stores_no_label(
     driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
 ) -> None:
     await driver.text(RESIDENT_ZHANG, LAMP)
-    assert uow_factory.store.orders and await labels(uow_factory) == []
+    assert uow_factory.store.orders
+    assert await labels(uow_factory) == []
 
 
 async def test_the_grid_member_corrects_the_category_from_the_card(
@@ -54,7 +55,8 @@ async def test_the_grid_member_corrects_the_category_from_the_card(
     await driver.press(MEMBER_LI, card.button(label_texts.BTN_RECATEGORISE).data, on=card)
     menu = driver.last(MEMBER_LI)
     offered = [b.text for row in menu.reply.buttons for b in row]
-    assert Category.REPAIR.label not in offered and Category.UNKNOWN.label not in offered
+    assert Category.REPAIR.label not in offered
+    assert Category.UNKNOWN.label not in offered
     assert len(offered) == len(Category) - 2  # every choosable category but the current one
     resident_heard = len(driver.inbox(RESIDENT_ZHANG))
 
@@ -72,7 +74,8 @@ async def test_the_grid_member_corrects_the_category_from_the_card(
         LabelSource.MEMBER_CORRECTION,
     )
     assert (label.actor_kind, label.actor_id, label.order_id) == ("person", li.id, order.id)
-    assert label.classifier_category is Category.REPAIR and label.classifier_confidence == 0.9
+    assert label.classifier_category is Category.REPAIR
+    assert label.classifier_confidence == 0.9
     assert outcome.callback_answer == label_texts.recategorised(order.number, Category.SAFETY_HAZARD.label)
     assert len(driver.inbox(RESIDENT_ZHANG)) == resident_heard  # the resident is told nothing
 
@@ -101,9 +104,8 @@ async def test_every_press_is_authorised_again(
         ):
             outcome = await driver.press(chat, data)
             assert outcome.callback_answer is not None
-    assert (
-        order.category is Category.REPAIR and uow_factory.store.orders[order.id].category is Category.REPAIR
-    )
+    assert order.category is Category.REPAIR
+    assert uow_factory.store.orders[order.id].category is Category.REPAIR
     assert await labels(uow_factory) == []
     # Tampered data (a category no button offers) is a stale button, never an exception.
     assert verbs.decode(f"kt:{order.id}:unknown") is None
