@@ -11,7 +11,7 @@ from handlers.labels.model import ClassificationLabel
 from handlers.ports import UnitOfWork
 from handlers.workorders import texts as order_texts
 from nlp.types import Category
-from tests.driver import MEMBER_LI, RESIDENT_ZHANG, ChatDriver
+from tests.driver import RESIDENT_ZHANG, ChatDriver, Sent
 
 UNKNOWABLE = "家里那台啵啵机又咕噜咕噜了"  # no rule knows it: the resident is asked which kind it is
 LAMP = "楼道灯坏了，晚上看不见"  # a repair, by the rules
@@ -36,10 +36,19 @@ async def resident_chooses(
     assert "已为您生成工单" in driver.last(RESIDENT_ZHANG).text
 
 
-async def member_corrects(driver: ChatDriver, to: Category, text: str = LAMP, chat: int = MEMBER_LI) -> None:
-    """She reports; her grid member presses 改类别 on the card and picks `to`."""
-    await driver.text(RESIDENT_ZHANG, text)
-    card = driver.last(MEMBER_LI)
-    assert card.button(order_texts.BTN_ACCEPT)  # the new order's card
-    await driver.press(chat, card.button(label_texts.BTN_RECATEGORISE).data, on=card)
-    await driver.press_button(chat, to.label)
+async def member_corrects(
+    driver: ChatDriver, to: Category, text: str = LAMP, resident: int = RESIDENT_ZHANG
+) -> int:
+    """A resident reports; the grid member who gets the card presses 改类别 on it and picks `to`. Returns
+    the member's chat."""
+    await driver.text(resident, text)
+    card = next(
+        s for s in reversed(driver.sent) if text in s.text and order_texts.BTN_ACCEPT in _labels_of(s)
+    )
+    await driver.press(card.chat_id, card.button(label_texts.BTN_RECATEGORISE).data, on=card)
+    await driver.press_button(card.chat_id, to.label)
+    return card.chat_id
+
+
+def _labels_of(sent: Sent) -> list[str]:
+    return [b.text for row in sent.reply.buttons for b in row]
