@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.community.model import Person
+from handlers.community.texts import REDACTED
 from handlers.context import Context
 from handlers.labels.model import ClassificationLabel, LabelSource
 from handlers.workorders.model import WorkOrder
@@ -16,10 +17,14 @@ def correction_source(person: Person) -> LabelSource:
 
 async def record_label(
     ctx: Context, order: WorkOrder, source: LabelSource, chosen: Category, text: str | None = None
-) -> ClassificationLabel:
+) -> ClassificationLabel | None:
     """Keep `chosen` as the label of the order's text (or of `text`, what the classifier was given when that
-    was more than the order's text), with who chose it, when, and what the classifier says about it."""
+    was more than the order's text), with who chose it, when, and what the classifier says about it.
+
+    None when there are no words left to learn from (the order's text was redacted: retention, erasure)."""
     seen = order.text if text is None else text
+    if not seen.strip() or seen == REDACTED:
+        return None
     said = ctx.classifier.classify(seen)
     vote = said.model
     actor = ctx.actor

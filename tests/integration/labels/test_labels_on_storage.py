@@ -6,14 +6,17 @@ from __future__ import annotations
 import io
 
 import pytest
+from sqlalchemy import update
 
+from handlers.community import texts as own_texts
 from handlers.labels.export import examples, write_csv
 from handlers.labels.model import LabelSource
 from nlp import load_classifier
 from nlp.classifier import DEFAULT_MODEL
 from nlp.types import Category
+from storage.models import WorkOrderRow
 from storage.uow import SqlUnitOfWorkFactory
-from tests.driver import ChatDriver
+from tests.driver import RESIDENT_CHEN, RESIDENT_ZHANG, ChatDriver
 from tests.fakes import FakeClock
 from tests.integration.conftest import RecordingMessenger, build_driver
 from tests.unit.labels.scenarios import LAMP, UNKNOWABLE, labels, member_corrects, resident_chooses
@@ -80,3 +83,23 @@ async def test_labels_are_read_a_page_at_a_time_in_id_order(
         rest = await uow.labels.page(first[-1].id or 0, 2)
     assert [lb.id for lb in first + rest] == [lb.id for lb in everything]
     assert [lb.text for lb in everything] == [UNKNOWABLE, "啵啵机今天又咕噜咕噜", "那个啵啵机还在咕噜"]
+
+
+async def test_erasure_deletes_her_labels_even_from_orders_no_longer_hers(
+    driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    """An order she left to a "me too" follower is the follower's now; its label from before still quotes her."""
+    await resident_chooses(driver, choice=Category.OTHER)  # her own order's label
+    await resident_chooses(driver, "啵啵机咕噜了一晚上", Category.OTHER)
+    async with uow_factory() as uow:
+        zhang = await uow.residents.by_chat(RESIDENT_ZHANG)
+        chen = await uow.residents.by_chat(RESIDENT_CHEN)
+        assert zhang is not None
+        assert chen is not None
+        _, second = await uow.orders.open_orders()
+        handed_over = update(WorkOrderRow).where(WorkOrderRow.id == second.id).values(resident_id=chen.id)
+        await uow.session.execute(handed_over)
+        await uow.commit()
+    await driver.text(RESIDENT_ZHANG, "/deletedata")
+    await driver.press_button(RESIDENT_ZHANG, own_texts.BTN_DELETE)
+    assert await labels(uow_factory) == []
