@@ -280,6 +280,7 @@ class HeldData:
     checkins: int  # daily check-in answers and questions recorded
     messages: int  # messages to their chat kept in the outbox
     updates: int  # their updates in the Telegram update journal (kept a few days)
+    labels: int = 0  # their words kept as the classifier's labelled examples (handlers/labels)
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,11 @@ class SqlPersonalDataRepository:
         messages = await session.scalar(
             select(func.count()).select_from(OutboxRow).where(OutboxRow.chat_id == resident.chat_id)
         )
+        labels = await session.scalar(
+            select(func.count())
+            .select_from(ClassificationLabelRow)
+            .where(ClassificationLabelRow.resident_id == resident.id)
+        )
         return HeldData(
             orders=len(own),
             open_orders=tuple(o.number for o in own if o.state not in ("closed", "cancelled")),
@@ -117,6 +122,7 @@ class SqlPersonalDataRepository:
             checkins=int(checkins or 0),
             messages=int(messages or 0),
             updates=len(await self._journaled(resident.chat_id)),
+            labels=int(labels or 0),
         )
 
     async def erase(self, resident: Resident, placeholder: str) -> Erased:

@@ -45,6 +45,7 @@ class FakePersonalData:
             checkins=sum(1 for c in self.s.checkins.values() if c.resident_id == rid),
             messages=sum(1 for r in self.s.outbox if r.chat_id == resident.chat_id),
             updates=0,
+            labels=sum(1 for lb in self.s.labels if lb.resident_id == rid),
         )
 
     async def erase(self, resident: Resident, placeholder: str) -> Erased:

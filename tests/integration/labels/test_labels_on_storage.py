@@ -100,6 +100,8 @@ async def test_erasure_deletes_her_labels_even_from_orders_no_longer_hers(
         handed_over = update(WorkOrderRow).where(WorkOrderRow.id == second.id).values(resident_id=chen.id)
         await uow.session.execute(handed_over)
         await uow.commit()
+    await driver.text(RESIDENT_ZHANG, "/mydata")
+    assert "用来帮助机器人学习分类的您的留言：2 条" in driver.last(RESIDENT_ZHANG).text  # both quote her
     await driver.text(RESIDENT_ZHANG, "/deletedata")
     await driver.press_button(RESIDENT_ZHANG, own_texts.BTN_DELETE)
     assert await labels(uow_factory) == []

@@ -194,3 +194,10 @@ async def test_a_redacted_order_teaches_nothing(
     await _staff_changes(uow_factory, clock, order.id, Category.SANITATION)
     assert uow_factory.store.orders[order.id].category is Category.SANITATION
     assert await labels(uow_factory) == []
+
+
+async def test_mydata_counts_her_labels(driver: ChatDriver) -> None:
+    await resident_chooses(driver)
+    await member_corrects(driver, Category.SAFETY_HAZARD)
+    await driver.text(RESIDENT_ZHANG, "/mydata")
+    assert "用来帮助机器人学习分类的您的留言：2 条" in driver.last(RESIDENT_ZHANG).text
