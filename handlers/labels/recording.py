@@ -16,11 +16,17 @@ def correction_source(person: Person) -> LabelSource:
 
 
 async def record_label(
-    ctx: Context, order: WorkOrder, source: LabelSource, chosen: Category, text: str | None = None
+    ctx: Context,
+    order: WorkOrder,
+    source: LabelSource,
+    chosen: Category,
+    text: str | None = None,
+    author_id: int | None = None,
 ) -> ClassificationLabel | None:
     """Keep `chosen` as the label of the order's text (or of `text`, what the classifier was given when that
     was more than the order's text), with who chose it, when, and what the classifier says about it.
 
+    `author_id` is the resident whose words `text` is when they are not the order's reporter (a "me too").
     None when there are no words left to learn from (the order's text was redacted: retention, erasure)."""
     seen = order.text if text is None else text
     if not seen.strip() or seen == REDACTED:
@@ -37,7 +43,7 @@ async def record_label(
         actor_id=actor.id,
         created_at=ctx.clock.now(),
         order_id=order.id,
-        resident_id=order.resident_id,
+        resident_id=order.resident_id if author_id is None else author_id,
         classifier_category=said.category,
         classifier_confidence=said.confidence,
         model_category=vote.category.value if vote is not None else "",

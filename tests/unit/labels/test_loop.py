@@ -12,9 +12,18 @@ from handlers.labels import texts as label_texts
 from handlers.labels.model import LabelSource
 from handlers.messages import Incoming
 from handlers.verbs import Verb
+from handlers.workorders import texts as order_texts
 from handlers.workorders.model import EventKind
 from nlp.types import Category, Priority
-from tests.driver import MEMBER_LI, MEMBER_QIAN, POLICE_WU, RESIDENT_ZHANG, STAFF_LIU, ChatDriver
+from tests.driver import (
+    MEMBER_LI,
+    MEMBER_QIAN,
+    POLICE_WU,
+    RESIDENT_CHEN,
+    RESIDENT_ZHANG,
+    STAFF_LIU,
+    ChatDriver,
+)
 from tests.fakes import FakeClock, FakeUnitOfWorkFactory, KeywordClassifier
 from tests.unit.labels.scenarios import LAMP, UNKNOWABLE, labels, member_corrects, resident_chooses
 
@@ -201,3 +210,24 @@ async def test_mydata_counts_her_labels(driver: ChatDriver) -> None:
     await member_corrects(driver, Category.SAFETY_HAZARD)
     await driver.text(RESIDENT_ZHANG, "/mydata")
     assert "用来帮助机器人学习分类的您的留言：2 条" in driver.last(RESIDENT_ZHANG).text
+
+
+async def test_a_choice_that_joins_a_similar_order_is_labelled_as_the_joiners_words(
+    driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory
+) -> None:
+    await driver.text(RESIDENT_ZHANG, "兴泰5号楼楼道灯坏了")
+    await driver.text(RESIDENT_CHEN, "兴泰5号楼那个啵啵机咕噜咕噜")  # unknown: he is asked, picks 维修报修
+    await driver.press_button(RESIDENT_CHEN, Category.REPAIR.label)
+    await driver.press_button(RESIDENT_CHEN, order_texts.BTN_JOIN)  # "me too" on her order
+    (order,) = uow_factory.store.orders.values()
+    chen = next(r for r in uow_factory.store.residents.values() if r.chat_id == RESIDENT_CHEN)
+    (label,) = await labels(uow_factory)
+    assert (label.text, label.category, label.source) == (
+        "兴泰5号楼那个啵啵机咕噜咕噜",
+        Category.REPAIR,
+        LabelSource.RESIDENT_CHOICE,
+    )
+    assert (label.order_id, label.resident_id, label.actor_id) == (order.id, chen.id, chen.id)
+    await driver.text(RESIDENT_CHEN, "/deletedata")
+    await driver.press_button(RESIDENT_CHEN, "确认删除")
+    assert await labels(uow_factory) == []
