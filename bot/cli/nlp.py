@@ -217,11 +217,12 @@ def train_command(
     model_leads: Annotated[
         bool,
         typer.Option(
-            "--model-leads",
-            help="The model's label wherever it knows the message; the rules keep their emergencies "
-            "(default: the rules lead, the model decides where they are unknown or unsure).",
+            "--model-leads/--rules-lead",
+            help="Model leads (the shipped choice, made on dev_styles.csv: accuracy 0.949 against 0.869): the "
+            "model's label wherever it knows the message, the rules keep their emergencies. --rules-lead: the "
+            "rules decide and the model only where they are unknown or unsure.",
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Retrain the learned model from the shipped sets (--extra files, and with --with-db the community's
     stored labels) and write the model file.

@@ -60,6 +60,8 @@ class SecondOpinion:
         model = self.model
         policy = model.policy
         view = rules_view(result)
+        if result.category is Category.EMERGENCY and not self.always:
+            return result  # nothing a vote can change: an emergency is never replaced, nor raised again
         decide = self.always or needs_vote(view, policy)
         if not decide and (view.emergency or policy.emergency is None or policy.raise_at > 1.0):
             return result

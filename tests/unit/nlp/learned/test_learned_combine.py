@@ -61,8 +61,34 @@ def test_the_model_raises_a_possible_emergency_the_rules_missed() -> None:
 def opinion() -> SecondOpinion:
     priorities = {c: Priority.NORMAL for c in Category} | {Category.EMERGENCY: Priority.URGENT}
     second = SecondOpinion.load(DEFAULT_MODEL, priorities)
-    second.model.policy = replace(second.model.policy, raise_at=0.3, decide_at=0.3, override_at=0.3)
+    # Rules first (the rules decide when they are sure), to test the raise path on its own.
+    second.model.policy = replace(
+        second.model.policy, raise_at=0.3, decide_at=0.3, override_at=0.3, rules_unsure_below=0.5
+    )
     return second
+
+
+def test_with_the_shipped_policy_the_model_leads_but_its_emergency_is_only_possible(
+    classifier: RuleClassifier,
+) -> None:
+    priorities = {c: Priority.NORMAL for c in Category} | {Category.EMERGENCY: Priority.URGENT}
+    shipped = SecondOpinion.load(DEFAULT_MODEL, priorities)
+    text = "楼下车库进水了 我爸下去挪车半个小时还没上来 电话也打不通"
+    rules, norm = classifier.classify_by_rules(text)
+    as_repair = replace(
+        rules,
+        category=Category.REPAIR,
+        candidates=(Category.REPAIR,),
+        emergency_level=EmergencyLevel.NONE,
+        confidence=1.0,
+    )
+    result = shipped.apply(as_repair, norm)
+    assert result.model is not None
+    assert result.model.decided
+    assert result.category is Category.EMERGENCY
+    assert result.emergency_level is EmergencyLevel.POSSIBLE  # never certain on the model's word alone
+    # Sure rules on an everyday category are overruled where the model knows better (model leads).
+    assert shipped.model.policy.rules_unsure_below > 1.0
 
 
 def test_a_raised_emergency_is_possible_never_certain(
