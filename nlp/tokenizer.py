@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     import jieba
 
-_RECENT = 64  # pieces of text whose token boundaries are remembered
+_RECENT = 4096  # pieces of text whose token boundaries are remembered (the same few recur)
 WINDOW = 6  # characters segmented on each side of a whole-word keyword
 
 
