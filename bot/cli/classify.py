@@ -283,5 +283,20 @@ def fast_main(argv: list[str], stdin: BinaryIO, stdout: TextIO, stderr: TextIO) 
         return 2
     if community_file(args.community) is None:
         stderr.write(f"{NO_COMMUNITY}\n")
-    run(classifier, stdin, stdout, args.all_votes, args.jobs if args.jobs > 0 else default_jobs())
+    try:
+        run(classifier, stdin, stdout, args.all_votes, args.jobs if args.jobs > 0 else default_jobs())
+    except BrokenPipeError:  # `gridbot classify < file | head`: the reader has all it wanted
+        _silence(stdout)
+        return 1
     return 0
+
+
+def _silence(stdout: TextIO) -> None:
+    """Point `stdout`'s descriptor at /dev/null, so the interpreter's last flush at exit cannot fail again."""
+    try:
+        fd = stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

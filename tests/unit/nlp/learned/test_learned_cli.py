@@ -233,3 +233,25 @@ def test_a_file_on_stdin_is_answered_without_a_flush_per_block(tmp_path: Path) -
     read, write = os.pipe()
     with os.fdopen(read, "rb") as empty_pipe, os.fdopen(write, "wb"):
         assert may_wait(empty_pipe)  # nothing written yet: answers so far must go out first
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`gridbot classify < file | head -1`: the command stops quietly when its reader goes away."""
+    source = tmp_path / "in.txt"
+    source.write_text("楼道灯坏了\n" * 50_000, encoding="utf-8")
+    with source.open("rb") as stdin:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "classify", "--no-model"],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        assert json.loads(proc.stdout.readline())["category"] == "repair"
+        proc.stdout.close()
+        errors = proc.stderr.read().decode()
+        proc.stderr.close()
+        assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in errors
