@@ -132,7 +132,16 @@ class Polarity:
         a cue inside a keyword is part of it (晕过去 is not the past). One a keyword starts with still
         governs what follows (没看见烟: 烟 is negated, whatever 没看见 means)."""
         cues = {cue for kind in self.kinds for cue in kind.cues}
-        inside = [w for w in keywords if any(cue in w[1:] for cue in cues)]
+        # Each keyword's own substrings are looked up among the cues (keywords are a few characters
+        # long), rather than every cue searched in every keyword: linear in the number of keywords.
+        longest = max(map(len, cues), default=0)
+        inside = [
+            w
+            for w in keywords
+            if any(
+                w[i:j] in cues for i in range(1, len(w)) for j in range(i + 1, min(len(w), i + longest) + 1)
+            )
+        ]
         return Polarity(self.kinds, (*self.neutral, *sorted(inside)), self.stop)
 
     def governed(self, units: Units) -> Governed:

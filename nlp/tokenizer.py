@@ -2,7 +2,9 @@
 
 A `jieba.Tokenizer` instance (not the module-level default) keeps our words out of any other
 jieba user in the process. It is built lazily: loading jieba's main dictionary costs about a
-second, and the classifier only needs tokens for `whole_word` keywords.
+second, and the classifier only needs tokens for `whole_word` keywords. jieba itself is imported on first
+use too (its HMM tables alone take tens of milliseconds to import): `echo x | gridbot classify` never
+needs it.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jieba
+if TYPE_CHECKING:
+    import re
 
-# The block splitter jieba.Tokenizer.cut uses (accurate mode): the same compiled pattern object.
-_BLOCKS = jieba.re_han_default
-_RECENT = 64  # pieces of text whose token boundaries are remembered
+    import jieba
+
+_RECENT = 4096  # pieces of text whose token boundaries are remembered (the same few recur)
 WINDOW = 6  # characters segmented on each side of a whole-word keyword
 
 
@@ -26,6 +30,7 @@ class Tokenizer:
         self._userdict = userdict
         self._extra_words = tuple(dict.fromkeys(w for w in extra_words if w))
         self._jieba: jieba.Tokenizer | None = None
+        self._blocks: re.Pattern[str] | None = None
         self._recent: dict[str, frozenset[int]] = {}
 
     @property
@@ -34,6 +39,8 @@ class Tokenizer:
         return self._extra_words
 
     def _build(self) -> jieba.Tokenizer:
+        import jieba
+
         # jieba logs "Building prefix dict ..." at DEBUG; `gridbot classify` output must stay clean.
         jieba.setLogLevel(logging.WARNING)
         tok = jieba.Tokenizer()
@@ -82,7 +89,12 @@ class Tokenizer:
         """
         if word not in text:
             return False
-        for block in _BLOCKS.finditer(text):
+        if self._blocks is None:
+            import jieba
+
+            # The block splitter jieba.Tokenizer.cut uses (accurate mode): the same compiled pattern.
+            self._blocks = jieba.re_han_default
+        for block in self._blocks.finditer(text):
             b_start, b_end = block.span()
             start = text.find(word, b_start, b_end)
             while start != -1:

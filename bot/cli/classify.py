@@ -4,9 +4,14 @@ The console entry (bot/cli/main.py) sends `gridbot classify ...` here before imp
 settings, SQLAlchemy or any chat framework: classifying needs only nlp/ (and PyYAML for the community
 file). The typer command in bot/cli/nlp.py runs the same `run` for `--help`, tests and odd arguments.
 
-Output is written in blocks, flushed whenever the command is about to wait for more input: a file or a
-pipe full of messages costs one write per block, and a program talking to the command line by line (or
-a person at a terminal) still sees each answer before it sends the next message.
+Output is buffered and flushed only when the command is about to wait for more input: a file or a pipe
+full of messages costs one write per buffer, and a program talking to the command line by line (or a
+person at a terminal) still sees each answer before it sends the next message.
+
+A long input is classified by worker processes, one per CPU (`--jobs`): the first block is answered in
+the process itself (a message or a short file never starts a worker), then the classifier, already
+built, is forked, so the workers share its tables and start instantly. Answers keep the input's order
+and are the same as one process gives.
 """
 
 from __future__ import annotations
@@ -16,9 +21,14 @@ import codecs
 import json
 import logging
 import os
+import select
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 import yaml
 
@@ -33,6 +43,7 @@ NO_COMMUNITY = (
     "(pass --community FILE or set GRIDBOT_COMMUNITY_FILE)"
 )
 _CHUNK = 1 << 16
+_PIECE = 200  # lines handed to a worker at a time: small enough to keep every worker busy to the end
 # libyaml's loader when PyYAML was built with it (several times faster than the pure-Python one).
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder, not one per line as json.dumps would build
@@ -144,22 +155,93 @@ def input_blocks(stream: BinaryIO, before_wait: Callable[[], None]) -> Iterator[
         yield [pending[:-1] if pending.endswith("\r") else pending]
 
 
-def run(classifier: RuleClassifier, stdin: BinaryIO, stdout: TextIO, all_votes: bool = False) -> None:
-    """Classify every line of `stdin`; one JSON object per line on `stdout`."""
+def answer(classifier: RuleClassifier, lines: list[str]) -> str:
+    """The JSON lines (newline-terminated, joined) of `lines`' classifications."""
+    encode = _ENCODER.encode
+    return "".join([encode(to_json(result)) + "\n" for result in classifier.classify_many(lines)])
+
+
+def may_wait(stream: BinaryIO) -> bool:
+    """Whether reading `stream` now may block: a pipe or a terminal with nothing to read yet (a regular
+    file never waits). True when it cannot be told."""
+    try:
+        ready, _, _ = select.select([stream.fileno()], [], [], 0)
+    except (AttributeError, OSError, ValueError):  # no file descriptor (a test's BytesIO), or closed
+        return True
+    return not ready
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def run(
+    classifier: RuleClassifier, stdin: BinaryIO, stdout: TextIO, all_votes: bool = False, jobs: int = 1
+) -> None:
+    """Classify every line of `stdin`; one JSON object per line on `stdout`, in input order.
+
+    Args:
+        jobs: worker processes for a long input (1: classify in this process only).
+    """
     if all_votes and classifier.second_opinion is not None:
         classifier.second_opinion.always = True
-    out: list[str] = []
-    encode = _ENCODER.encode
+    pool: Executor | None = None
+    pending: deque[Future[str]] = deque()
 
     def flush() -> None:
-        if out:
-            stdout.write("".join(out))
-            out.clear()
+        while pending:
+            stdout.write(pending.popleft().result())
         stdout.flush()
 
-    for block in input_blocks(stdin, flush):
-        out.extend(encode(to_json(result)) + "\n" for result in classifier.classify_many(block))
-    flush()
+    def before_wait() -> None:
+        if may_wait(stdin):
+            flush()
+
+    try:
+        for n, block in enumerate(input_blocks(stdin, before_wait)):
+            if n == 1 and jobs > 1:
+                pool = _workers(classifier, jobs)
+            if pool is None:
+                stdout.write(answer(classifier, block))
+                continue
+            for at in range(0, len(block), _PIECE):
+                pending.append(pool.submit(_answer_in_worker, block[at : at + _PIECE]))
+            while len(pending) > 4 * jobs:  # bounded memory however long the input
+                stdout.write(pending.popleft().result())
+        flush()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+_worker_classifier: RuleClassifier | None = None
+
+
+def _adopt(classifier: RuleClassifier) -> None:
+    global _worker_classifier  # the one classifier of a worker process
+    _worker_classifier = classifier
+
+
+def _answer_in_worker(lines: list[str]) -> str:
+    assert _worker_classifier is not None
+    return answer(_worker_classifier, lines)
+
+
+def _workers(classifier: RuleClassifier, jobs: int) -> Executor | None:
+    """`jobs` processes forked from this one, each holding `classifier` as built here (never pickled);
+    None where processes cannot be forked (the caller then classifies alone)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    classifier.warm_up()  # jieba's dictionary, built once and shared by the workers
+    context = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(jobs, mp_context=context, initializer=_adopt, initargs=(classifier,))
 
 
 class _Unparsed(Exception):
@@ -178,6 +260,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--no-model", action="store_true")
     parser.add_argument("--all-votes", action="store_true")
+    parser.add_argument("--jobs", type=int, default=0)
     return parser
 
 
@@ -200,5 +283,20 @@ def fast_main(argv: list[str], stdin: BinaryIO, stdout: TextIO, stderr: TextIO) 
         return 2
     if community_file(args.community) is None:
         stderr.write(f"{NO_COMMUNITY}\n")
-    run(classifier, stdin, stdout, args.all_votes)
+    try:
+        run(classifier, stdin, stdout, args.all_votes, args.jobs if args.jobs > 0 else default_jobs())
+    except BrokenPipeError:  # `gridbot classify < file | head`: the reader has all it wanted
+        _silence(stdout)
+        return 1
     return 0
+
+
+def _silence(stdout: TextIO) -> None:
+    """Point `stdout`'s descriptor at /dev/null, so the interpreter's last flush at exit cannot fail again."""
+    try:
+        fd = stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

@@ -18,6 +18,7 @@ from bot.cli.classify import (
     ClassifyError,
     build_classifier,
     community_file,
+    default_jobs,
     run,
 )
 from bot.cli.labels import labels_app
@@ -61,6 +62,12 @@ def classify_command(
     all_votes: Annotated[
         bool, typer.Option("--all-votes", help="Ask the model on every message to show its vote (slower).")
     ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", help="Worker processes for a long input (default 0: one per CPU; 1: no workers)."
+        ),
+    ] = 0,
 ) -> None:
     """Classify messages read one per line from stdin; write one JSON object per line to stdout.
 
@@ -70,7 +77,7 @@ def classify_command(
     classifier = _classifier(community, rules, None if no_model else model)
     if community_file(community, DEFAULT_COMMUNITY) is None:
         typer.echo(NO_COMMUNITY, err=True)
-    run(classifier, sys.stdin.buffer, sys.stdout, all_votes)
+    run(classifier, sys.stdin.buffer, sys.stdout, all_votes, jobs if jobs > 0 else default_jobs())
 
 
 @rules_app.command("eval")

@@ -14,7 +14,6 @@ the thirteen-column vote only when the rules are unsure.
 from __future__ import annotations
 
 import math
-import struct
 from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -104,8 +103,7 @@ class LinearModel:
         self._k = len(self.labels)
         self._emergency = self.labels.index(policy.emergency) if policy.emergency in self.labels else None
         self._counter: WordCounter | None = None
-        self._row_weights: list[tuple[float, ...]] | None = None
-        self._emergency_weights: array[float] | None = None
+        self._columns: list[array[float]] | None = None
 
     @property
     def counter(self) -> WordCounter:
@@ -140,28 +138,29 @@ class LinearModel:
         scale = 1.0 / math.sqrt(sum(map(mul, values, values)))
         return rows, list(map(mul, values, repeat(scale)))
 
-    def _rows(self) -> list[tuple[float, ...]]:
-        # Each row's weights as one tuple, unpacked at C speed the first time a full vote is needed.
-        if self._row_weights is None:
-            self._row_weights = list(struct.iter_unpack(f"{self._k}d", memoryview(self.weights)))
-        return self._row_weights
+    def _column(self, label: int) -> array[float]:
+        # One label's weights, row by row: a strided copy of the row-major table (C speed), made for
+        # every label the first time one is needed, so start-up never unpacks the whole table.
+        if self._columns is None:
+            self._columns = [self.weights[c :: self._k] for c in range(self._k)]
+        return self._columns[label]
 
     def scores(self, f: Features) -> list[float]:
         """The decision value of every label (scikit-learn's decision_function)."""
         if not f.rows:
             return list(self.intercepts)
-        weights = list(map(self._rows().__getitem__, f.rows))
-        sums = map(sum, map(map, repeat(mul), repeat(f.values), zip(*weights, strict=True)))
-        return [b + s for b, s in zip(self.intercepts, sums, strict=True)]
+        rows, values = f.rows, f.values
+        return [
+            b + sum(map(mul, values, map(self._column(c).__getitem__, rows)))
+            for c, b in enumerate(self.intercepts)
+        ]
 
     def emergency_probability(self, f: Features) -> float:
         """The emergency-versus-rest probability (0 when the model has no emergency label)."""
         e = self._emergency
         if e is None:
             return 0.0
-        if self._emergency_weights is None:
-            self._emergency_weights = self.weights[e :: self._k]
-        column = self._emergency_weights
+        column = self._column(e)
         return _sigmoid(self.intercepts[e] + sum(map(mul, f.values, map(column.__getitem__, f.rows))))
 
     def vote(self, f: Features) -> Vote:

@@ -103,3 +103,27 @@ def test_cue_scopes() -> None:
     governed = polarity.governed(Units("万一着火 跑不出去 怎么办"))
     assert governed.spans["e"] == [(2, 9, 0.0)]  # the rest of its clause and the next one
     assert governed.moves["e"] == [(2, 9, "s", 0.5)]
+
+
+def test_cues_inside_keywords_are_found_as_a_plain_search_finds_them() -> None:
+    """`around` looks up each keyword's substrings among the cues; the result is the plain definition's
+    (a cue occurring in the keyword after its first character), on the shipped rules and odd words."""
+    from nlp.classifier import DEFAULT_RULES
+    from nlp.rules import load_rules
+
+    rules = load_rules(DEFAULT_RULES)
+    polarity = rules.polarity
+    assert polarity is not None
+    cues = {cue for kind in polarity.kinds for cue in kind.cues}
+    keywords = [p for c in rules.categories for k in c.keywords for p in k.parts]
+    odd = [
+        *sorted(cues),
+        *(f"x{cue}" for cue in sorted(cues)),
+        *(f"x{cue}yz" for cue in sorted(cues)),
+        "x",
+        "",
+    ]
+    for words in (keywords, odd):
+        plain = sorted(w for w in words if any(cue in w[1:] for cue in cues))
+        assert polarity.around(words).neutral == (*polarity.neutral, *plain)
+    assert len(polarity.around(odd).neutral) > len(polarity.neutral) + len(cues)  # the check can fail

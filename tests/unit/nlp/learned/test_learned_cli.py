@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +13,9 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from bot.cli.classify import fast_main, input_blocks
+from bot.cli.classify import build_classifier, fast_main, input_blocks, may_wait, run
 from bot.cli.nlp import classify_command, nlp_app, rules_app
+from nlp.classifier import DEFAULT_MODEL
 from nlp.learned.pipeline import SHIPPED_SETS
 from nlp.learned.store import load_model
 
@@ -182,3 +185,73 @@ def test_rules_eval_compares_rules_model_and_combined(tmp_path: Path) -> None:
     assert [line.split()[0] for line in table.splitlines()[2:5]] == ["rules", "model", "combined"]
     assert "all-staff/1k" in table
     assert "training sets" not in table  # msgs.csv did not train the model
+
+
+def _dataset_texts() -> list[str]:
+    texts: list[str] = []
+    for path in sorted((ROOT / "tests" / "data").glob("*.csv")):
+        with path.open(encoding="utf-8") as fh:
+            texts.extend(" ".join(row["text"].splitlines()) for row in csv.DictReader(fh))
+    return texts
+
+
+def test_workers_answer_every_line_in_order_exactly_as_one_process(tmp_path: Path) -> None:
+    """A long input goes to forked workers in pieces; the bytes written are those of one process, on every
+    text of the data sets plus odd input."""
+    texts = [*_dataset_texts(), "", "😀🔥🆘", "a\x00b\x1bc", "長" * 5000]
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    assert source.stat().st_size > 2 * 65536  # three blocks: the last two go to the workers
+    classifier = build_classifier(None, None, DEFAULT_MODEL)
+    outputs = []
+    for jobs in (1, 2):
+        out = io.StringIO()
+        with source.open("rb") as stdin:
+            run(classifier, stdin, out, jobs=jobs)
+        outputs.append(out.getvalue())
+    assert outputs[0].count("\n") == len(texts)
+    assert outputs[1] == outputs[0]
+
+
+class _CountingOut(io.StringIO):
+    flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+def test_a_file_on_stdin_is_answered_without_a_flush_per_block(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("兴泰5号楼着火了\n" * 20_000, encoding="utf-8")  # ~440 kB: seven blocks
+    out = _CountingOut()
+    with source.open("rb") as stdin:
+        assert not may_wait(stdin)  # a regular file never makes the reader wait
+        run(build_classifier(None, None, None), stdin, out)
+    assert out.getvalue().count("\n") == 20_000
+    assert out.flushes == 1  # once, at the end
+    read, write = os.pipe()
+    with os.fdopen(read, "rb") as empty_pipe, os.fdopen(write, "wb"):
+        assert may_wait(empty_pipe)  # nothing written yet: answers so far must go out first
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`gridbot classify < file | head -1`: the command stops quietly when its reader goes away."""
+    source = tmp_path / "in.txt"
+    source.write_text("楼道灯坏了\n" * 50_000, encoding="utf-8")
+    with source.open("rb") as stdin:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "classify", "--no-model"],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        assert json.loads(proc.stdout.readline())["category"] == "repair"
+        proc.stdout.close()
+        errors = proc.stderr.read().decode()
+        proc.stderr.close()
+        assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in errors
