@@ -167,6 +167,20 @@ class OrderStatistics:
     reopened: int
 
 
+class FollowupRepository(Protocol):
+    """The 回访 list: orders the timer closed unrated, until staff record the phone call's result."""
+
+    async def add(self, order_id: int, closed_at: datetime) -> None: ...
+    async def pending(self, after: int = 0, limit: int = 10) -> list[int]:
+        """Ids of orders still to call, in id order, from the first above `after` (a page)."""
+        ...
+
+    async def pending_count(self) -> int: ...
+    async def done(self, order_id: int, at: datetime, person_id: int, result: str) -> bool:
+        """Record the call; False when the order was not (or no longer) on the list."""
+        ...
+
+
 class LedgerRepository(Protocol):
     async def get(self, resident_id: int) -> LedgerEntry | None: ...
     async def save(self, entry: LedgerEntry) -> None: ...
@@ -314,6 +328,8 @@ class UnitOfWork(Protocol):
     def checkins(self) -> CheckinRepository: ...
     @property
     def privacy(self) -> PersonalDataRepository: ...
+    @property
+    def followups(self) -> FollowupRepository: ...
 
     async def serialize_chat(self, chat_id: int) -> None:
         """Hold the chat until this transaction ends: one update per chat at a time, across replicas."""

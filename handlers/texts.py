@@ -75,7 +75,7 @@ HELP_MEMBER = (
     "/leave 请假（新工单交给代班人，手上的工单可以一并交接）  /back 销假\n/ledger 本网格重点关爱居民\n/help 帮助"
 )
 HELP_STAFF = (
-    "/orders 全部未完成工单（分页；/orders 工单号 查找）\n/overdue 超时工单\n/stats [天数] 统计\n/team 网格员在岗情况\n/ledger 重点关爱台账\n"
+    "/orders 全部未完成工单（分页；/orders 工单号 查找）\n/overdue 超时工单\n/huifang 待回访工单（居民未评价）\n/stats [天数] 统计\n/team 网格员在岗情况\n/ledger 重点关爱台账\n"
     "/ledger_add 居民id 类别 [paper] 登记台账\n/ledger_remove 居民id 移出台账\n/help 帮助"
 )
 
@@ -99,5 +99,6 @@ COMMANDS_MEMBER = (
 )
 COMMANDS_STAFF = (
     ("orders", "全部未完成工单"),
+    ("huifang", "待回访工单（居民未评价）"),
     ("help", "帮助"),
 )

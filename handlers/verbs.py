@@ -51,6 +51,8 @@ class Verb(StrEnum):
     REPLY_FOLLOWER = "rf"  # the handler answers a "me too" follower's words: order id, resident id
     ORDERS_PAGE = "op"  # /orders: the next page, after this order id
     HANDOVER = "ho"  # /leave and /back: d|l|k|b (to the deputy, to the grid leader, keep them, take back)
+    FOLLOWUP = "fu"  # 回访: order id, o|s|b|u (open the call card; the resident's answer)
+    FOLLOWUP_PAGE = "fp"  # /huifang: the next page, after this order id
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ SIGNATURES: dict[Verb, tuple[Arg, ...]] = {
     Verb.REPLY_FOLLOWER: (Number("order_id"), Number("resident_id")),
     Verb.ORDERS_PAGE: (Number("after", 0),),
     Verb.HANDOVER: (one_of("choice", "d", "l", "k", "b"),),
+    Verb.FOLLOWUP: (Number("order_id"), one_of("result", "o", "s", "b", "u")),
+    Verb.FOLLOWUP_PAGE: (Number("after", 0),),
 }
 _BY_WIRE = {verb.value: verb for verb in Verb}
 

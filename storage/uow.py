@@ -16,6 +16,7 @@ from storage.repositories.conversations import (
     SqlMessageLinkRepository,
 )
 from storage.repositories.desk import SqlDeskRepository
+from storage.repositories.followups import SqlFollowupRepository
 from storage.repositories.privacy import SqlPersonalDataRepository
 from storage.repositories.residents import SqlResidentRepository
 from storage.repositories.statistics import SqlStatisticsRepository
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
         self.broadcasts = SqlBroadcastRepository(self.session, clock)
         self.privacy = SqlPersonalDataRepository(self.session)  # /mydata and /deletedata
         self.statistics = SqlStatisticsRepository(self.session)
+        self.followups = SqlFollowupRepository(self.session)  # the 回访 list
         self.desk = SqlDeskRepository(self.session)  # the staff desk (handlers.desk reads it as a port)
         return self
 

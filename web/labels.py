@@ -29,6 +29,7 @@ EVENT_LABELS = {
     EventKind.RECATEGORISED: "更改类别",
     EventKind.NOTED: "内部备注",
     EventKind.WITHDRAWN: "报事居民撤回，由同样反映的居民跟进",
+    EventKind.RATING_REMINDED: "提醒居民评价",
 }
 AUDIT_LABELS = {
     "view": "查看",

@@ -60,6 +60,7 @@ class DeskUnitOfWork:
         self.ledger = inner.ledger
         self.checkins = inner.checkins
         self.privacy = inner.privacy
+        self.followups = inner.followups
         self.desk = inner.desk
 
     async def serialize_chat(self, chat_id: int) -> None:

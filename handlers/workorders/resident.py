@@ -115,6 +115,8 @@ async def on_rate(ctx: Context, action: Action) -> None:
     order.rate(satisfaction, ctx.actor, ctx.clock.now())
     if satisfaction is Satisfaction.UNSATISFIED:  # reopened: the clock starts again
         set_due_times(order, ctx.clock.now(), await ctx.uow.community.settings(), ctx.calendar)
+    else:
+        order.next_timer_at = None  # closed: the rating's reminder and 未评价 are off
     await ctx.uow.orders.save(order)
     assignee = await ctx.uow.community.person(order.assignee_id) if order.assignee_id else None
     if ctx.incoming.callback_message_id is not None:

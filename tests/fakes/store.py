@@ -90,6 +90,8 @@ class FakeStore:
         self.conversations: dict[int, Conversation] = {}
         self.inbound: set[str] = set()
         self.outbox: list[Reply] = []
+        # The 回访 list: order id -> {closed_at, done_at, done_by, result}.
+        self.followups: dict[int, dict[str, Any]] = {}
 
     def new_id(self) -> int:
         self.last_id += 1

@@ -8,7 +8,14 @@ from tests.fakes.community import FakeCommunity, FakeResidents
 from tests.fakes.privacy import FakePersonalData
 from tests.fakes.statistics import FakeStatistics
 from tests.fakes.store import FakeStore
-from tests.fakes.workorders import FakeConversations, FakeInbound, FakeLinks, FakeOrders, FakeOutbox
+from tests.fakes.workorders import (
+    FakeConversations,
+    FakeFollowups,
+    FakeInbound,
+    FakeLinks,
+    FakeOrders,
+    FakeOutbox,
+)
 
 
 class FakeUnitOfWork:
@@ -33,6 +40,7 @@ class FakeUnitOfWork:
         self.broadcasts = FakeBroadcasts(self._work)
         self.privacy = FakePersonalData(self._work)
         self.statistics = FakeStatistics()
+        self.followups = FakeFollowups(self._work)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         self._open()
