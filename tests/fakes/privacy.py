@@ -67,6 +67,7 @@ class FakePersonalData:
             order.location = replace(order.location, unit=None, room=None)
         for order_id in joined:
             s.orders[order_id].followers = [f for f in s.orders[order_id].followers if f != rid]
+        s.followups = {i: f for i, f in s.followups.items() if i not in own or f["done_at"] is not None}
         before = len(s.ledger) + len(s.checkins) + len(s.conversations) + len(s.links) + len(s.outbox)
         s.ledger.pop(rid, None)
         s.checkins = {i: c for i, c in s.checkins.items() if c.resident_id != rid}

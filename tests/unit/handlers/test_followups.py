@@ -10,8 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from handlers import texts
+from handlers import texts, verbs
 from handlers.followups import texts as followup_texts
+from handlers.verbs import Verb
 from handlers.workorders import texts as order_texts
 from handlers.workorders.model import UNRATED, Actor, EventKind, OrderState, Satisfaction, WorkOrder
 from tests.driver import MEMBER_LI, RESIDENT_ZHANG, STAFF_CHEN, STAFF_LIU, ChatDriver
@@ -192,3 +193,14 @@ class TestPhoneFollowUp:
         assert "GD20261130-0010" not in rest.text
         with pytest.raises(AssertionError):
             rest.button(followup_texts.BTN_NEXT)
+
+    async def test_a_resident_who_deletes_their_data_leaves_the_list(
+        self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, clock: FakeClock
+    ) -> None:
+        await closed_unrated(driver, clock)
+        assert uow_factory.store.followups
+        await driver.text(RESIDENT_ZHANG, "/deletedata")
+        await driver.press(RESIDENT_ZHANG, verbs.encode(Verb.DELETE_DATA, "y"))
+        assert uow_factory.store.followups == {}
+        await driver.text(STAFF_LIU, "/huifang")
+        assert driver.last(STAFF_LIU).text == followup_texts.NONE_PENDING
