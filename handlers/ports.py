@@ -10,7 +10,17 @@ from typing import Any, Protocol
 
 from handlers.broadcasts.model import Audience, Broadcast, Campaign, FinishedRun, RunCounts, Topic
 from handlers.care.model import Checkin, LedgerEntry
-from handlers.community.model import Building, Compound, Grid, Invite, Invitee, Person, Resident, Role
+from handlers.community.model import (
+    Building,
+    Compound,
+    DutyHours,
+    Grid,
+    Invite,
+    Invitee,
+    Person,
+    Resident,
+    Role,
+)
 from handlers.community.settings import CommunitySettings, CommunitySpec
 from handlers.messages import Reply
 from handlers.workorders.model import OrderEvent, WorkOrder
@@ -77,6 +87,10 @@ class CommunityRepository(Protocol):
 
     async def settings(self) -> CommunitySettings: ...
     async def set_leave(self, person_id: int, on_leave: bool) -> None: ...
+    async def set_duty(self, person_id: int, duty: DutyHours | None) -> None:
+        """The person's weekly duty hours (None: always on duty), edited in chat (/rota)."""
+        ...
+
     async def apply(self, spec: CommunitySpec) -> None:
         """Make the stored structure match `spec` (people missing from it are deactivated)."""
         ...
