@@ -190,8 +190,9 @@ class FollowupRepository(Protocol):
         ...
 
     async def pending_count(self) -> int: ...
-    async def done(self, order_id: int, at: datetime, person_id: int, result: str) -> bool:
-        """Record the call; False when the order was not (or no longer) on the list."""
+    async def done(self, order_id: int, at: datetime, person_id: int | None, result: str) -> bool:
+        """Record the call (`person_id` None: the resident rated late themselves); False when the order was
+        not (or no longer) on the list."""
         ...
 
 

@@ -223,9 +223,9 @@ class WorkOrder:
         self._move(EventKind.CLOSED, actor, at, note)
 
     def record_followup(self, satisfaction: Satisfaction, actor: Actor, at: datetime) -> None:
-        """Staff phoned the resident of an order closed unrated (回访): their answer is the rating. A
-        rating by a person (not the resident) is a phone follow-up's; the order stays closed."""
-        if self.state is not OrderState.CLOSED or self.satisfaction is not None or actor.kind != "person":
+        """A rating for an order closed unrated (未评价), which stays closed: staff's phone follow-up (回访; a
+        rating by a person is a phone follow-up's), or the resident pressing a rating button late."""
+        if self.state is not OrderState.CLOSED or self.satisfaction is not None or actor.kind == "system":
             raise TransitionNotAllowed("transition", f"follow-up from {self.state}")
         self.satisfaction = satisfaction
         self.record(EventKind.RATED, actor, at, satisfaction.value)

@@ -32,7 +32,7 @@ class SqlFollowupRepository:
         query = select(func.count()).select_from(FollowupRow).where(FollowupRow.done_at.is_(None))
         return int(await self._session.scalar(query) or 0)
 
-    async def done(self, order_id: int, at: datetime, person_id: int, result: str) -> bool:
+    async def done(self, order_id: int, at: datetime, person_id: int | None, result: str) -> bool:
         # One statement, conditional on still pending: two staff recording the same call, one wins.
         outcome = await self._session.execute(
             update(FollowupRow)

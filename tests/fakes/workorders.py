@@ -194,7 +194,7 @@ class FakeFollowups:
     async def pending_count(self) -> int:
         return sum(1 for row in self.s.followups.values() if row["done_at"] is None)
 
-    async def done(self, order_id: int, at: datetime, person_id: int, result: str) -> bool:
+    async def done(self, order_id: int, at: datetime, person_id: int | None, result: str) -> bool:
         row = self.s.followups.get(order_id)
         if row is None or row["done_at"] is not None:
             return False

@@ -204,3 +204,22 @@ class TestPhoneFollowUp:
         assert uow_factory.store.followups == {}
         await driver.text(STAFF_LIU, "/huifang")
         assert driver.last(STAFF_LIU).text == followup_texts.NONE_PENDING
+
+    async def test_a_late_rating_by_the_resident_counts_and_leaves_the_list(
+        self, driver: ChatDriver, uow_factory: FakeUnitOfWorkFactory, clock: FakeClock
+    ) -> None:
+        await closed_unrated(driver, clock)
+        reminder = next(
+            m for m in driver.inbox(RESIDENT_ZHANG) if m.text.startswith("您好！您反映的问题已经办结")
+        )
+        await driver.press(RESIDENT_ZHANG, reminder.button("不满意").data)
+        order = the_order(uow_factory)
+        assert order.satisfaction is Satisfaction.UNSATISFIED
+        assert order.state is OrderState.CLOSED
+        rating = uow_factory.store.events[order.id or 0][-1]
+        assert (rating.kind, rating.actor.kind) == (EventKind.RATED, "resident")
+        assert uow_factory.store.followups[order.id or 0]["done_by"] is None
+        await driver.text(STAFF_LIU, "/huifang")
+        assert driver.last(STAFF_LIU).text == followup_texts.NONE_PENDING
+        outcome = await driver.press(RESIDENT_ZHANG, reminder.button("满意").data)
+        assert outcome.callback_answer == texts.STATE_CHANGED  # rated once
