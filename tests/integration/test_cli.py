@@ -84,7 +84,7 @@ def test_demo_script_shows_the_whole_loop(run) -> None:  # type: ignore[no-untyp
         "👋 居民王奶奶已通过邀请链接加入",
         "📝 网格员 李娜 提交了一条网格通知",  # a grid notice waits for the grid leader
         "（按下：批准发送）",
-        "【网格通知】停水通知",
+        "批准了您的网格通知，正在发给 1 人",
         "您反映的问题已经办结一天了",  # 回访: the rating reminder, 未评价 a week on, the phone follow-up
         "已先归档为“未评价”",
         "📞 待回访工单（共 1 张",
