@@ -26,6 +26,7 @@ from handlers.desk.registry import FEATURE as DESK
 from handlers.edge import clean
 from handlers.errors import DomainError, NotAuthorised, TransitionNotAllowed
 from handlers.features import Feature, merge
+from handlers.followups.registry import FEATURE as FOLLOWUPS
 from handlers.labels.registry import FEATURE as LABELS
 from handlers.messages import ChatKind, Incoming, Outcome
 from handlers.ports import Clock, NoObserver, Notice, Observer, UnitOfWorkFactory
@@ -236,6 +237,7 @@ FEATURES: tuple[Feature, ...] = (
     DESK,
     STATISTICS,
     LABELS,
+    FOLLOWUPS,
 )
 TABLES = merge(FEATURES)
 

@@ -10,7 +10,17 @@ from typing import Any, Protocol
 
 from handlers.broadcasts.model import Audience, Broadcast, Campaign, FinishedRun, RunCounts, Topic
 from handlers.care.model import Checkin, LedgerEntry
-from handlers.community.model import Building, Compound, Grid, Invite, Invitee, Person, Resident, Role
+from handlers.community.model import (
+    Building,
+    Compound,
+    DutyHours,
+    Grid,
+    Invite,
+    Invitee,
+    Person,
+    Resident,
+    Role,
+)
 from handlers.community.settings import CommunitySettings, CommunitySpec
 from handlers.labels.model import ClassificationLabel
 from handlers.messages import Reply
@@ -78,6 +88,10 @@ class CommunityRepository(Protocol):
 
     async def settings(self) -> CommunitySettings: ...
     async def set_leave(self, person_id: int, on_leave: bool) -> None: ...
+    async def set_duty(self, person_id: int, duty: DutyHours | None) -> None:
+        """The person's weekly duty hours (None: always on duty), edited in chat (/rota)."""
+        ...
+
     async def apply(self, spec: CommunitySpec) -> None:
         """Make the stored structure match `spec` (people missing from it are deactivated)."""
         ...
@@ -166,6 +180,21 @@ class OrderStatistics:
     overdue: int
     satisfaction: dict[str, int]  # satisfied / basically / unsatisfied, of orders rated in the period
     reopened: int
+
+
+class FollowupRepository(Protocol):
+    """The 回访 list: orders the timer closed unrated, until staff record the phone call's result."""
+
+    async def add(self, order_id: int, closed_at: datetime) -> None: ...
+    async def pending(self, after: int = 0, limit: int = 10) -> list[int]:
+        """Ids of orders still to call, in id order, from the first above `after` (a page)."""
+        ...
+
+    async def pending_count(self) -> int: ...
+    async def done(self, order_id: int, at: datetime, person_id: int | None, result: str) -> bool:
+        """Record the call (`person_id` None: the resident rated late themselves); False when the order was
+        not (or no longer) on the list."""
+        ...
 
 
 class LedgerRepository(Protocol):
@@ -328,6 +357,8 @@ class UnitOfWork(Protocol):
     def privacy(self) -> PersonalDataRepository: ...
     @property
     def labels(self) -> LabelRepository: ...
+    @property
+    def followups(self) -> FollowupRepository: ...
 
     async def serialize_chat(self, chat_id: int) -> None:
         """Hold the chat until this transaction ends: one update per chat at a time, across replicas."""

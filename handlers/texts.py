@@ -72,10 +72,12 @@ HELP_MEMBER = (
     "新工单会以卡片形式发给您，点按钮即可接单、转派、退回或办结。\n"
     "直接回复工单卡片，就能把话转给居民。\n/orders 查看我负责的未完成工单（/orders 工单号 查看某一张）\n"
     "/history 工单号 查看工单的处理经过\n"
-    "/leave 请假（新工单交给代班人，手上的工单可以一并交接）  /back 销假\n/ledger 本网格重点关爱居民\n/help 帮助"
+    "/leave 请假（新工单交给代班人，手上的工单可以一并交接）  /back 销假\n/ledger 本网格重点关爱居民\n"
+    "/notice 通知内容 给本网格居民发通知（/notice 小区名+楼号 通知内容 只发一栋楼；网格长批准后发出）\n"
+    "/rota 本网格值班表（网格长可调整，如 /rota 张伟 周一至周五 08:30-17:30）\n/help 帮助"
 )
 HELP_STAFF = (
-    "/orders 全部未完成工单（分页；/orders 工单号 查找）\n/overdue 超时工单\n/stats [天数] 统计\n/team 网格员在岗情况\n/ledger 重点关爱台账\n"
+    "/orders 全部未完成工单（分页；/orders 工单号 查找）\n/overdue 超时工单\n/huifang 待回访工单（居民未评价）\n/rota 值班表（/rota 姓名 周一至周五 08:30-17:30 调整）\n/stats [天数] 统计\n/team 网格员在岗情况\n/ledger 重点关爱台账\n"
     "/ledger_add 居民id 类别 [paper] 登记台账\n/ledger_remove 居民id 移出台账\n/help 帮助"
 )
 
@@ -95,9 +97,12 @@ COMMANDS_MEMBER = (
     ("history", "工单的处理经过（加工单号）"),
     ("leave", "请假，交接手上的工单"),
     ("back", "销假"),
+    ("notice", "给本网格居民发通知（网格长批准后发出）"),
+    ("rota", "本网格值班表"),
     ("help", "帮助"),
 )
 COMMANDS_STAFF = (
     ("orders", "全部未完成工单"),
+    ("huifang", "待回访工单（居民未评价）"),
     ("help", "帮助"),
 )

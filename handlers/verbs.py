@@ -53,6 +53,9 @@ class Verb(StrEnum):
     HANDOVER = "ho"  # /leave and /back: d|l|k|b (to the deputy, to the grid leader, keep them, take back)
     RECATEGORISE_MENU = "km"  # 改类别 on a handler's card: offer the categories
     RECATEGORISE_TO = "kt"  # change the order's category: order id, category key
+    FOLLOWUP = "fu"  # 回访: order id, o|s|b|u (open the call card; the resident's answer)
+    FOLLOWUP_PAGE = "fp"  # /huifang: the next page, after this order id
+    NOTICE_REVIEW = "nr"  # the grid leader (or staff) approves (y) or sends back (n) a grid notice
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,9 @@ SIGNATURES: dict[Verb, tuple[Arg, ...]] = {
     Verb.HANDOVER: (one_of("choice", "d", "l", "k", "b"),),
     Verb.RECATEGORISE_MENU: (Number("order_id"),),
     Verb.RECATEGORISE_TO: (Number("order_id"), one_of("category", *CHOOSABLE_CATEGORIES)),
+    Verb.FOLLOWUP: (Number("order_id"), one_of("result", "o", "s", "b", "u")),
+    Verb.FOLLOWUP_PAGE: (Number("after", 0),),
+    Verb.NOTICE_REVIEW: (one_of("choice", *_YES_NO), Number("broadcast_id")),
 }
 _BY_WIRE = {verb.value: verb for verb in Verb}
 

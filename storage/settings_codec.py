@@ -23,6 +23,8 @@ def settings_to_json(settings: CommunitySettings) -> dict[str, Any]:
         "checkin_time": settings.checkin_time.isoformat(),
         "checkin_answer_within": settings.checkin_answer_within.total_seconds(),
         "checkin_escalate_after": settings.checkin_escalate_after.total_seconds(),
+        "rating_remind_after": settings.rating_remind_after.total_seconds(),
+        "rating_close_after": settings.rating_close_after.total_seconds(),
     }
 
 
@@ -52,6 +54,8 @@ def settings_from_json(data: dict[str, Any]) -> CommunitySettings:
         else default.checkin_time,
         checkin_answer_within=seconds("checkin_answer_within", default.checkin_answer_within),
         checkin_escalate_after=seconds("checkin_escalate_after", default.checkin_escalate_after),
+        rating_remind_after=seconds("rating_remind_after", default.rating_remind_after),
+        rating_close_after=seconds("rating_close_after", default.rating_close_after),
     )
 
 

@@ -16,6 +16,7 @@ from storage.repositories.conversations import (
     SqlMessageLinkRepository,
 )
 from storage.repositories.desk import SqlDeskRepository
+from storage.repositories.followups import SqlFollowupRepository
 from storage.repositories.labels import SqlLabelRepository
 from storage.repositories.privacy import SqlPersonalDataRepository
 from storage.repositories.residents import SqlResidentRepository
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self.privacy = SqlPersonalDataRepository(self.session)  # /mydata and /deletedata
         self.labels = SqlLabelRepository(self.session)  # the classifier's labelled examples
         self.statistics = SqlStatisticsRepository(self.session)
+        self.followups = SqlFollowupRepository(self.session)  # the 回访 list
         self.desk = SqlDeskRepository(self.session)  # the staff desk (handlers.desk reads it as a port)
         return self
 

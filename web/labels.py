@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from handlers.workorders.model import EventKind, OrderState, Satisfaction
+from handlers.workorders.model import UNRATED, EventKind, OrderState, Satisfaction
 from nlp.types import CHOOSABLE_CATEGORIES, Category, Priority
 
 EVENT_LABELS = {
@@ -29,6 +29,7 @@ EVENT_LABELS = {
     EventKind.RECATEGORISED: "更改类别",
     EventKind.NOTED: "内部备注",
     EventKind.WITHDRAWN: "报事居民撤回，由同样反映的居民跟进",
+    EventKind.RATING_REMINDED: "提醒居民评价",
 }
 AUDIT_LABELS = {
     "view": "查看",
@@ -75,6 +76,8 @@ def event(kind: str, note: str) -> tuple[str, str]:
     if kind == EventKind.RECATEGORISED and "->" in note:
         old, _, new = note.partition("->")
         return name, f"{category(old)} → {category(new)}"
+    if kind == EventKind.CLOSED and note == UNRATED:
+        return name, "居民未评价，转入回访"
     if kind == EventKind.RATED:
         try:
             return name, Satisfaction(note).label

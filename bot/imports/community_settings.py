@@ -50,6 +50,7 @@ def parse_settings(r: Reader, settings_node: Node | None, sla_node: Node | None)
         "duplicate_window",
         "emergency_confirm_within",
         "checkin",
+        "rating",
     }
     for key, node in fields.items():
         if key not in known:
@@ -68,6 +69,18 @@ def parse_settings(r: Reader, settings_node: Node | None, sla_node: Node | None)
         else:
             working_hours = (duty.start, duty.end)
     checkin = r.mapping(fields.get("checkin"), "settings.checkin")
+    rating = r.mapping(fields.get("rating"), "settings.rating")
+    for key, node in rating.items():
+        if key not in ("remind_after", "close_after"):
+            r.fail(node, f"settings.rating.{key}", "unknown setting (one of: close_after, remind_after)")
+    remind_after = (
+        r.duration(rating.get("remind_after"), "settings.rating.remind_after") or defaults.rating_remind_after
+    )
+    close_after = (
+        r.duration(rating.get("close_after"), "settings.rating.close_after") or defaults.rating_close_after
+    )
+    if close_after <= remind_after:
+        r.fail(rating.get("close_after"), "settings.rating.close_after", "should be later than remind_after")
     return CommunitySettings(
         assignment=assignment,
         sla=_parse_sla(r, sla_node),
@@ -95,6 +108,8 @@ def parse_settings(r: Reader, settings_node: Node | None, sla_node: Node | None)
         or defaults.checkin_answer_within,
         checkin_escalate_after=r.duration(checkin.get("escalate_after"), "settings.checkin.escalate_after")
         or defaults.checkin_escalate_after,
+        rating_remind_after=remind_after,
+        rating_close_after=close_after,
     )
 
 

@@ -20,6 +20,7 @@ class Topic(StrEnum):
     GAS_SAFETY = "gas_safety"
     ACTIVITY = "activity"
     LEGAL = "legal"
+    GRID_NOTICE = "grid_notice"  # a grid member's notice to their grid or building (/notice)
     EMERGENCY = "emergency"  # alerts only; not a topic anyone can switch off
 
     @property
@@ -35,6 +36,7 @@ TOPIC_LABELS: dict[Topic, str] = {
     Topic.GAS_SAFETY: "燃气安全",
     Topic.ACTIVITY: "社区活动",
     Topic.LEGAL: "法律讲座",
+    Topic.GRID_NOTICE: "网格通知",
     Topic.EMERGENCY: "紧急通知",
 }
 

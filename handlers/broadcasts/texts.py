@@ -65,11 +65,12 @@ REFUSALS = {
     "bad_schedule": '时间设置看不懂：时间写成 2026-12-01T09:00；周期写成 cron="0 9 * * 1"；季节写成 03-01..05-31。',
     "no_fire_time": "按这个时间设置，以后不会再发送了，请检查时间。",
     "bad_audience": "发送对象看不懂：可以写 全体、小区名、小区名+楼号（如 兴泰小区5号楼）、网格名或角色（如 网格员）。",
-    "bad_topic": "话题可以是：anti_fraud、fire_safety、forest_fire、flood、gas_safety、activity、legal。",
+    "bad_topic": "话题可以是：anti_fraud、fire_safety、forest_fire、flood、gas_safety、activity、legal、grid_notice。",
     "unknown_campaign": "素材库里没有这个名字，发送 /broadcast campaigns 查看。",
     "empty_text": "广播内容是空的：用素材名，或在命令下一行写正文。",
     "bad_option": "有个选项名看不懂，可以用：对象、时间、cron、季节、截止、话题、标题。",
     "text_too_long": "内容太长了，请控制在 3500 字以内。",
+    "not_your_building": "这栋楼不在您负责的网格里，网格通知只能发给本网格的居民。",
 }
 
 
@@ -163,3 +164,41 @@ def counts_line(c: RunCounts) -> str:
 
 def run_summary(run: FinishedRun) -> str:
     return f"📣 广播 #{run.broadcast_id}“{run.title}”本轮发送完成：共 {run.counts.total} 人，{counts_line(run.counts)}。"
+
+
+# ----------------------------------------------------------------------------- grid members: /notice
+
+NOTICE_USAGE = (
+    "用法：/notice 通知内容（发给本网格全体居民），或 /notice 兴泰小区5号楼 通知内容（只发给这栋楼）。\n"
+    "通知经网格长批准后发出。"
+)
+NOTICE_NO_GRID = "您还没有分到网格，暂时不能发网格通知。"
+BTN_NOTICE_APPROVE = "批准发送"
+BTN_NOTICE_REJECT = "退回"
+
+
+def notice_for_approval(author: str, p: Preview) -> str:
+    return (
+        f"📝 {author} 提交了一条网格通知，请审批：\n广播 #{p.broadcast.id}\n"
+        f"对象：{p.broadcast.audience.label}，共 {p.recipients} 人\n—— 居民收到的内容 ——\n{p.text}"
+    )
+
+
+def notice_submitted(broadcast_id: int, approver: str, recipients: int) -> str:
+    return f"通知已提交给 {approver} 审批，批准后发给 {recipients} 人：\n广播 #{broadcast_id}"
+
+
+def notice_approved(broadcast_id: int, reviewer: str, recipients: int) -> str:
+    return f"✅ {reviewer} 批准了您的网格通知，正在发给 {recipients} 人：\n广播 #{broadcast_id}"
+
+
+def notice_approved_reviewer(broadcast_id: int, recipients: int) -> str:
+    return f"已批准，正在发给 {recipients} 人：广播 #{broadcast_id}"
+
+
+def notice_rejected(broadcast_id: int, reviewer: str) -> str:
+    return f"{reviewer} 没有批准这条网格通知，没有发出。可以修改后重新发送 /notice：\n广播 #{broadcast_id}"
+
+
+def notice_rejected_reviewer(broadcast_id: int) -> str:
+    return f"已退回，没有发送：广播 #{broadcast_id}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.community import invites, own_data, registration
+from handlers.community import invites, own_data, registration, rota
 from handlers.context import Context
 from handlers.features import Feature
 from handlers.ports import Conversation
@@ -34,6 +34,7 @@ FEATURE = Feature(
         "address": _address,
         "mydata": lambda ctx, _: own_data.my_data(ctx),
         "deletedata": lambda ctx, _: own_data.delete_data(ctx),
+        "rota": rota.rota,  # the weekly duty rota: grid leaders edit their grid's
     },
     steps={registration.STEP_ROOM: _room},
 )

@@ -95,6 +95,10 @@ class CommunitySettings:
     checkin_time: time = time(9, 0)
     checkin_answer_within: timedelta = timedelta(hours=3)
     checkin_escalate_after: timedelta = timedelta(hours=2)
+    # A resolved order the resident has not rated: a reminder after `rating_remind_after`; closed as 未评价
+    # (and put on the staff's 回访 list) after `rating_close_after`, both counted from the resolution.
+    rating_remind_after: timedelta = timedelta(hours=24)
+    rating_close_after: timedelta = timedelta(days=7)
 
     def sla_for(self, category: Category, priority: Priority) -> SlaRule:
         if priority is Priority.URGENT:

@@ -31,6 +31,8 @@ class _Cycle:
     resolved_at: datetime | None = None
     resolved_by: int | None = None
     rating: str | None = None
+    by_phone: bool = False  # the rating came from staff's phone follow-up (回访), not the resident
+    closed_unrated: bool = False  # closed before any rating (未评价)
 
 
 def _person(note: str) -> int | None:
@@ -103,6 +105,7 @@ def contributions(
             add(slot.resolve_minutes, to_minutes(event.at - cycle.start))
         elif event.kind == RATED and cycle.resolved_at is not None and cycle.rating is None:
             cycle.rating = event.note
+            cycle.by_phone = event.actor_kind == "person"  # only staff's 回访 rates on a resident's behalf
         elif event.kind == REOPENED:
             tally.at(event.at, cycle.resolved_by).reopened += 1
             cycles.append(_Cycle(event.at))
@@ -110,6 +113,7 @@ def contributions(
             slot = tally.at(event.at, cycle.resolved_by)
             slot.closed += 1
             slot.first_time += int(not handed_over and len(cycles) == 1)
+            cycle.closed_unrated = cycle.rating is None
         elif event.kind == CANCELLED:
             tally.at(event.at, holder).cancelled += 1
         elif event.kind == SUPERVISED:
@@ -117,9 +121,12 @@ def contributions(
         elif event.kind == ESCALATED:
             tally.at(event.at, holder).escalated += 1
     for cycle in cycles:
+        if cycle.resolved_at is not None and cycle.rating is None and cycle.closed_unrated:
+            tally.at(cycle.resolved_at, cycle.resolved_by).unrated += 1
         if cycle.resolved_at is not None and cycle.rating is not None:
             slot = tally.at(cycle.resolved_at, cycle.resolved_by)
             slot.rated += 1
+            slot.phone_rated += int(cycle.by_phone)
             slot.satisfied += int(cycle.rating == "satisfied")
             slot.basically += int(cycle.rating == "basically")
             slot.unsatisfied += int(cycle.rating not in _GOOD)

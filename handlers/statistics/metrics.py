@@ -26,7 +26,12 @@ them; a reopening restarts the clock, so the cycle judged is the order's last on
   p90 = nearest-rank 90th percentile; see handlers/statistics/histogram.py for the 1% rounding above 1,000 min.
 
 Residents' judgement, on the day of the resolution it judges (a late rating changes that day)
-- rated / satisfied / basically / unsatisfied: resolutions that day that were rated, and how.
+- rated / satisfied / basically / unsatisfied: resolutions that day that were rated, and how. A rating is the
+  resident's own or, for an order closed unrated, the answer staff recorded on a phone follow-up (回访).
+- phone_rated (电话回访): those of the rated that came from a phone follow-up (a RATED event by a person).
+- unrated (未评价): resolutions that day whose order closed without any rating (closed by the timer after
+  `rating.close_after`, or by staff on the desk) and has none yet; a later phone follow-up moves it to rated.
+  未评价 is never rated: it counts in neither part of 满意率.
 - 满意率 = (satisfied + basically) / rated. 参评率 = rated / resolved.
 - 发回重办率 = reopened / resolved (both per event day).
 - 一次办结率 = first_time / closed: closed orders that were never returned, handed over or reopened.
@@ -77,6 +82,8 @@ class Counters:
     satisfied: int = 0
     basically: int = 0
     unsatisfied: int = 0
+    unrated: int = 0
+    phone_rated: int = 0
     first_time: int = 0
     repeat: int = 0
     checkins_asked: int = 0

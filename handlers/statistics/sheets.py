@@ -119,6 +119,8 @@ def summary_sheet(report: Report) -> Sheet:
         ["满意", c.satisfied],
         ["基本满意", c.basically],
         ["不满意", c.unsatisfied],
+        ["其中电话回访", c.phone_rated],
+        ["未评价（不计入满意率）", c.unrated],
         ["平安问候（问候 / 回应）", f"{c.checkins_asked} / {c.checkins_answered}"],
         ["平安问候覆盖率", pct(c.checkin_coverage)],
         ["广播送达（应送 / 送达）", f"{c.deliveries} / {c.delivered}"],

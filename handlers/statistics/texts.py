@@ -31,6 +31,7 @@ def headline(c: Counters) -> list[str]:
         f"新增 {c.new}｜签收 {c.accepted}｜办结 {c.resolved}｜完成 {c.closed}｜撤销 {c.cancelled}",
         f"按时签收率 {percent(c.accept_on_time_rate)}｜按时办结率 {percent(c.resolve_on_time_rate)}",
         f"满意率 {percent(c.satisfaction_rate)}（参评率 {percent(c.rating_rate)}）｜一次办结率 {percent(c.first_time_rate)}",
+        f"参评 {c.rated}（其中电话回访 {c.phone_rated}）｜未评价 {c.unrated}",
         f"发回重办率 {percent(c.reopen_rate)}｜重复投诉率 {percent(c.repeat_rate)}",
         f"签收用时 中位 {duration(c.accept_median)}，90% {duration(c.accept_p90)}",
         f"办结用时 中位 {duration(c.resolve_median)}，90% {duration(c.resolve_p90)}",

@@ -12,7 +12,15 @@ from handlers.labels.texts import BTN_RECATEGORISE
 from handlers.messages import Button
 from handlers.verbs import Verb
 from handlers.workorders import texts
-from handlers.workorders.model import Actor, EventKind, OrderEvent, OrderState, Satisfaction, WorkOrder
+from handlers.workorders.model import (
+    UNRATED,
+    Actor,
+    EventKind,
+    OrderEvent,
+    OrderState,
+    Satisfaction,
+    WorkOrder,
+)
 from nlp.types import Category, Priority
 
 
@@ -113,6 +121,7 @@ EVENT_NAMES: dict[EventKind, str] = {
     EventKind.RECATEGORISED: "更改类别",
     EventKind.NOTED: "内部备注",
     EventKind.WITHDRAWN: "报事居民撤回，由其他反映的居民跟进",
+    EventKind.RATING_REMINDED: "提醒居民评价",
 }
 # Free texts someone wrote: handlers and staff read them, residents do not (only the resolution note).
 _WORDS = frozenset(
@@ -154,7 +163,10 @@ def _detail(event: OrderEvent, names: Mapping[Actor, str], full: bool) -> str:
         known = target.isascii() and target.isdecimal()
         return "→ " + names.get(Actor("person", int(target)), "") if known else ""
     if event.kind is EventKind.RATED:
-        return {s.value: s.label for s in Satisfaction}.get(note, "")
+        label = {s.value: s.label for s in Satisfaction}.get(note, "")
+        return f"{label}（电话回访）" if label and event.actor.kind == "person" else label
+    if event.kind is EventKind.CLOSED and note == UNRATED:
+        return "居民未评价，转入回访"
     if event.kind is EventKind.RECATEGORISED and "->" in note:
         old, _, new = note.partition("->")
         return f"{_category_label(old)} → {_category_label(new)}"

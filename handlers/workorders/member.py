@@ -14,7 +14,7 @@ from handlers.workorders import texts
 from handlers.workorders.cards import member_buttons, order_card, rating_buttons
 from handlers.workorders.model import EventKind, OrderState, WorkOrder
 from handlers.workorders.opening import notify_dispatch, send_card, tell_residents
-from handlers.workorders.sla import schedule, start_stage
+from handlers.workorders.sla import schedule, start_rating_clock, start_stage
 
 STEP_RESOLVE_NOTE = "resolve_note"
 STEP_FOLLOWER_REPLY = "follower_reply"  # the handler's words for one "me too" follower
@@ -136,7 +136,8 @@ async def on_resolve_note(ctx: Context, text: str, order_id: int) -> None:
     order, person = await _order_for_handler(ctx, order_id)
     await ctx.uow.conversations.clear(ctx.chat_id)
     order.resolve(note, ctx.actor, ctx.clock.now())
-    await reschedule(ctx, order)  # nothing more is due
+    # Now the rating is due: a reminder after a day, closed as 未评价 after a week (community settings).
+    start_rating_clock(order, await ctx.uow.community.settings(), ctx.clock.now())
     await ctx.uow.orders.save(order)
     await ctx.answer(texts.resolved_member(order.number))
     await ctx.say(

@@ -57,6 +57,12 @@ class EventKind(StrEnum):
     # The reporter withdrew while others still follow: the order goes on for them (note: "resident:<id>",
     # the follower who now holds it).
     WITHDRAWN = "withdrawn"
+    RATING_REMINDED = "rating_reminded"  # the resident was reminded to rate a resolved order
+
+
+# A CLOSED event's note when the resident never rated and the timer closed the order (未评价): it goes to the
+# 回访 list, and statistics count it apart (handlers/statistics/metrics.py).
+UNRATED = "unrated"
 
 
 class Satisfaction(StrEnum):
@@ -213,8 +219,16 @@ class WorkOrder:
             self._move(EventKind.CLOSED, actor, at)
 
     def close(self, actor: Actor, at: datetime, note: str = "") -> None:
-        """Close a resolved order the resident has not rated (staff on the desk)."""
+        """Close a resolved order the resident has not rated (staff on the desk; the timer: `UNRATED`)."""
         self._move(EventKind.CLOSED, actor, at, note)
+
+    def record_followup(self, satisfaction: Satisfaction, actor: Actor, at: datetime) -> None:
+        """A rating for an order closed unrated (未评价), which stays closed: staff's phone follow-up (回访; a
+        rating by a person is a phone follow-up's), or the resident pressing a rating button late."""
+        if self.state is not OrderState.CLOSED or self.satisfaction is not None or actor.kind == "system":
+            raise TransitionNotAllowed("transition", f"follow-up from {self.state}")
+        self.satisfaction = satisfaction
+        self.record(EventKind.RATED, actor, at, satisfaction.value)
 
     def cancel(self, actor: Actor, at: datetime) -> None:
         self._move(EventKind.CANCELLED, actor, at)

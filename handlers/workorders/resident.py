@@ -112,9 +112,14 @@ async def on_rate(ctx: Context, action: Action) -> None:
     }.get(action.word("rating"))
     if satisfaction is None:
         raise TransitionNotAllowed("bad_rating")
+    if order.state is OrderState.CLOSED and order.satisfaction is None:
+        await _rate_late(ctx, order, satisfaction)
+        return
     order.rate(satisfaction, ctx.actor, ctx.clock.now())
     if satisfaction is Satisfaction.UNSATISFIED:  # reopened: the clock starts again
         set_due_times(order, ctx.clock.now(), await ctx.uow.community.settings(), ctx.calendar)
+    else:
+        order.next_timer_at = None  # closed: the rating's reminder and 未评价 are off
     await ctx.uow.orders.save(order)
     assignee = await ctx.uow.community.person(order.assignee_id) if order.assignee_id else None
     if ctx.incoming.callback_message_id is not None:
@@ -144,6 +149,21 @@ async def on_rate(ctx: Context, action: Action) -> None:
                 order_id=order.id,
                 thread=True,
             )
+
+
+async def _rate_late(ctx: Context, order: WorkOrder, satisfaction: Satisfaction) -> None:
+    """A rating button pressed after the order closed as 未评价: still their rating, and nobody needs to
+    phone them about it any more (it leaves the 回访 list). The order stays closed."""
+    assert order.id is not None
+    if not await ctx.uow.followups.done(order.id, ctx.clock.now(), None, satisfaction.value):
+        raise TransitionNotAllowed("transition")  # not on the list (closed on the desk), or phoned already
+    order.record_followup(satisfaction, ctx.actor, ctx.clock.now())
+    await ctx.uow.orders.save(order)
+    await ctx.answer(texts.rated_thanks(satisfaction.label))
+    assignee = await ctx.uow.community.person(order.assignee_id) if order.assignee_id else None
+    if assignee is not None:
+        message = f"工单 {order.number} 居民补充评价：{satisfaction.label}。"
+        await ctx.say(assignee.chat_id, message, order_id=order.id, thread=True)
 
 
 async def relay_to_handler(ctx: Context, order: WorkOrder, text: str) -> bool:

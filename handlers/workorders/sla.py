@@ -96,7 +96,16 @@ def check_deadline(order: WorkOrder, settings: CommunitySettings) -> datetime:
     return order.created_at + settings.emergency_confirm_within
 
 
+def start_rating_clock(order: WorkOrder, settings: CommunitySettings, now: datetime) -> None:
+    """The order was just resolved: its timer now waits for the resident's rating (reminder, then 未评价;
+    handlers/followups/rating.py)."""
+    order.reminded, order.escalation_level = False, 0
+    order.next_timer_at = now + settings.rating_remind_after
+
+
 def _schedule_stage(order: WorkOrder, settings: CommunitySettings, now: datetime) -> None:
+    if order.state is OrderState.RESOLVED:
+        return  # the rating's timer, set at the resolution, runs on whatever else happens meanwhile
     due = current_due(order)
     if due is None or order.escalation_level >= LAST_LEVEL:
         order.next_timer_at = None

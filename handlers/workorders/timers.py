@@ -6,6 +6,7 @@ import logging
 
 from handlers import verbs
 from handlers.context import Context
+from handlers.followups.rating import rating_due
 from handlers.messages import Button, DeliveryPriority
 from handlers.ports import Happened
 from handlers.verbs import Verb
@@ -40,6 +41,9 @@ async def run_due_timers(ctx: Context, limit: int = 50) -> int:
             # A possible emergency nobody answered: silence counts as "yes".
             await confirm_emergency(ctx, order, silent=True)
             steps += 1
+            continue
+        if order.state is OrderState.RESOLVED:  # waiting for the resident's rating
+            steps += await rating_due(ctx, order, settings)
             continue
         step = next_step(order, now)
         if step == "remind":

@@ -31,6 +31,7 @@ from storage.models.desk import (
     DeskSessionRow,
     DeskSiteRow,
 )
+from storage.models.followups import FollowupRow
 from storage.models.labels import ClassificationLabelRow
 from storage.models.statistics import StatsDayRow, StatsDirtyDayRow, StatsLateOrderRow, StatsMarkRow  # noqa: F401
 from storage.models.workorders import (
@@ -87,4 +88,5 @@ __all__ = [
     "DeskRecordedReportRow",
     "DeskSiteRow",
     "ClassificationLabelRow",
+    "FollowupRow",
 ]

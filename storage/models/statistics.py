@@ -47,6 +47,8 @@ class StatsDayRow(Base):
     satisfied: Mapped[int] = _count()
     basically: Mapped[int] = _count()
     unsatisfied: Mapped[int] = _count()
+    unrated: Mapped[int] = _count()  # closed without a rating (未评价; migration 0014)
+    phone_rated: Mapped[int] = _count()  # rated by a staff member's phone follow-up (回访)
     first_time: Mapped[int] = _count()
     repeat: Mapped[int] = _count()
     checkins_asked: Mapped[int] = _count()

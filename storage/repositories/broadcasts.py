@@ -104,7 +104,10 @@ class SqlBroadcastRepository:
         return broadcast
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
-        row = await self._session.get(BroadcastRow, broadcast_id)
+        # Read to be changed (approve, pause, cancel): on PostgreSQL the row stays locked until commit, so
+        # two people approving one draft at once plan it once (the second sees it approved).
+        postgres = self._session.get_bind().dialect.name == "postgresql"
+        row = await self._session.get(BroadcastRow, broadcast_id, with_for_update=postgres or None)
         return _broadcast(row) if row else None
 
     async def save(self, broadcast: Broadcast) -> None:

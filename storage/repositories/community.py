@@ -7,7 +7,17 @@ from datetime import UTC, datetime
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.community.model import Building, Compound, Grid, Invite, Invitee, Person, Resident, Role
+from handlers.community.model import (
+    Building,
+    Compound,
+    DutyHours,
+    Grid,
+    Invite,
+    Invitee,
+    Person,
+    Resident,
+    Role,
+)
 from handlers.community.settings import CommunitySettings, CommunitySpec
 from nlp.types import Category
 from storage.models import (
@@ -175,6 +185,12 @@ class SqlCommunityRepository:
         row = await self._session.get(PersonRow, person_id)
         if row is not None:
             row.on_leave = on_leave
+            await self._session.flush()
+
+    async def set_duty(self, person_id: int, duty: DutyHours | None) -> None:
+        row = await self._session.get(PersonRow, person_id)
+        if row is not None:
+            row.duty = duty_to_json(duty)
             await self._session.flush()
 
     async def invitee(self, name: str) -> Invitee | None:

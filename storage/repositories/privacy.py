@@ -30,6 +30,7 @@ from storage.models import (
     ClassificationLabelRow,
     ConversationRow,
     DeskRecordedReportRow,
+    FollowupRow,
     LedgerEntryRow,
     MessageLinkRow,
     OrderEventRow,
@@ -148,6 +149,12 @@ class SqlPersonalDataRepository:
             if followed is not None:
                 followed.followers = [f for f in followed.followers if f != rid]
         records = await self._delete_theirs(rid, chat)
+        for chunk in chunks(own):  # nobody is to phone them about an unrated order (回访) any more
+            records += _count(
+                await session.execute(
+                    delete(FollowupRow).where(FollowupRow.order_id.in_(chunk), FollowupRow.done_at.is_(None))
+                )
+            )
         records += await _forget_messages(session, await self._mentions(resident), placeholder)
         record = await session.get(ResidentRow, rid)
         assert record is not None

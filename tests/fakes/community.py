@@ -6,7 +6,17 @@ from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from handlers.community.model import Building, Compound, Grid, Invite, Invitee, Person, Resident, Role
+from handlers.community.model import (
+    Building,
+    Compound,
+    DutyHours,
+    Grid,
+    Invite,
+    Invitee,
+    Person,
+    Resident,
+    Role,
+)
 from handlers.community.settings import CommunitySettings, CommunitySpec
 from nlp.types import Category
 from tests.fakes.store import FakeStore
@@ -68,6 +78,9 @@ class FakeCommunity:
 
     async def set_leave(self, person_id: int, on_leave: bool) -> None:
         self.s.people[person_id] = replace(self.s.people[person_id], on_leave=on_leave)
+
+    async def set_duty(self, person_id: int, duty: DutyHours | None) -> None:
+        self.s.people[person_id] = replace(self.s.people[person_id], duty=duty)
 
     async def invitee(self, name: str) -> Invitee | None:
         for joined, people in ((True, self.s.people), (False, self.s.waiting)):

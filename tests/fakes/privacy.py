@@ -68,6 +68,7 @@ class FakePersonalData:
             order.location = replace(order.location, unit=None, room=None)
         for order_id in joined:
             s.orders[order_id].followers = [f for f in s.orders[order_id].followers if f != rid]
+        s.followups = {i: f for i, f in s.followups.items() if i not in own or f["done_at"] is not None}
         before = len(s.ledger) + len(s.checkins) + len(s.conversations) + len(s.links) + len(s.outbox)
         before += len(s.labels)
         s.labels = [lb for lb in s.labels if lb.resident_id != rid and lb.order_id not in own]

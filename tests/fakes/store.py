@@ -92,6 +92,8 @@ class FakeStore:
         self.inbound: set[str] = set()
         self.outbox: list[Reply] = []
         self.labels: list[ClassificationLabel] = []  # the classifier's labelled examples, in id order
+        # The 回访 list: order id -> {closed_at, done_at, done_by, result}.
+        self.followups: dict[int, dict[str, Any]] = {}
 
     def new_id(self) -> int:
         self.last_id += 1

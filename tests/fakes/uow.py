@@ -9,7 +9,14 @@ from tests.fakes.labels import FakeLabels
 from tests.fakes.privacy import FakePersonalData
 from tests.fakes.statistics import FakeStatistics
 from tests.fakes.store import FakeStore
-from tests.fakes.workorders import FakeConversations, FakeInbound, FakeLinks, FakeOrders, FakeOutbox
+from tests.fakes.workorders import (
+    FakeConversations,
+    FakeFollowups,
+    FakeInbound,
+    FakeLinks,
+    FakeOrders,
+    FakeOutbox,
+)
 
 
 class FakeUnitOfWork:
@@ -35,6 +42,7 @@ class FakeUnitOfWork:
         self.privacy = FakePersonalData(self._work)
         self.statistics = FakeStatistics()
         self.labels = FakeLabels(self._work)
+        self.followups = FakeFollowups(self._work)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         self._open()

@@ -178,3 +178,25 @@ class FakeOutbox:
 
     async def put(self, reply: Reply) -> None:
         self.s.outbox.append(reply)
+
+
+class FakeFollowups:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, order_id: int, closed_at: datetime) -> None:
+        self.s.followups.setdefault(order_id, {"closed_at": closed_at, "done_at": None})
+
+    async def pending(self, after: int = 0, limit: int = 10) -> list[int]:
+        ids = sorted(i for i, row in self.s.followups.items() if row["done_at"] is None and i > after)
+        return ids[:limit]
+
+    async def pending_count(self) -> int:
+        return sum(1 for row in self.s.followups.values() if row["done_at"] is None)
+
+    async def done(self, order_id: int, at: datetime, person_id: int | None, result: str) -> bool:
+        row = self.s.followups.get(order_id)
+        if row is None or row["done_at"] is not None:
+            return False
+        row.update(done_at=at, done_by=person_id, result=result)
+        return True

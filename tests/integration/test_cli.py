@@ -82,6 +82,17 @@ def test_demo_script_shows_the_whole_loop(run) -> None:  # type: ignore[no-untyp
         "🔗 邀请链接",  # a person listed without a chat id, and a resident, join by invite links
         "👋 孙敏 已通过邀请链接加入",
         "👋 居民王奶奶已通过邀请链接加入",
+        "📝 网格员 李娜 提交了一条网格通知",  # a grid notice waits for the grid leader
+        "（按下：批准发送）",
+        "批准了您的网格通知，正在发给 1 人",
+        "您反映的问题已经办结一天了",  # 回访: the rating reminder, 未评价 a week on, the phone follow-up
+        "已先归档为“未评价”",
+        "📞 待回访工单（共 1 张",
+        "（按下：基本满意）",
+        "已记录电话回访：基本满意",
+        "基本满意（电话回访）",
+        "📅 值班表",  # the grid leader changes the rota in chat
+        "调整了您的值班时间：周一至周五 08:30-17:30",
     ]
     positions = [out.find(step) for step in steps]
     assert all(p >= 0 for p in positions), list(zip(steps, positions, strict=True))

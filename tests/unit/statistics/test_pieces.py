@@ -135,3 +135,30 @@ def test_no_history_of_assignments_credits_the_current_assignee() -> None:
     assert slots[(date(2026, 10, 13), 7)].resolve_minutes == {1440: 1}
     assert sum(c.new for c in slots.values()) == 1
     assert all(person == 7 for _, person in slots)
+
+
+def test_unrated_is_not_rated_and_a_phone_follow_up_counts_as_a_rating_by_phone() -> None:
+    """未评价 (closed without a rating) is counted apart and never in 满意率; staff's 回访 answer (a rating by a
+    person) is a rating, on the resolution's day, and moves the order out of 未评价."""
+    resolved = (
+        EventRecord(at(10, 12, 9), "assigned", "system", None, "person:7"),
+        EventRecord(at(10, 12, 10), "accepted", "person", 7),
+        EventRecord(at(10, 12, 11), "resolved", "person", 7),
+        EventRecord(at(10, 13, 11), "rating_reminded", "system"),
+        EventRecord(at(10, 19, 11), "closed", "system", None, "unrated"),
+    )
+    slots, _ = contributions(_order(*resolved), ZONE)
+    day = slots[(date(2026, 10, 12), 7)]
+    assert (day.resolved, day.rated, day.unrated, day.phone_rated) == (1, 0, 1, 0)
+    assert day.satisfaction_rate is None
+    assert day.rating_rate == 0
+    assert slots[(date(2026, 10, 19), 7)].closed == 1
+    phoned = (*resolved, EventRecord(at(10, 21, 15), "rated", "person", 3, "unsatisfied"))
+    slots, _ = contributions(_order(*phoned), ZONE)
+    day = slots[(date(2026, 10, 12), 7)]
+    assert (day.rated, day.unsatisfied, day.unrated, day.phone_rated) == (1, 1, 0, 1)
+    assert day.satisfaction_rate == 0
+    by_resident = (*resolved[:3], EventRecord(at(10, 12, 12), "rated", "resident", 1, "satisfied"))
+    slots, _ = contributions(_order(*by_resident, EventRecord(at(10, 12, 12), "closed", "resident", 1)), ZONE)
+    day = slots[(date(2026, 10, 12), 7)]
+    assert (day.rated, day.satisfied, day.unrated, day.phone_rated) == (1, 1, 0, 0)
