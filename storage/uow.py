@@ -6,6 +6,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import Clock
+from storage.chat_rows import ChatRows
+from storage.community_cache import CommunityCache
 from storage.queues.outbox import SqlOutbox
 from storage.repositories.broadcasts import SqlBroadcastRepository
 from storage.repositories.care import SqlCheckinRepository, SqlLedgerRepository
@@ -26,21 +28,28 @@ _CHAT_LOCK_SPACE = 1 << 52
 
 
 class SqlUnitOfWork:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        community: CommunityCache | None = None,
+    ) -> None:
         self._session_factory = session_factory
         self._clock = clock
+        self._community = community or CommunityCache()
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = self._session_factory()
         clock = self._clock
-        self.community = SqlCommunityRepository(self.session)
-        self.residents = SqlResidentRepository(self.session)
+        self.community = SqlCommunityRepository(self.session, self._community)
+        chat_rows = ChatRows()  # the writer's resident, ledger entry and conversation: one query
+        self.residents = SqlResidentRepository(self.session, chat_rows)
         self.orders = SqlWorkOrderRepository(self.session, clock)
         self.links = SqlMessageLinkRepository(self.session)
-        self.conversations = SqlConversationRepository(self.session, clock)
+        self.conversations = SqlConversationRepository(self.session, clock, chat_rows)
         self.inbound = SqlInboundLedger(self.session, clock)
         self.outbox = SqlOutbox(self.session, clock)
-        self.ledger = SqlLedgerRepository(self.session)
+        self.ledger = SqlLedgerRepository(self.session, chat_rows)
         self.checkins = SqlCheckinRepository(self.session)
         self.broadcasts = SqlBroadcastRepository(self.session, clock)
         self.privacy = SqlPersonalDataRepository(self.session)  # /mydata and /deletedata
@@ -56,10 +65,16 @@ class SqlUnitOfWork:
     async def serialize_chat(self, chat_id: int) -> None:
         # Two replicas may receive one chat's consecutive updates (webhooks round-robin); its conversation
         # state must not be read by one while the other changes it. SQLite: one writer at a time already.
+        # The same round trip reads the community's version (storage/community_cache.py).
         if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAT_LOCK_SPACE + chat_id}
+            version = await self.session.scalar(
+                text(
+                    "SELECT (SELECT version FROM community_version WHERE id = 1) "
+                    "FROM (SELECT pg_advisory_xact_lock(:key)) AS locked"
+                ),
+                {"key": _CHAT_LOCK_SPACE + chat_id},
             )
+            self.community.saw_version(int(version or 0))
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -72,6 +87,7 @@ class SqlUnitOfWorkFactory:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self.session_factory = session_factory
         self.clock = clock
+        self.community = CommunityCache()  # this process's copy, shared by its units of work
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.session_factory, self.clock)
+        return SqlUnitOfWork(self.session_factory, self.clock, self.community)
