@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.ports import Clock
 from storage.chat_rows import ChatRows
 from storage.community_cache import CommunityCache
-from storage.queues.outbox import SqlOutbox
+from storage.queues.outbox import Handoff, SqlOutbox
 from storage.repositories.broadcasts import SqlBroadcastRepository
 from storage.repositories.care import SqlCheckinRepository, SqlLedgerRepository
 from storage.repositories.community import SqlCommunityRepository
@@ -33,10 +33,12 @@ class SqlUnitOfWork:
         session_factory: async_sessionmaker[AsyncSession],
         clock: Clock,
         community: CommunityCache | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._clock = clock
         self._community = community or CommunityCache()
+        self._handoff = handoff
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = self._session_factory()
@@ -48,7 +50,7 @@ class SqlUnitOfWork:
         self.links = SqlMessageLinkRepository(self.session)
         self.conversations = SqlConversationRepository(self.session, clock, chat_rows)
         self.inbound = SqlInboundLedger(self.session, clock)
-        self.outbox = SqlOutbox(self.session, clock)
+        self.outbox = SqlOutbox(self.session, clock, self._handoff)
         self.ledger = SqlLedgerRepository(self.session, chat_rows)
         self.checkins = SqlCheckinRepository(self.session)
         self.broadcasts = SqlBroadcastRepository(self.session, clock)
@@ -76,10 +78,36 @@ class SqlUnitOfWork:
             )
             self.community.saw_version(int(version or 0))
 
+    async def begin_update(self, chat_id: int, dedupe_key: str | None) -> bool:
+        """`serialize_chat` and `inbound.first_time` in one round trip (PostgreSQL), with the community's
+        version: False when the update was handled before."""
+        if dedupe_key is None or self.session.get_bind().dialect.name != "postgresql":
+            await self.serialize_chat(chat_id)
+            return dedupe_key is None or await self.inbound.first_time(dedupe_key)
+        # The lock is taken before the row is written; the next statements' snapshots see what the
+        # chat's previous transaction committed. A second handling of the key finds it (conflict: no row).
+        seen = await self.session.execute(
+            text(
+                "WITH locked AS (SELECT pg_advisory_xact_lock(:lock)) "
+                "INSERT INTO inbound_seen (key, seen_at) SELECT :key, :now FROM locked "
+                "ON CONFLICT DO NOTHING "
+                "RETURNING (SELECT version FROM community_version WHERE id = 1)"
+            ),
+            {"lock": _CHAT_LOCK_SPACE + chat_id, "key": dedupe_key, "now": self._clock.now()},
+        )
+        row = seen.first()
+        if row is None:
+            return False
+        self.community.saw_version(int(row[0] or 0))
+        return True
+
     async def commit(self) -> None:
+        await self.outbox.write()  # the replies, in one INSERT
         await self.session.commit()
+        self.outbox.hand_over()  # those written claimed for this process's sender go to it in memory
 
     async def rollback(self) -> None:
+        self.outbox.discard()
         await self.session.rollback()
 
 
@@ -88,6 +116,8 @@ class SqlUnitOfWorkFactory:
         self.session_factory = session_factory
         self.clock = clock
         self.community = CommunityCache()  # this process's copy, shared by its units of work
+        # This process's reply sender: committed replies go to it in memory (storage/queues/outbox.py).
+        self.handoff: Handoff | None = None
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.session_factory, self.clock, self.community)
+        return SqlUnitOfWork(self.session_factory, self.clock, self.community, self.handoff)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Text, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, Table, Text, and_, func, insert, literal, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,6 +95,9 @@ def _late(now: datetime) -> ColumnElement[bool]:
 _OrderQuery = Select[WorkOrderRow, str, int]
 
 
+_EVENTS = cast(Table, OrderEventRow.__table__)
+
+
 def _select_orders() -> _OrderQuery:
     """Orders with their compound's name and their resident's chat id: one joined query for any number."""
     return (
@@ -174,19 +177,21 @@ class SqlWorkOrderRepository:
 
     async def _write_events(self, order: WorkOrder) -> None:
         assert order.id is not None
-        for event in order.new_events:
-            self._session.add(
-                OrderEventRow(
-                    order_id=order.id,
-                    at=event.at,
-                    kind=event.kind.value,
-                    actor_kind=event.actor.kind,
-                    actor_id=event.actor.id,
-                    note=event.note,
-                )
-            )
+        await self._session.flush()  # the order's row goes first
+        events = [
+            {
+                "order_id": order.id,
+                "at": event.at,
+                "kind": event.kind.value,
+                "actor_kind": event.actor.kind,
+                "actor_id": event.actor.id,
+                "note": event.note,
+            }
+            for event in order.new_events
+        ]
         order.new_events.clear()
-        await self._session.flush()
+        if events:  # one executemany, without reading ids back (nothing needs them)
+            await self._session.execute(insert(_EVENTS), events)
 
     async def get(self, order_id: int) -> WorkOrder | None:
         found = await self._orders(_select_orders().where(WorkOrderRow.id == order_id))
