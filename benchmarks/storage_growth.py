@@ -11,6 +11,7 @@ Run through bench_load.py (``--part storage``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -130,7 +131,10 @@ async def part_storage(args: argparse.Namespace) -> None:
             now = datetime.now(UTC).replace(microsecond=0)
             factory = SqlUnitOfWorkFactory(make_session_factory(engine), FixedClock(now))
             async with factory() as uow:
-                await uow.community.apply(example_spec())
+                # Schema 0005 has no one without a chat id (invites came with 0012): those are left out.
+                spec = example_spec()
+                joined = tuple(p for p in spec.people if p.chat_id is not None)
+                await uow.community.apply(dataclasses.replace(spec, people=joined))
                 await uow.commit()
             start = time.perf_counter()
             async with engine.begin() as connection:
