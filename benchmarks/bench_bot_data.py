@@ -3,8 +3,9 @@ and varied reports.
 
 - the example community with its own settings: the "me too" check is on (same problem, same building,
   within the duplicate window);
-- history: `orders` past work orders (2 % still open, the rest closed) from 2,000 past residents, spread
-  over three years, written with plain multi-row INSERTs (SQLite and PostgreSQL alike);
+- history: `orders` past work orders (2 % still open, their reminders long done; the rest closed) from
+  2,000 past residents, spread over three years, written with plain multi-row INSERTs (SQLite and
+  PostgreSQL alike), and their statistics rolled up as a running bot has them;
 - residents of the run: 70 % registered and consenting, 30 % unknown to the bot (their first report asks
   for consent; the in-process part presses "同意" and the report goes on);
 - texts: reports of a dozen kinds in several wordings (some name a compound or a building), so the
@@ -19,9 +20,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
+from bot.schedule.clock import SystemClock
 from handlers.community.settings import CommunitySpec, ResidentSpec
-from storage.database import make_engine
+from handlers.statistics.rollup import roll_up
+from storage.database import make_engine, make_session_factory
 from storage.models import BuildingRow, PersonRow, ResidentRow, WorkOrderRow
+from storage.uow import SqlUnitOfWorkFactory
 from tools.example_community import example_spec, prepare_database
 
 FIRST_RESIDENT = 5_000_000
@@ -133,7 +137,7 @@ async def fill_history(url: str, orders: int, seed: int = 42) -> None:
                         "updated_at": created,
                         "accept_due_at": created + timedelta(hours=4) if open_ else None,
                         "resolve_due_at": created + timedelta(days=3) if open_ else None,
-                        "next_timer_at": created + timedelta(days=3) if open_ else None,
+                        "next_timer_at": None,  # reminded and escalated long ago: the ticks stay quiet
                         "followers": [],
                     }
                 )
@@ -142,5 +146,7 @@ async def fill_history(url: str, orders: int, seed: int = 42) -> None:
                     rows = []
             if rows:
                 await connection.execute(insert(WorkOrderRow), rows)
+        # The statistics of those years, as a running bot has them (its first ticks would backfill them).
+        await roll_up(SqlUnitOfWorkFactory(make_session_factory(engine), SystemClock()), SystemClock(), None)
     finally:
         await engine.dispose()
