@@ -295,7 +295,10 @@ class SqlWorkOrderRepository:
 
     async def overdue(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
         return await self._orders(
-            _select_orders().where(_late(now)).order_by(WorkOrderRow.accept_due_at).limit(limit)
+            _select_orders()  # ix_work_orders_open_due: the open ones in deadline order, not the history
+            .where(_in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES), _late(now))
+            .order_by(WorkOrderRow.accept_due_at)
+            .limit(limit)
         )
 
     async def statistics(self, since: datetime, now: datetime) -> OrderStatistics:
