@@ -176,9 +176,14 @@ class OutboxSender:
         return delivered
 
     async def _release(self, items: list[QueuedReply]) -> None:
-        """Put rows back in the queue untried (a later claim takes them, in order)."""
-        if items:
-            await self._queue.release([i.id for i in items])
+        """Put rows back in the queue untried (a later claim takes them, in order), with the rows of their
+        chats handed over since: those must not overtake them (urgent ones may, as in the queue)."""
+        chats = {item.chat_id for item in items}
+        behind = [item for item in self._handed if item.chat_id in chats and not item.urgent]
+        for item in behind:
+            self._handed.remove(item)
+        if items or behind:
+            await self._queue.release([i.id for i in [*items, *behind]])
             self._claim = True
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 2.0) -> None:
