@@ -156,7 +156,7 @@ async def run_configuration(
 
         try:
             for port in ports:
-                await listening(port, 60)
+                await listening(port, 180)  # start-up on a busy 2-core machine: up to a minute or more
             residents = Residents(api)
             steps: list[Step] = []
             async with residents.session():

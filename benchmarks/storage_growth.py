@@ -1,9 +1,9 @@
-"""bench_load's part "storage": the order queries on 1,000,000 historical work orders, before and after indexes.
+"""bench_load's part "storage": the order queries on 1,000,000 historical work orders.
 
 A fresh PostgreSQL database at migration 0005 filled with N historical orders (see bench_storage_data.py),
-VACUUM ANALYZE; each SqlWorkOrderRepository query timed (median of several runs, through the repository, so
-including row loading), with EXPLAIN (ANALYZE, BUFFERS) of its SQL; then the migration 0006 (history
-indexes) is applied (timed) and everything measured again; speed-up per query.
+VACUUM ANALYZE, migrated to head (timed); each SqlWorkOrderRepository query timed (median of `--runs` runs,
+through the repository, so including row loading), with EXPLAIN (ANALYZE, BUFFERS) of its SQL. (Until issue
+16 it was also timed at 0005, before the history indexes; today's models no longer read that schema.)
 
 Run through bench_load.py (``--part storage``).
 """
@@ -11,6 +11,7 @@ Run through bench_load.py (``--part storage``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,10 @@ class Subjects:
 
 
 Query = Callable[[SqlWorkOrderRepository, Subjects], Awaitable[object]]
+
+# Issue 16: the timer tick (claim_due), the overdue list and the staff lists, each <= 20 ms at 1,000,000 orders.
+TARGET_MS = 20.0
+TARGETED = ("claim_due", "overdue", "open_orders", "open_count_by_assignee")
 
 QUERIES: dict[str, Query] = {
     "open_orders": lambda r, s: r.open_orders(),
@@ -130,7 +135,10 @@ async def part_storage(args: argparse.Namespace) -> None:
             now = datetime.now(UTC).replace(microsecond=0)
             factory = SqlUnitOfWorkFactory(make_session_factory(engine), FixedClock(now))
             async with factory() as uow:
-                await uow.community.apply(example_spec())
+                # Schema 0005 has no one without a chat id (invites came with 0012): those are left out.
+                spec = example_spec()
+                joined = tuple(p for p in spec.people if p.chat_id is not None)
+                await uow.community.apply(dataclasses.replace(spec, people=joined))
                 await uow.commit()
             start = time.perf_counter()
             async with engine.begin() as connection:
@@ -162,41 +170,29 @@ async def part_storage(args: argparse.Namespace) -> None:
                 f"work_orders {sizes[0]}, order_events {sizes[1]} (tables + indexes)"
             )
             subjects = await pick_subjects(engine, now)
-            before = await time_queries(engine, subjects, args.runs, "0005")
+            # The "before" of migration 0006 (history indexes) can no longer be timed: today's models read
+            # columns added since (0011's emergency_check). The database goes to head, then is timed.
             start = time.perf_counter()
             await upgrade(engine, "head")
             migrated = time.perf_counter() - start
             async with engine.connect() as connection:
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await connection.execute(text("ANALYZE"))
-                sizes = (
-                    await connection.execute(
-                        text(
-                            "SELECT pg_size_pretty(pg_total_relation_size('work_orders')), "
-                            "pg_size_pretty(pg_total_relation_size('order_events'))"
-                        )
-                    )
-                ).one()
-            print(
-                f"\n  migration 0006 (history indexes) on this database: {migrated:.1f} s; "
-                f"now work_orders {sizes[0]}, order_events {sizes[1]}"
-            )
+            print(f"\n  migrations 0006..head on this database: {migrated:.1f} s")
         finally:
             await engine.dispose()
         engine = make_engine(url)  # fresh connections: no plan cached from before the indexes
         try:
-            after = await time_queries(engine, subjects, args.runs, "0006")
+            after = await time_queries(engine, subjects, args.runs, "head")
         finally:
             await engine.dispose()
-    print(
-        f"\n  {'query':24} {'repository ms (median)':>32}   {'its SQL ms (EXPLAIN ANALYZE)':>32}\n"
-        f"  {'':24} {'0005':>10} {'0006':>10} {'speed-up':>9}   {'0005':>10} {'0006':>10} {'speed-up':>9}"
-    )
+    print(f"\n  {'query':24} {'repository ms (median)':>24} {'its SQL ms':>12}   issue 16 target")
     for name in QUERIES:
-        (b, bs), (a, as_) = before[name], after[name]
-        print(
-            f"  {name:24} {b:>10.2f} {a:>10.2f} {b / a:>8.1f}x   {bs:>10.2f} {as_:>10.2f} {bs / as_:>8.1f}x"
+        total, sql = after[name]
+        target = (
+            f"<= {TARGET_MS:g} ms: {'met' if total <= TARGET_MS else 'MISSED'}" if name in TARGETED else ""
         )
+        print(f"  {name:24} {total:>24.2f} {sql:>12.2f}   {target}")
     print(
         "  (repository = the method as the bot calls it, including loading each row into a WorkOrder; "
         "SQL = the server's execution time of the statements it ran)"

@@ -98,6 +98,9 @@ class DeliverySettings(_Section):
     max_attempts: int = Field(
         default=5, ge=1, validation_alias="GRIDBOT_BROADCAST_MAX_ATTEMPTS"
     )  # claims per row
+    # Messages a sender sends before writing their "sent" together (one statement, one transaction). A
+    # crash resends at most these (the Bot API has no idempotent send): 1 keeps that to one message.
+    in_flight: int = Field(default=1, ge=1, le=20, validation_alias="GRIDBOT_SEND_IN_FLIGHT")
     # One process per name: a sender restarting under its name takes back at once what it held.
     sender_name: str = Field(
         default_factory=socket.gethostname, validation_alias="GRIDBOT_BROADCAST_SENDER_NAME"

@@ -29,7 +29,7 @@ from handlers.features import Feature, merge
 from handlers.followups.registry import FEATURE as FOLLOWUPS
 from handlers.labels.registry import FEATURE as LABELS
 from handlers.messages import ChatKind, Incoming, Outcome
-from handlers.ports import Clock, NoObserver, Notice, Observer, UnitOfWorkFactory
+from handlers.ports import Clock, NoObserver, Notice, Observer, UnitOfWork, UnitOfWorkFactory
 from handlers.statistics.registry import FEATURE as STATISTICS
 from handlers.workorders import attachments, member, reporting, resident, timers
 from handlers.workorders.registry import FEATURE as WORKORDERS
@@ -111,8 +111,7 @@ class Core:
         """
         incoming = clean(incoming)  # what people type, made storable before anything reads it
         async with self._uow_factory() as uow:
-            await uow.serialize_chat(incoming.chat_id)
-            if incoming.dedupe_key is not None and not await uow.inbound.first_time(incoming.dedupe_key):
+            if not await _begin(uow, incoming):
                 log.info("duplicate update %s ignored", incoming.dedupe_key)
                 return Outcome(duplicate=True)
             ctx = Context(
@@ -182,8 +181,7 @@ class Core:
     async def _answer_alone(self, incoming: Incoming, message: str) -> Outcome:
         """Record the update as handled and answer it with `message`, nothing else (a new transaction)."""
         async with self._uow_factory() as uow:
-            await uow.serialize_chat(incoming.chat_id)
-            if incoming.dedupe_key is not None and not await uow.inbound.first_time(incoming.dedupe_key):
+            if not await _begin(uow, incoming):
                 return Outcome(duplicate=True)  # a replay got there in between and answered it
             if incoming.callback_data is not None:
                 await uow.commit()
@@ -192,6 +190,16 @@ class Core:
             await ctx.answer(message)
             await uow.commit()
             return Outcome(replies=ctx.replies)
+
+
+async def _begin(uow: UnitOfWork, incoming: Incoming) -> bool:
+    """Hold the chat and record the update's dedupe key; False for an update handled before."""
+    # SQL storage does both in one round trip (storage/uow.py); other units of work in two steps.
+    begin_update = getattr(uow, "begin_update", None)
+    if begin_update is not None:
+        return bool(await begin_update(incoming.chat_id, incoming.dedupe_key))
+    await uow.serialize_chat(incoming.chat_id)
+    return incoming.dedupe_key is None or await uow.inbound.first_time(incoming.dedupe_key)
 
 
 def _kind(incoming: Incoming) -> str:

@@ -6,7 +6,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import Clock
-from storage.queues.outbox import SqlOutbox
+from storage.chat_rows import ChatRows
+from storage.community_cache import CommunityCache
+from storage.queues.outbox import Handoff, SqlOutbox
 from storage.repositories.broadcasts import SqlBroadcastRepository
 from storage.repositories.care import SqlCheckinRepository, SqlLedgerRepository
 from storage.repositories.community import SqlCommunityRepository
@@ -28,21 +30,30 @@ _CHAT_LOCK_SPACE = 1 << 52
 
 
 class SqlUnitOfWork:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        community: CommunityCache | None = None,
+        handoff: Handoff | None = None,
+    ) -> None:
         self._session_factory = session_factory
         self._clock = clock
+        self._community = community or CommunityCache()
+        self._handoff = handoff
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = self._session_factory()
         clock = self._clock
-        self.community = SqlCommunityRepository(self.session)
-        self.residents = SqlResidentRepository(self.session)
+        self.community = SqlCommunityRepository(self.session, self._community)
+        chat_rows = ChatRows()  # the writer's resident, ledger entry and conversation: one query
+        self.residents = SqlResidentRepository(self.session, chat_rows)
         self.orders = SqlWorkOrderRepository(self.session, clock)
         self.links = SqlMessageLinkRepository(self.session)
-        self.conversations = SqlConversationRepository(self.session, clock)
+        self.conversations = SqlConversationRepository(self.session, clock, chat_rows)
         self.inbound = SqlInboundLedger(self.session, clock)
-        self.outbox = SqlOutbox(self.session, clock)
-        self.ledger = SqlLedgerRepository(self.session)
+        self.outbox = SqlOutbox(self.session, clock, self._handoff)
+        self.ledger = SqlLedgerRepository(self.session, chat_rows)
         self.checkins = SqlCheckinRepository(self.session)
         self.broadcasts = SqlBroadcastRepository(self.session, clock)
         self.privacy = SqlPersonalDataRepository(self.session)  # /mydata and /deletedata
@@ -60,15 +71,47 @@ class SqlUnitOfWork:
     async def serialize_chat(self, chat_id: int) -> None:
         # Two replicas may receive one chat's consecutive updates (webhooks round-robin); its conversation
         # state must not be read by one while the other changes it. SQLite: one writer at a time already.
+        # The same round trip reads the community's version (storage/community_cache.py).
         if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAT_LOCK_SPACE + chat_id}
+            version = await self.session.scalar(
+                text(
+                    "SELECT (SELECT version FROM community_version WHERE id = 1) "
+                    "FROM (SELECT pg_advisory_xact_lock(:key)) AS locked"
+                ),
+                {"key": _CHAT_LOCK_SPACE + chat_id},
             )
+            self.community.saw_version(int(version or 0))
+
+    async def begin_update(self, chat_id: int, dedupe_key: str | None) -> bool:
+        """`serialize_chat` and `inbound.first_time` in one round trip (PostgreSQL), with the community's
+        version: False when the update was handled before."""
+        if dedupe_key is None or self.session.get_bind().dialect.name != "postgresql":
+            await self.serialize_chat(chat_id)
+            return dedupe_key is None or await self.inbound.first_time(dedupe_key)
+        # The lock is taken before the row is written; the next statements' snapshots see what the
+        # chat's previous transaction committed. A second handling of the key finds it (conflict: no row).
+        seen = await self.session.execute(
+            text(
+                "WITH locked AS (SELECT pg_advisory_xact_lock(:lock)) "
+                "INSERT INTO inbound_seen (key, seen_at) SELECT :key, :now FROM locked "
+                "ON CONFLICT DO NOTHING "
+                "RETURNING (SELECT version FROM community_version WHERE id = 1)"
+            ),
+            {"lock": _CHAT_LOCK_SPACE + chat_id, "key": dedupe_key, "now": self._clock.now()},
+        )
+        row = seen.first()
+        if row is None:
+            return False
+        self.community.saw_version(int(row[0] or 0))
+        return True
 
     async def commit(self) -> None:
+        await self.outbox.write()  # the replies, in one INSERT
         await self.session.commit()
+        self.outbox.hand_over()  # those written claimed for this process's sender go to it in memory
 
     async def rollback(self) -> None:
+        self.outbox.discard()
         await self.session.rollback()
 
 
@@ -76,6 +119,9 @@ class SqlUnitOfWorkFactory:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self.session_factory = session_factory
         self.clock = clock
+        self.community = CommunityCache()  # this process's copy, shared by its units of work
+        # This process's reply sender: committed replies go to it in memory (storage/queues/outbox.py).
+        self.handoff: Handoff | None = None
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.session_factory, self.clock)
+        return SqlUnitOfWork(self.session_factory, self.clock, self.community, self.handoff)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from typing import Protocol
@@ -12,7 +13,7 @@ from bot.delivery.ratelimit import Lane, RateLimiter
 from bot.settings import DeliverySettings
 from handlers.messages import Reply
 from storage.queues.leases import DeliveryOutcome, retry_or_fail
-from storage.queues.outbox import QueuedReply, SqlOutboxQueue
+from storage.queues.outbox import QueuedReply, SqlOutboxQueue, handed_name
 
 log = logging.getLogger(__name__)
 
@@ -78,73 +79,112 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # urgent rows were committed since the last claim
         self._outcomes = outcomes or OutcomesFirst()
+        self._handed: collections.deque[QueuedReply] = collections.deque()
+        self._claim = True  # rows may wait in the queue: the next pass claims
+        self._sent: list[tuple[QueuedReply, int | None]] = []  # sent, their "sent" not written yet
+        self._threads: dict[tuple[int, int], int] = {}  # (chat, order) -> message just sent there
+
+    def take(self, items: list[QueuedReply], *, left_pending: bool) -> None:
+        """Replies committed claimed for this sender (storage/queues/outbox.py `Handoff`): sent at the next
+        pass without a claim; `left_pending`: others were queued behind a busy chat, claim them too."""
+        self._handed.extend(items)
+        self._claim = self._claim or left_pending
+        self.wake(urgent=any(item.urgent for item in items), claim=left_pending)
 
     async def recover(self) -> int:
         """At start: take back what this name held before (a restart) and what dead senders held."""
         mine = await self._queue.release_owned(self.name)
+        mine += await self._queue.release_owned(handed_name(self.name))
         stale = await self._queue.release_stale(self._lease)
         self._last_sweep = time.monotonic()
         return mine + stale
 
-    def wake(self, *, urgent: bool = False) -> None:
+    def wake(self, *, urgent: bool = False, claim: bool = True) -> None:
         """New rows were committed: drain now instead of at the next poll (urgent ones before the rest
-        of the batch in hand)."""
+        of the batch in hand). `claim=False`: only what was handed over in memory (`take`)."""
         if urgent:
             self._urgent.set()
+        self._claim = self._claim or claim
         self._wake.set()
 
-    async def flush(self) -> int:
-        """Send everything pending now; returns how many messages were delivered."""
+    async def flush(self, *, claim: bool = True) -> int:
+        """Send everything pending now; returns how many messages were delivered. `claim=False`: only
+        what was handed over in memory, unless something was put back meanwhile."""
         delivered = 0
         # Chats that must wait (a group's 20 a minute, a chat's 1 a second) are skipped, not waited for:
         # one busy group must not hold up everybody else's messages. Their rows stay queued, in order.
         waiting: set[int] = set()
         refused: set[int] = set()  # 403 in this pass: the rest of the batch for them is not even tried
-        while True:
-            if self._limiter is not None and (pause := await self._limiter.pause_remaining()) > 0:
-                # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
-                await asyncio.sleep(pause)
-            self._urgent.clear()  # what is committed from here on is seen by this claim or wakes again
-            batch = await self._queue.claim(
-                self._delivery.batch_size, skip_chats=frozenset(waiting), owner=self.name
-            )
-            if not batch:
-                break
-            for index, item in enumerate(batch):
-                if self._urgent.is_set() and not item.urgent:
-                    # An emergency was committed meanwhile: it goes next, this batch's rest after it.
-                    await self._queue.release([i.id for i in batch[index:]])
-                    break
-                chat_id = item.reply.chat_id
-                if chat_id in refused:
-                    await self._record(
-                        item, DeliveryOutcome.UNREACHABLE, error="chat refused an earlier message"
+        try:
+            while True:
+                if self._limiter is not None and (pause := await self._limiter.pause_remaining()) > 0:
+                    # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
+                    await asyncio.sleep(pause)
+                self._urgent.clear()  # what is committed from here on is seen by this claim or wakes again
+                if self._handed:  # handed over at commit: already claimed, in order
+                    batch = list(self._handed)
+                    self._handed.clear()
+                elif claim or self._claim:
+                    claim, self._claim = True, False  # once claiming, claim until the queue is empty
+                    batch = await self._queue.claim(
+                        self._delivery.batch_size, skip_chats=frozenset(waiting), owner=self.name
                     )
-                    continue
-                if (
-                    chat_id not in waiting
-                    and not item.urgent  # an emergency waits for its chat's turn right here
-                    and self._limiter is not None
-                    and await self._limiter.chat_delay(chat_id) > CHAT_WAIT_INLINE
-                ):
-                    waiting.add(chat_id)
-                if chat_id in waiting and not item.urgent:
-                    await self._queue.release([item.id])
-                    continue
-                outcome = await self._deliver(item)
-                if outcome is DeliveryOutcome.RATE_LIMITED:
-                    # This row went back to the queue; so does the rest of the batch, so that messages
-                    # keep their order once sending resumes.
-                    await self._queue.release([i.id for i in batch[index + 1 :]])
-                    break
-                if outcome is DeliveryOutcome.UNREACHABLE:
-                    refused.add(chat_id)
-                elif outcome is DeliveryOutcome.SENT:
-                    delivered += 1
+                    if not batch:
+                        break
                 else:
-                    # Failed, to be retried: the chat's later messages must not overtake it.
-                    waiting.add(chat_id)
+                    break
+                delivered += await self._send_batch(batch, waiting, refused)
+        finally:
+            await self._write_sent()
+            self._threads.clear()
         return delivered
+
+    async def _send_batch(self, batch: list[QueuedReply], waiting: set[int], refused: set[int]) -> int:
+        delivered = 0
+        for index, item in enumerate(batch):
+            if self._urgent.is_set() and not item.urgent:
+                # An emergency was committed meanwhile: it goes next, this batch's rest after it.
+                await self._release(batch[index:])
+                break
+            chat_id = item.reply.chat_id
+            if chat_id in refused:
+                await self._record(item, DeliveryOutcome.UNREACHABLE, error="chat refused an earlier message")
+                continue
+            if (
+                chat_id not in waiting
+                and not item.urgent  # an emergency waits for its chat's turn right here
+                and self._limiter is not None
+                and await self._limiter.chat_delay(chat_id) > CHAT_WAIT_INLINE
+            ):
+                waiting.add(chat_id)
+            if chat_id in waiting and not item.urgent:
+                await self._release([item])
+                continue
+            outcome = await self._deliver(item)
+            if outcome is DeliveryOutcome.RATE_LIMITED:
+                # This row went back to the queue; so does the rest of the batch, so that messages
+                # keep their order once sending resumes.
+                await self._release(batch[index + 1 :])
+                break
+            if outcome is DeliveryOutcome.UNREACHABLE:
+                refused.add(chat_id)
+            elif outcome is DeliveryOutcome.SENT:
+                delivered += 1
+            else:
+                # Failed, to be retried: the chat's later messages must not overtake it.
+                waiting.add(chat_id)
+        return delivered
+
+    async def _release(self, items: list[QueuedReply]) -> None:
+        """Put rows back in the queue untried (a later claim takes them, in order), with the rows of their
+        chats handed over since: those must not overtake them (urgent ones may, as in the queue)."""
+        chats = {item.chat_id for item in items}
+        behind = [item for item in self._handed if item.chat_id in chats and not item.urgent]
+        for item in behind:
+            self._handed.remove(item)
+        if items or behind:
+            await self._queue.release([i.id for i in [*items, *behind]])
+            self._claim = True
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 2.0) -> None:
         """Drain continuously until `stop` is set: woken by `wake()`, and polling as a safety net."""
@@ -152,16 +192,22 @@ class OutboxSender:
             self._wake.clear()
             try:
                 await self._sweep()
-                await self.flush()
+                claim, self._claim = self._claim, False
+                await self.flush(claim=claim)
             except Exception:  # a database hiccup must not kill the sender; the next pass retries
                 log.exception("outbox pass failed")
+                self._claim = True
             wake = asyncio.ensure_future(self._wake.wait())
             halt = asyncio.ensure_future(stop.wait())
             try:
-                await asyncio.wait([wake, halt], timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    [wake, halt], timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 wake.cancel()
                 halt.cancel()
+            if not done:
+                self._claim = True  # the safety net: rows other processes queued are claimed every poll
 
     async def _sweep(self) -> None:
         """Now and then, put back the claims of senders that died (their lease ran out)."""
@@ -176,8 +222,12 @@ class OutboxSender:
         """Send one reply and record what happened to it."""
         if self._limiter is not None:
             await self._limiter.acquire(item.chat_id, Lane.URGENT if item.urgent else Lane.REPLY)
+        reply_to = item.reply_to_message_id
+        if not item.resolved and item.reply.order_id is not None:  # handed: its thread is found now
+            key = (item.reply.chat_id, item.reply.order_id)
+            reply_to = self._threads.get(key) or await self._queue.latest_message(*key)
         try:
-            message_id = await self._messenger.send(item.reply, item.reply_to_message_id)
+            message_id = await self._messenger.send(item.reply, reply_to)
         except RetryLater as error:
             log.warning("outbox %s: rate limited, retry in %.1fs", item.id, error.seconds)
             # Bounded: each claim counts as an attempt, and max_attempts ends it.
@@ -198,13 +248,28 @@ class OutboxSender:
             outcome = retry_or_fail(item.attempts, self._delivery.max_attempts)
             await self._record(item, outcome, error=str(error))
             return outcome
-        async with self._outcomes.recording():  # the in-flight window: see bot/delivery/outcomes.py
-            await self._record(item, DeliveryOutcome.SENT, message_id=message_id)
+        if message_id is not None and item.reply.order_id is not None:
+            self._threads[(item.reply.chat_id, item.reply.order_id)] = message_id
+        self._sent.append((item, message_id))
+        if len(self._sent) >= self._delivery.in_flight:
+            await self._write_sent()
         return DeliveryOutcome.SENT
+
+    async def _write_sent(self) -> None:
+        """Write the "sent" of what went out since the last write, in one statement and transaction."""
+        if not self._sent:
+            return
+        sent, self._sent = self._sent, []
+        async with self._outcomes.recording():  # the in-flight window: see bot/delivery/outcomes.py
+            lost = await self._queue.record_sent(sent)
+        for row_id in sorted(lost):
+            # Our lease had run out and the row went back: it may be sent again.
+            log.warning("outbox %s: the claim expired before it was recorded as sent", row_id)
 
     async def _record(
         self, item: QueuedReply, outcome: DeliveryOutcome, *, message_id: int | None = None, error: str = ""
     ) -> None:
+        await self._write_sent()  # outcomes are written in the order they happened
         if not await self._queue.record(item, outcome, message_id=message_id, error=error):
             # Our lease had run out and the row went back: it may be sent again.
             log.warning("outbox %s: the claim expired before its outcome (%s) was recorded", item.id, outcome)

@@ -85,6 +85,7 @@ class TelegramRunner:
         self.sender = OutboxSender(
             app.outbox, outbox_messenger, self.limiter, delivery=delivery, outcomes=self.outcomes
         )
+        app.uow_factory.handoff = self.sender  # committed replies go to it in memory, already claimed
         # Broadcasts share the limiter: together they stay within Telegram's overall rate and 429 pauses.
         self.broadcasts = (
             BroadcastSender(
@@ -123,8 +124,9 @@ class TelegramRunner:
         started = time.perf_counter()
         async with self.outcomes.writing():  # a sender's "sent" write goes before this transaction
             outcome = await self.app.core.handle(incoming)
-        # Its replies are committed in the outbox: send them now, an emergency's before anything in hand.
-        self.sender.wake(urgent=any(reply.urgent for reply in outcome.replies))
+        # Its replies are committed in the outbox and handed to the sender: send them now, an emergency's
+        # before anything in hand (those queued behind a busy chat made the sender claim: `take`).
+        self.sender.wake(urgent=any(reply.urgent for reply in outcome.replies), claim=False)
         if self.broadcasts is not None and _plans_an_alert(incoming):
             self.broadcasts.wake(urgent=True)  # an /alert was confirmed: its deliveries go out now
         self.app.metrics.handled(incoming, outcome, time.perf_counter() - started)

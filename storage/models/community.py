@@ -100,3 +100,12 @@ class ResidentRow(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     phone_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     checkin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class CommunityVersionRow(Base):
+    """One number the database bumps on every change to the tables above (triggers, migration 0015):
+    processes keep the community in memory and compare this number per update (storage/community_cache.py)."""
+
+    __tablename__ = "community_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -42,6 +42,10 @@ class WorkOrderRow(Base):
         Index("ix_work_orders_building_category_created", "building_id", "category", "created_at"),
         # the ~2% still open, in id order (/orders for staff): never walks the closed history.
         Index("ix_work_orders_open_id", "id", postgresql_where=OPEN_ORDER, sqlite_where=OPEN_ORDER),
+        # the overdue list: open orders by acceptance deadline (migration 0015)
+        Index(
+            "ix_work_orders_open_due", "accept_due_at", postgresql_where=OPEN_ORDER, sqlite_where=OPEN_ORDER
+        ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)

@@ -19,19 +19,37 @@ lease, the outcomes and the releases are shared with broadcast deliveries: stora
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from handlers.messages import Button, DeliveryPriority, Reply
 from handlers.ports import Clock
-from storage.models import OutboxRow
+from storage.bulk import chunks
+from storage.models import MessageLinkRow, OutboxRow
+from storage.queues.handoff import Handoff, QueuedReply, claim_if_alone, handed_name
 from storage.queues.leases import Claim, LeaseQueue, owner_name
 from storage.repositories.conversations import SqlMessageLinkRepository
+from storage.upsert import insert_for
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:
@@ -44,10 +62,45 @@ def reply_payload(reply: Reply) -> dict[str, Any]:
     }
 
 
+_OUTBOX = cast(Table, OutboxRow.__table__)
+
+
+def _row(reply: Reply, priority: int, now: datetime) -> OutboxRow:
+    return OutboxRow(
+        chat_id=reply.chat_id,
+        payload=reply_payload(reply),
+        order_id=reply.order_id,
+        priority=priority,
+        status="pending",
+        attempts=0,
+        created_at=now,
+    )
+
+
+@dataclass
+class _Queued:
+    reply: Reply
+    priority: int
+
+
 class SqlOutbox:
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    """What a unit of work queues. Without a `handoff` (a console, a script) the rows go to the queue for
+    a sender to claim. With one (storage/queues/handoff.py) they are written in one INSERT at commit
+    (storage/uow.py): the rows of a chat nobody else is sending to are written already claimed by this
+    process's sender (a lease like any claim, so a crash puts them back) and handed to it in memory after
+    the commit: no claim transaction, no query to find them. A chat with rows queued or held by another
+    sender keeps its order: its new rows are written pending, behind them. On PostgreSQL the chats are
+    first locked as a claim locks them (`pg_try_advisory_xact_lock(chat_id)`), and the INSERT that looks
+    for their other rows is the next statement, so it sees every claim committed before the lock.
+    """
+
+    def __init__(self, session: AsyncSession, clock: Clock, handoff: Handoff | None = None) -> None:
         self._session = session
         self._clock = clock
+        self._handoff = handoff
+        self._queued: list[_Queued] = []
+        self._handed: list[QueuedReply] = []
+        self._left_pending = False
 
     async def put(self, reply: Reply) -> None:
         if reply.urgent and reply.order_id is not None and (reply.thread or reply.edit_message_id):
@@ -63,34 +116,69 @@ class SqlOutbox:
                 .values(priority=int(reply.priority))
                 .execution_options(synchronize_session=False)
             )
-        self._session.add(
-            OutboxRow(
-                chat_id=reply.chat_id,
-                payload=reply_payload(reply),
-                order_id=reply.order_id,
-                priority=int(reply.priority),
-                status="pending",
-                attempts=0,
-                created_at=self._clock.now(),
-            )
-        )
+            for earlier in self._queued:
+                if earlier.reply.chat_id == reply.chat_id and earlier.reply.order_id == reply.order_id:
+                    earlier.priority = max(earlier.priority, int(reply.priority))
+        if self._handoff is None:  # no sender in this process: the row goes to the queue, as it is
+            self._session.add(_row(reply, int(reply.priority), self._clock.now()))
+        else:
+            self._queued.append(_Queued(reply, int(reply.priority)))
+
+    async def write(self) -> None:
+        """Write what was queued (the unit of work calls it just before its commit)."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        now = self._clock.now()
+        handoff = self._handoff
+        free: set[int] = set()
+        if handoff is not None:
+            chats = sorted({q.reply.chat_id for q in queued})
+            if self._session.get_bind().dialect.name == "postgresql":
+                chat = func.unnest(literal(chats, ARRAY(BigInteger))).column_valued("chat")
+                locked = select(chat).where(func.pg_try_advisory_xact_lock(chat))
+                free = set(await self._session.scalars(locked))
+            else:  # one writer at a time (BEGIN IMMEDIATE): no sender claims meanwhile
+                free = set(chats)
+        owner = handed_name(handoff.name) if handoff is not None else None
+        rows = [
+            {
+                "chat_id": q.reply.chat_id,
+                "payload": reply_payload(q.reply),
+                "order_id": q.reply.order_id,
+                "priority": q.priority,
+                "created_at": now,
+                **claim_if_alone(q.reply.chat_id, owner, now, q.reply.chat_id in free),
+            }
+            for q in queued
+        ]
+        # Multi-row INSERTs (each row with its own claim condition), one for up to 200 replies: a row's id
+        # follows the order of the rows, so sorting the ids gives them back in the order queued.
+        written: list[tuple[int, str]] = []
+        for chunk in chunks(rows, 200):  # (parameters: well under the drivers' 32k)
+            statement = insert(_OUTBOX).values(chunk).returning(_OUTBOX.c.id, _OUTBOX.c.status)
+            written += sorted((await self._session.execute(statement)).all())
+        for q, (row_id, status) in zip(queued, written, strict=True):
+            if status == "sending" and owner is not None:
+                reply = dataclasses.replace(q.reply, priority=_priority(q.priority))
+                self._handed.append(QueuedReply(row_id, reply, None, 1, owner, resolved=not reply.thread))
+            else:
+                self._left_pending = True
+
+    def hand_over(self) -> None:
+        """After the commit: the sender takes what was written claimed for it."""
+        handed, self._handed = self._handed, []
+        left_pending, self._left_pending = self._left_pending, False
+        if self._handoff is not None and (handed or left_pending):
+            self._handoff.take(handed, left_pending=left_pending)
+
+    def discard(self) -> None:
+        """A rollback: nothing queued in this transaction goes anywhere."""
+        self._queued, self._handed, self._left_pending = [], [], False
 
 
-@dataclass(frozen=True)
-class QueuedReply:
-    id: int
-    reply: Reply
-    reply_to_message_id: int | None  # resolved from the order's latest message in that chat
-    attempts: int
-    owner: str = ""  # the sender holding the claim
-
-    @property
-    def chat_id(self) -> int:
-        return self.reply.chat_id
-
-    @property
-    def urgent(self) -> bool:
-        return self.reply.urgent
+def _priority(value: int) -> DeliveryPriority:
+    return DeliveryPriority.URGENT if value >= DeliveryPriority.URGENT else DeliveryPriority.NORMAL
 
 
 def _reply(row: OutboxRow) -> Reply:
@@ -104,9 +192,7 @@ def _reply(row: OutboxRow) -> Reply:
         thread=bool(payload.get("thread")),
         photo=payload.get("photo"),
         edit_message_id=payload.get("edit_message_id"),
-        priority=DeliveryPriority.URGENT
-        if row.priority >= DeliveryPriority.URGENT
-        else DeliveryPriority.NORMAL,
+        priority=_priority(row.priority),
     )
 
 
@@ -152,6 +238,50 @@ class SqlOutboxQueue(LeaseQueue):
         assert isinstance(item, QueuedReply)
         if message_id is not None and item.reply.order_id is not None:
             await SqlMessageLinkRepository(session).add(item.reply.chat_id, message_id, item.reply.order_id)
+
+    async def record_sent(self, sent: list[tuple[QueuedReply, int | None]]) -> set[int]:
+        """Mark rows sent, with their message links, in one statement (PostgreSQL; two on SQLite) and one
+        transaction; returns the ids whose lease was lost (they may be sent again)."""
+        if not sent:
+            return set()
+        now = self._clock.now()
+        ids = [item.id for item, _ in sent]
+        owners = {owner_name(item.owner) for item, _ in sent}
+        message_ids = {item.id: message_id for item, message_id in sent}
+        marked_rows = (
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(ids), OutboxRow.status == "sending", OutboxRow.claimed_by.in_(owners))
+            .values(
+                status="sent",
+                message_id=case(
+                    {row_id: literal(m, BigInteger) for row_id, m in message_ids.items()}, value=OutboxRow.id
+                ),
+                sent_at=now,
+                error=None,
+            )
+            .returning(OutboxRow.id)
+        )
+        links = [
+            {"chat_id": item.reply.chat_id, "message_id": message_id, "order_id": item.reply.order_id}
+            for item, message_id in sent
+            if message_id is not None and item.reply.order_id is not None
+        ]
+        async with self._session_factory() as session, session.begin():
+            link_rows = insert_for(session, MessageLinkRow.__table__).on_conflict_do_nothing()
+            if session.get_bind().dialect.name == "postgresql" and links:
+                marked = marked_rows.cte("marked")
+                query = select(marked.c.id).add_cte(link_rows.values(links).cte("linked"))
+                done = set(await session.scalars(query))
+            else:
+                done = set(await session.scalars(marked_rows))
+                if links:
+                    await session.execute(link_rows, links)
+        return set(ids) - done
+
+    async def latest_message(self, chat_id: int, order_id: int) -> int | None:
+        """The newest message about `order_id` in `chat_id`: what a threaded reply is sent under."""
+        async with self._session_factory() as session:
+            return await SqlMessageLinkRepository(session).latest_message(chat_id, order_id)
 
     def _stale(self, cutoff: datetime) -> ColumnElement[bool]:
         claimed_before_0005 = and_(OutboxRow.claimed_at.is_(None), OutboxRow.created_at < cutoff)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.care.model import Checkin, CheckinAnswer, Consent, LedgerEntry, Vulnerability
 from handlers.community.model import Resident
 from storage.bulk import chunks
+from storage.chat_rows import ChatRows
 from storage.models import BuildingRow, CheckinRow, LedgerEntryRow, ResidentRow
 from storage.repositories.community import resident_from_row
 from storage.upsert import insert_for
@@ -47,14 +48,18 @@ def _entry_values(entry: LedgerEntry) -> dict[str, Any]:
 
 
 class SqlLedgerRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, chat_rows: ChatRows | None = None) -> None:
         self._session = session
+        self._absent = (chat_rows or ChatRows()).no_ledger  # residents known to have none (no query)
 
     async def get(self, resident_id: int) -> LedgerEntry | None:
+        if resident_id in self._absent:
+            return None
         row = await self._session.get(LedgerEntryRow, resident_id)
         return _entry(row) if row else None
 
     async def save(self, entry: LedgerEntry) -> None:
+        self._absent.discard(entry.resident_id)
         row = await self._session.get(LedgerEntryRow, entry.resident_id)
         if row is None:
             row = LedgerEntryRow(resident_id=entry.resident_id)
@@ -73,6 +78,7 @@ class SqlLedgerRepository:
 
     async def save_many(self, entries: list[LedgerEntry]) -> None:
         # INSERT ... ON CONFLICT DO UPDATE, one executemany per batch: new and known entries alike, no lookup.
+        self._absent.difference_update(e.resident_id for e in entries)
         await self._session.flush()  # what the session holds goes first
         statement = insert_for(self._session, _ENTRIES)
         statement = statement.on_conflict_do_update(

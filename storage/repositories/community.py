@@ -20,6 +20,13 @@ from handlers.community.model import (
 )
 from handlers.community.settings import CommunitySettings, CommunitySpec
 from nlp.types import Category
+from storage.community_cache import (
+    CommunityCache,
+    Snapshot,
+    load_snapshot,
+    person_from_row,
+    read_version,
+)
 from storage.models import (
     BuildingRow,
     CategoryRouteRow,
@@ -30,25 +37,10 @@ from storage.models import (
     PersonRow,
     ResidentRow,
 )
-from storage.settings_codec import duty_from_json, duty_to_json, settings_from_json, settings_to_json
+from storage.settings_codec import duty_to_json, settings_to_json
 
-
-def _person(row: PersonRow) -> Person:
-    assert row.chat_id is not None  # only people who joined are read as Person (_JOINED)
-    return Person(
-        id=row.id,
-        name=row.name,
-        chat_id=row.chat_id,
-        roles=frozenset(Role(r) for r in row.roles),
-        grid_id=row.grid_id,
-        deputy_id=row.deputy_id,
-        on_leave=row.on_leave,
-        duty=duty_from_json(row.duty),
-    )
-
-
-# Active and joined: someone listed without a chat id takes no part until their invite binds one.
-_JOINED = (PersonRow.active, PersonRow.chat_id.is_not(None))
+# The storage of the structure shares its row readers with the in-memory copy (storage/community_cache.py).
+_person = person_from_row
 
 
 def _invite(row: InviteRow) -> Invite:
@@ -62,130 +54,98 @@ def _invite(row: InviteRow) -> Invite:
     )
 
 
-def _compound(row: CompoundRow) -> Compound:
-    return Compound(
-        id=row.id,
-        name=row.name,
-        aliases=tuple(row.aliases or ()),
-        latitude=row.latitude,
-        longitude=row.longitude,
-    )
-
-
-def _grid(row: GridRow) -> Grid:
-    return Grid(id=row.id, name=row.name, leader_id=row.leader_id, group_chat_id=row.group_chat_id)
-
-
 class SqlCommunityRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """Reads come from the process's copy of the community for the version this unit of work saw (one
+    query for the number, none for the rest); a unit of work that changes the community reads its own
+    changes from the session instead, and the database's triggers tell every process to load it again."""
+
+    def __init__(self, session: AsyncSession, cache: CommunityCache | None = None) -> None:
         self._session = session
-        self._settings: CommunitySettings | None = None  # read once per unit of work
-        # The structure does not change within a unit of work (only `apply` changes it, and clears these):
-        # one report asks for its building, compound and grid several times. The session's identity map
-        # holds rows only weakly, so without these each ask would be another query.
-        self._compounds: dict[int, Compound | None] = {}
-        self._buildings: dict[int, Building | None] = {}
-        self._grids: dict[int, Grid | None] = {}
-        self._routes: dict[Category, tuple[Role, ...]] = {}
+        self._cache = cache or CommunityCache()
+        self._version: int | None = None  # as this unit of work saw it (read once)
+        self._snapshot: Snapshot | None = None
+        self._changed = False  # this unit of work wrote to the community: read its own writes
+
+    def saw_version(self, version: int) -> None:
+        """The unit of work read the version already (with its chat lock): no query of its own needed."""
+        if self._version is None:
+            self._version = version
+
+    async def _view(self) -> Snapshot:
+        if self._snapshot is None:
+            if self._changed:
+                await self._session.flush()
+                self._snapshot = await load_snapshot(self._session, None)
+            else:
+                if self._version is None:
+                    self._version = await read_version(self._session)
+                self._snapshot = await self._cache.snapshot(self._session, self._version)
+        return self._snapshot
+
+    def _wrote(self) -> None:
+        self._changed, self._snapshot = True, None
 
     async def person_by_chat(self, chat_id: int) -> Person | None:
-        row = await self._session.scalar(
-            select(PersonRow).where(PersonRow.chat_id == chat_id, PersonRow.active)
-        )
-        return _person(row) if row else None
+        return (await self._view()).person_by_chat.get(chat_id)
 
     async def person(self, person_id: int) -> Person | None:
-        row = await self._session.get(PersonRow, person_id)
-        return _person(row) if row and row.active and row.chat_id is not None else None
+        return (await self._view()).person_by_id.get(person_id)
 
     async def people(self, role: Role | None = None, grid_id: int | None = None) -> list[Person]:
-        query = select(PersonRow).where(*_JOINED).order_by(PersonRow.id)
-        if grid_id is not None:
-            query = query.where(PersonRow.grid_id == grid_id)
-        people = [_person(row) for row in await self._session.scalars(query)]
-        # roles is a JSON list: filter here rather than with dialect-specific JSON operators (the table is small).
-        return [p for p in people if role is None or role in p.roles]
+        view = await self._view()
+        people = view.people if role is None else view.people_by_role.get(role, ())
+        return [p for p in people if grid_id is None or p.grid_id == grid_id]
 
     async def compounds(self) -> list[Compound]:
-        rows = await self._session.scalars(select(CompoundRow).order_by(CompoundRow.id))
-        return [_compound(row) for row in rows]
+        return list((await self._view()).compounds)
 
     async def compound(self, compound_id: int) -> Compound | None:
-        if compound_id not in self._compounds:
-            row = await self._session.get(CompoundRow, compound_id)
-            self._compounds[compound_id] = _compound(row) if row else None
-        return self._compounds[compound_id]
+        return (await self._view()).compound_by_id.get(compound_id)
 
     async def compound_by_name(self, name: str) -> Compound | None:
-        row = await self._session.scalar(select(CompoundRow).where(CompoundRow.name == name))
-        if row is not None:
-            return _compound(row)
-        for compound in await self.compounds():
+        compounds = (await self._view()).compounds
+        for compound in compounds:
+            if compound.name == name:
+                return compound
+        for compound in compounds:
             if name in compound.aliases:
                 return compound
         return None
 
-    async def _building(self, row: BuildingRow) -> Building:
-        compound = await self.compound(row.compound_id)
-        assert compound is not None
-        building = Building(
-            id=row.id,
-            compound_id=row.compound_id,
-            compound_name=compound.name,
-            number=row.number,
-            units=row.units,
-        )
-        self._buildings[row.id] = building
-        return building
-
     async def buildings(self, compound_id: int) -> list[Building]:
-        rows = await self._session.scalars(select(BuildingRow).where(BuildingRow.compound_id == compound_id))
-        buildings = [await self._building(row) for row in rows]
+        view = await self._view()
+        buildings = [b for b in view.buildings.values() if b.compound_id == compound_id]
         return sorted(buildings, key=lambda b: (len(b.number), b.number))
 
     async def building(self, building_id: int) -> Building | None:
-        if building_id not in self._buildings:
-            row = await self._session.get(BuildingRow, building_id)
-            self._buildings[building_id] = await self._building(row) if row else None
-        return self._buildings[building_id]
+        return (await self._view()).buildings.get(building_id)
 
     async def find_building(self, compound_id: int, number: str) -> Building | None:
-        row = await self._session.scalar(
-            select(BuildingRow).where(BuildingRow.compound_id == compound_id, BuildingRow.number == number)
-        )
-        return await self._building(row) if row else None
+        return (await self._view()).building_at.get((compound_id, number))
 
     async def grid(self, grid_id: int) -> Grid | None:
-        if grid_id not in self._grids:
-            row = await self._session.get(GridRow, grid_id)
-            self._grids[grid_id] = _grid(row) if row else None
-        return self._grids[grid_id]
+        return (await self._view()).grids.get(grid_id)
 
     async def grid_for_building(self, building_id: int) -> Grid | None:
-        grid_id = await self._session.scalar(select(BuildingRow.grid_id).where(BuildingRow.id == building_id))
-        return await self.grid(grid_id) if grid_id is not None else None
+        view = await self._view()
+        grid_id = view.building_grid.get(building_id)
+        return view.grids.get(grid_id) if grid_id is not None else None
 
     async def grids(self) -> list[Grid]:
-        return [_grid(row) for row in await self._session.scalars(select(GridRow).order_by(GridRow.id))]
+        return list((await self._view()).grids.values())
 
     async def category_roles(self, category: Category) -> tuple[Role, ...]:
-        if category not in self._routes:
-            row = await self._session.get(CategoryRouteRow, category.value)
-            # several roles are stored comma-separated: the first takes the order, the others are told
-            self._routes[category] = tuple(Role(r) for r in row.role.split(",")) if row else ()
-        return self._routes[category]
+        return (await self._view()).routes.get(category, ())
 
     async def settings(self) -> CommunitySettings:
-        if self._settings is None:
-            row = await self._session.get(CommunitySettingsRow, 1)
-            self._settings = settings_from_json(row.data) if row else CommunitySettings()
-        return self._settings
+        return (await self._view()).settings
 
     async def set_leave(self, person_id: int, on_leave: bool) -> None:
         row = await self._session.get(PersonRow, person_id)
         if row is not None:
             row.on_leave = on_leave
             await self._session.flush()
+            self._wrote()
 
     async def set_duty(self, person_id: int, duty: DutyHours | None) -> None:
         row = await self._session.get(PersonRow, person_id)
@@ -239,6 +199,7 @@ class SqlCommunityRepository:
         if row is not None:
             row.chat_id = chat_id
             await self._session.flush()
+        self._wrote()
 
     async def apply(self, spec: CommunitySpec, now: datetime | None = None) -> None:
         """Sync the stored structure with `spec`, keeping ids that work orders already point to."""
@@ -297,8 +258,7 @@ class SqlCommunityRepository:
         settings_row = await s.get(CommunitySettingsRow, 1) or CommunitySettingsRow(id=1)
         settings_row.data = settings_to_json(spec.settings)
         s.add(settings_row)
-        self._settings = None
-        self._compounds, self._buildings, self._grids, self._routes = {}, {}, {}, {}
+        self._wrote()
         for g in spec.grids:
             if g.leader:
                 grids[g.name].leader_id = by_name[g.leader].id

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ports import Clock, Conversation
+from storage.chat_rows import ChatRows
 from storage.models import ConversationRow, InboundRow, MessageLinkRow
 from storage.upsert import insert_for
 
@@ -37,27 +38,38 @@ class SqlMessageLinkRepository:
 
 
 class SqlConversationRepository:
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock, chat_rows: ChatRows | None = None) -> None:
         self._session = session
         self._clock = clock
+        self._absent = (chat_rows or ChatRows()).no_conversation  # known to have none (no query needed)
+
+    async def _row(self, chat_id: int) -> ConversationRow | None:
+        if chat_id in self._absent:
+            return None
+        row = await self._session.get(ConversationRow, chat_id)
+        if row is None:
+            self._absent.add(chat_id)
+        return row
 
     async def get(self, chat_id: int) -> Conversation | None:
-        row = await self._session.get(ConversationRow, chat_id)
+        row = await self._row(chat_id)
         return Conversation(row.step, dict(row.data or {})) if row else None
 
     async def set(self, chat_id: int, conversation: Conversation) -> None:
-        row = await self._session.get(ConversationRow, chat_id)
+        row = await self._row(chat_id)
         if row is None:
             row = ConversationRow(chat_id=chat_id)
             self._session.add(row)
+            self._absent.discard(chat_id)
         row.step, row.data, row.updated_at = conversation.step, dict(conversation.data), self._clock.now()
         await self._session.flush()
 
     async def clear(self, chat_id: int) -> None:
-        row = await self._session.get(ConversationRow, chat_id)
+        row = await self._row(chat_id)
         if row is not None:
             await self._session.delete(row)
             await self._session.flush()
+            self._absent.add(chat_id)
 
 
 class SqlInboundLedger:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.community.model import Resident
 from storage.bulk import chunks, update_by_key
+from storage.chat_rows import ChatRows
 from storage.models import (
     ResidentRow,
 )
@@ -17,11 +18,13 @@ from storage.repositories.community import resident_from_row
 
 
 class SqlResidentRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, chat_rows: ChatRows | None = None) -> None:
         self._session = session
+        self._chat_rows = chat_rows or ChatRows()
 
     async def by_chat(self, chat_id: int) -> Resident | None:
-        row = await self._session.scalar(select(ResidentRow).where(ResidentRow.chat_id == chat_id))
+        # With the ledger entry and the conversation of that chat: the update reads them next.
+        row = await self._chat_rows.load(self._session, chat_id)
         return resident_from_row(row) if row else None
 
     async def get(self, resident_id: int) -> Resident | None:

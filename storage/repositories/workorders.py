@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Text, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, Table, Text, and_, func, insert, literal, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,6 +91,22 @@ def _late(now: datetime) -> ColumnElement[bool]:
     )
 
 
+# Outer joins: the name and the chat may be NULL (no compound named; a resident erased).
+_OrderQuery = Select[WorkOrderRow, str, int]
+
+
+_EVENTS = cast(Table, OrderEventRow.__table__)
+
+
+def _select_orders() -> _OrderQuery:
+    """Orders with their compound's name and their resident's chat id: one joined query for any number."""
+    return (
+        select(WorkOrderRow, CompoundRow.name, ResidentRow.chat_id)
+        .outerjoin(CompoundRow, CompoundRow.id == WorkOrderRow.compound_id)
+        .outerjoin(ResidentRow, ResidentRow.id == WorkOrderRow.resident_id)
+    )
+
+
 class SqlWorkOrderRepository:
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._session = session
@@ -108,18 +124,21 @@ class SqlWorkOrderRepository:
         value = (await self._session.execute(stmt)).scalar_one()
         return int(value)
 
-    async def _load(self, row: WorkOrderRow) -> WorkOrder:
-        compound = await self._session.get(CompoundRow, row.compound_id) if row.compound_id else None
-        resident = await self._session.get(ResidentRow, row.resident_id)
-        order = _order(row, compound.name if compound else None)
+    def _load(self, row: WorkOrderRow, compound_name: str | None, resident_chat_id: int | None) -> WorkOrder:
+        order = _order(row, compound_name)
         # The database keeps UTC; the core reads and shows times in the community's zone (the clock's).
         zone = self._clock.now().tzinfo
         order.created_at = order.created_at.astimezone(zone)
         order.accept_due_at = order.accept_due_at.astimezone(zone) if order.accept_due_at else None
         order.resolve_due_at = order.resolve_due_at.astimezone(zone) if order.resolve_due_at else None
         order.next_timer_at = order.next_timer_at.astimezone(zone) if order.next_timer_at else None
-        order.resident_chat_id = resident.chat_id if resident else 0
+        order.resident_chat_id = resident_chat_id or 0
         return order
+
+    async def _orders(self, query: _OrderQuery) -> list[WorkOrder]:
+        """Run `query` (from `_select_orders`): each order with its compound's name and resident's chat."""
+        result = await self._session.execute(query)
+        return [self._load(row, compound, chat) for row, compound, chat in result]
 
     async def add(self, order: WorkOrder) -> WorkOrder:
         row = WorkOrderRow(number=order.number, resident_id=order.resident_id, created_at=order.created_at)
@@ -158,23 +177,25 @@ class SqlWorkOrderRepository:
 
     async def _write_events(self, order: WorkOrder) -> None:
         assert order.id is not None
-        for event in order.new_events:
-            self._session.add(
-                OrderEventRow(
-                    order_id=order.id,
-                    at=event.at,
-                    kind=event.kind.value,
-                    actor_kind=event.actor.kind,
-                    actor_id=event.actor.id,
-                    note=event.note,
-                )
-            )
+        await self._session.flush()  # the order's row goes first
+        events = [
+            {
+                "order_id": order.id,
+                "at": event.at,
+                "kind": event.kind.value,
+                "actor_kind": event.actor.kind,
+                "actor_id": event.actor.id,
+                "note": event.note,
+            }
+            for event in order.new_events
+        ]
         order.new_events.clear()
-        await self._session.flush()
+        if events:  # one executemany, without reading ids back (nothing needs them)
+            await self._session.execute(insert(_EVENTS), events)
 
     async def get(self, order_id: int) -> WorkOrder | None:
-        row = await self._session.get(WorkOrderRow, order_id)
-        return await self._load(row) if row else None
+        found = await self._orders(_select_orders().where(WorkOrderRow.id == order_id))
+        return found[0] if found else None
 
     async def save(self, order: WorkOrder) -> None:
         assert order.id is not None
@@ -190,13 +211,12 @@ class SqlWorkOrderRepository:
         return [_event(row) for row in rows]
 
     async def for_resident(self, resident_id: int, limit: int = 10) -> list[WorkOrder]:
-        rows = await self._session.scalars(
-            select(WorkOrderRow)
+        return await self._orders(
+            _select_orders()
             .where(WorkOrderRow.resident_id == resident_id)
             .order_by(WorkOrderRow.id.desc())
             .limit(limit)
         )
-        return [await self._load(row) for row in rows]
 
     async def opened_by(self, resident_id: int, since: datetime) -> int:
         # ix_work_orders_resident_created answers it from the index alone.
@@ -211,31 +231,30 @@ class SqlWorkOrderRepository:
         self, limit: int = 50, after: int = 0, assignee_id: int | None = None
     ) -> list[WorkOrder]:
         query = (
-            select(WorkOrderRow)  # the partial index ix_work_orders_open_id, in id order (keyset pages)
+            _select_orders()  # the partial index ix_work_orders_open_id, in id order (keyset pages)
             .where(_in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES), WorkOrderRow.id > after)
             .order_by(WorkOrderRow.id)
             .limit(limit)
         )
         if assignee_id is not None:  # ix_work_orders_state_assignee
             query = query.where(WorkOrderRow.assignee_id == assignee_id)
-        return [await self._load(row) for row in await self._session.scalars(query)]
+        return await self._orders(query)
 
     async def by_number(self, number: str) -> WorkOrder | None:
-        row = await self._session.scalar(select(WorkOrderRow).where(WorkOrderRow.number == number))
-        return await self._load(row) if row else None
+        found = await self._orders(_select_orders().where(WorkOrderRow.number == number))
+        return found[0] if found else None
 
     async def followed_by(self, resident_id: int, limit: int = 10) -> list[WorkOrder]:
         # Few open orders have followers; the JSON list is matched as text, then checked exactly.
-        rows = await self._session.scalars(
-            select(WorkOrderRow)
+        orders = await self._orders(
+            _select_orders()
             .where(
                 _in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES),
                 sql_cast(WorkOrderRow.followers, Text).contains(str(resident_id), autoescape=True),
             )
             .order_by(WorkOrderRow.id.desc())
         )
-        found = [row for row in rows if resident_id in (row.followers or [])][:limit]
-        return [await self._load(row) for row in found]
+        return [order for order in orders if resident_id in order.followers][:limit]
 
     async def last_assignee_in_grid(self, grid_id: int) -> int | None:
         value = await self._session.scalar(
@@ -251,7 +270,7 @@ class SqlWorkOrderRepository:
     ) -> list[WorkOrder]:
         if building_id is None and compound_id is None:
             return []
-        query = select(WorkOrderRow).where(
+        query = _select_orders().where(
             WorkOrderRow.state.in_(_OPEN_STATES),
             WorkOrderRow.category == category.value,
             WorkOrderRow.created_at >= since,
@@ -260,27 +279,27 @@ class SqlWorkOrderRepository:
             query = query.where(WorkOrderRow.building_id == building_id)
         else:  # a public space of the compound: no building named
             query = query.where(WorkOrderRow.compound_id == compound_id, WorkOrderRow.building_id.is_(None))
-        rows = await self._session.scalars(query.order_by(WorkOrderRow.id).limit(5))
-        return [await self._load(row) for row in rows]
+        return await self._orders(query.order_by(WorkOrderRow.id).limit(5))
 
     async def claim_due(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
         query = (
-            select(WorkOrderRow)
+            _select_orders()
             .where(WorkOrderRow.next_timer_at <= now)
             .order_by(WorkOrderRow.next_timer_at)
             .limit(limit)
         )
         if self._session.get_bind().dialect.name == "postgresql":
             # another replica's tick skips what this one holds: no order is reminded or escalated twice
-            query = query.with_for_update(skip_locked=True)
-        rows = list(await self._session.scalars(query))
-        return [await self._load(row) for row in rows]
+            query = query.with_for_update(of=WorkOrderRow, skip_locked=True)
+        return await self._orders(query)
 
     async def overdue(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
-        rows = await self._session.scalars(
-            select(WorkOrderRow).where(_late(now)).order_by(WorkOrderRow.accept_due_at).limit(limit)
+        return await self._orders(
+            _select_orders()  # ix_work_orders_open_due: the open ones in deadline order, not the history
+            .where(_in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES), _late(now))
+            .order_by(WorkOrderRow.accept_due_at)
+            .limit(limit)
         )
-        return [await self._load(row) for row in rows]
 
     async def statistics(self, since: datetime, now: datetime) -> OrderStatistics:
         """Aggregates in SQL, each over an index (state; created_at + category; rating events by time), so

@@ -82,7 +82,7 @@ async def test_migration_0014_gives_orders_waiting_for_a_rating_their_timer(
     database: Database, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, driver: ChatDriver
 ) -> None:
     await resolve(driver, RESIDENT_ZHANG, "兴泰5号楼楼道灯坏了", MEMBER_LI)
-    await downgrade(database.engine, "0012")
+    await downgrade(database.engine, "0013")
     async with uow_factory() as uow:
         timers = list(await uow.session.scalars(select(WorkOrderRow.next_timer_at)))
     assert timers == [None]  # as an order resolved before 0014 was stored
