@@ -36,17 +36,19 @@ async def close_order(ctx: Context, order_id: int, note: str = "") -> WorkOrder:
 async def change_category(ctx: Context, order_id: int, category: Category) -> WorkOrder:
     """Correct the category (kept in the history as "old->new": a labelled example for the classifier)."""
     order, person = await member._order_for_handler(ctx, order_id)
-    if category is Category.UNKNOWN:
+    if category not in ctx.categories:  # UNKNOWN, or not one of this community's categories
         raise TransitionNotAllowed("unknown_category")
     if category is order.category:
         await ctx.answer(texts.SAME_CATEGORY)
         return order
     old = order.category
     order.category = category
-    order.priority = priority_for(category, order.priority)  # a correction may raise it, never lower it
+    order.priority = priority_for(
+        category, order.priority, ctx.categories
+    )  # a correction may raise it, never lower it
     order.record(EventKind.RECATEGORISED, ctx.actor, ctx.clock.now(), f"{old.value}->{category.value}")
     await ctx.uow.orders.save(order)
-    message = texts.RECATEGORISED_MEMBER.format(number=order.number, label=category.label)
+    message = texts.RECATEGORISED_MEMBER.format(number=order.number, label=ctx.categories.label(category))
     await ctx.answer(message)
     if order.assignee_id is not None and order.assignee_id != person.id:
         assignee = await ctx.uow.community.person(order.assignee_id)

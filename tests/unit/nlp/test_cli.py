@@ -66,7 +66,7 @@ def test_classify_reports_bad_rules(tmp_path: Path) -> None:
     bad.write_text("categories: {repair: {keywords: []}}\n", encoding="utf-8")
     result = CliRunner().invoke(_app(), ["classify", "--rules", str(bad)], input="x\n")
     assert result.exit_code == 2
-    assert "rules.yaml: categories.repair.keywords" in result.output
+    assert "rules.yaml:1: categories.repair.keywords" in result.output
 
 
 def test_rules_eval_prints_metrics_and_enforces_thresholds(tmp_path: Path) -> None:

@@ -1,0 +1,112 @@
+"""The community's categories: the 13 shipped keys plus those its rules file adds, with labels and priorities.
+
+Built once at start-up from the rules in effect (`gridbot` reads GRIDBOT_RULES_FILE, else the shipped rules),
+then read by everything that shows or checks a category: the resident's "please choose" buttons, cards,
+statistics, exports and the desk. Nothing here reads a file per message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nlp.rules import RuleSet, load_rules
+from nlp.types import CATEGORY_LABELS, SHIPPED_CATEGORIES, Category, Priority
+
+# The shipped rules' priorities (nlp/data/rules.yaml; a test keeps the two in step), so the shipped
+# categories need no YAML parsed to be labelled.
+_SHIPPED_PRIORITY = {
+    Category.EMERGENCY: Priority.URGENT,
+    Category.SAFETY_HAZARD: Priority.HIGH,
+    Category.ASSISTANCE: Priority.HIGH,
+}
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    key: Category
+    label: str  # the Chinese name residents and staff see
+    priority: Priority  # what a report of this kind gets at least
+
+
+class Catalog:
+    """Known categories in the order residents are offered them (shipped order, a community's own before
+    其他), each with its label and priority. Unknown keys (an order whose category a community later
+    removed) still get a label: the key itself, so nothing breaks and nothing is silently renamed."""
+
+    def __init__(self, infos: Iterable[CategoryInfo]) -> None:
+        self._infos = {info.key: info for info in infos}
+        self.choosable: tuple[Category, ...] = tuple(self._infos)
+        self._unknown = CATEGORY_LABELS[Category.UNKNOWN.value]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._infos
+
+    def infos(self) -> tuple[CategoryInfo, ...]:
+        return tuple(self._infos.values())
+
+    def get(self, key: str) -> Category | None:
+        """The category a key names when this community knows it (never UNKNOWN); else None."""
+        info = self._infos.get(key)  # type: ignore[call-overload]  # a plain str finds a Category key
+        return info.key if info is not None else None
+
+    def label(self, key: str) -> str:
+        info = self._infos.get(key)  # type: ignore[call-overload]
+        if info is not None:
+            return info.label
+        return self._unknown if key == Category.UNKNOWN.value else str(key)
+
+    def priority(self, key: str) -> Priority:
+        info = self._infos.get(key)  # type: ignore[call-overload]
+        return info.priority if info is not None else Priority.NORMAL
+
+    def labels(self) -> dict[str, str]:
+        """Key -> label of every known category, UNKNOWN included (for pages and workbooks)."""
+        return {**{str(k): i.label for k, i in self._infos.items()}, Category.UNKNOWN.value: self._unknown}
+
+
+SHIPPED = Catalog(
+    CategoryInfo(c, CATEGORY_LABELS[c.value], _SHIPPED_PRIORITY.get(c, Priority.NORMAL))
+    for c in SHIPPED_CATEGORIES
+)
+
+
+def categories_of(classifier: object) -> Catalog:
+    """The categories a classifier was built with (a RuleClassifier's), else the shipped ones (a fake)."""
+    found = getattr(classifier, "categories", None)
+    return found if isinstance(found, Catalog) else SHIPPED
+
+
+def catalog_from_rules(rules: RuleSet) -> Catalog:
+    """The shipped categories relabelled and re-prioritised by the rules, then the rules' own (in file
+    order) before 其他 (`other`), which stays last. The rules were validated with `strict_keys`."""
+    declared = {Category(c.name): c for c in rules.categories}
+    infos: list[CategoryInfo] = []
+    for key in SHIPPED_CATEGORIES:
+        if key is Category.OTHER:
+            infos.extend(
+                _info(rule.label, rule.priority, key) for key, rule in declared.items() if key not in SHIPPED
+            )
+        rule = declared.get(key)
+        if rule is None:
+            infos.append(CategoryInfo(key, SHIPPED.label(key), SHIPPED.priority(key)))
+        else:
+            infos.append(_info(rule.label or SHIPPED.label(key), rule.priority, key))
+    return Catalog(infos)
+
+
+def _info(label: str | None, priority: str, key: Category) -> CategoryInfo:
+    assert label is not None, "strict_keys validation requires a label for a new category"
+    return CategoryInfo(key, label, Priority(priority))
+
+
+def load_catalog(rules_file: Path | None) -> Catalog:
+    """The categories of a rules file (None: the shipped ones, without reading any file).
+
+    Raises:
+        RulesError: the rules file is missing or invalid (the message names the file and line).
+    """
+    if rules_file is None:
+        return SHIPPED
+    return catalog_from_rules(load_rules(rules_file, strict_keys=True))
