@@ -3,14 +3,28 @@
 Built once at start-up from the rules in effect (`gridbot` reads GRIDBOT_RULES_FILE, else the shipped rules),
 then read by everything that shows or checks a category: the resident's "please choose" buttons, cards,
 statistics, exports and the desk. Nothing here reads a file per message.
+
+A community's rules file is either a whole rules file or a short one that starts from the shipped rules::
+
+    version: 1
+    extends: shipped
+    categories:
+      heating: {label: 供暖, priority: high, keywords: [{all: [暖气, [不热, 冰凉]], weight: 3}]}
+      other: {label: 其他事项}     # a shipped category: relabel it, re-prioritise it, add keywords
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from nlp.errors import RulesError
 from nlp.rules import RuleSet, load_rules
 from nlp.types import CATEGORY_LABELS, SHIPPED_CATEGORIES, Category, Priority
 
@@ -101,6 +115,21 @@ def _info(label: str | None, priority: str, key: Category) -> CategoryInfo:
     return CategoryInfo(key, label, Priority(priority))
 
 
+SHIPPED_RULES = Path(__file__).resolve().parent / "data" / "rules.yaml"
+_OVERLAY_KEYS = {"version", "extends", "settings", "categories"}
+_SHIPPED_CATEGORY_KEYS = {"label", "priority", "keywords", "exclude"}
+
+
+def load_community_rules(path: Path) -> RuleSet:
+    """The rules gridbot runs on: a whole rules file, or one that `extends: shipped` (validated as one
+    merged file; problems name `path` and the line in it).
+
+    Raises:
+        RulesError: the file is missing or invalid.
+    """
+    return load_rules(path, strict_keys=True, extend=lambda data: extend_shipped(data, path))
+
+
 def load_catalog(rules_file: Path | None) -> Catalog:
     """The categories of a rules file (None: the shipped ones, without reading any file).
 
@@ -109,4 +138,70 @@ def load_catalog(rules_file: Path | None) -> Catalog:
     """
     if rules_file is None:
         return SHIPPED
-    return catalog_from_rules(load_rules(rules_file, strict_keys=True))
+    return catalog_from_rules(load_community_rules(rules_file))
+
+
+@cache
+def _shipped_data() -> Any:
+    return yaml.load(
+        SHIPPED_RULES.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    )
+
+
+def extend_shipped(data: Any, source: Path | str) -> Any:
+    """`data` unchanged unless it says `extends: shipped`; then the shipped rules with its changes: its
+    settings over theirs, its keywords and excludes before theirs, its label and priority instead of
+    theirs, and its new categories after the shipped ones but before `other`, which stays last."""
+    if not isinstance(data, Mapping) or "extends" not in data:
+        return data
+    if data["extends"] != "shipped":
+        raise RulesError(
+            source, f"extends: {data['extends']!r} is not 'shipped' (the only rules to start from)"
+        )
+    extra = set(data) - _OVERLAY_KEYS
+    if extra:
+        raise RulesError(
+            source,
+            f"unknown top-level key(s) with extends: {', '.join(sorted(map(str, extra)))} "
+            "(to change polarity, copy the whole shipped rules file instead)",
+        )
+    merged = copy.deepcopy(_shipped_data())
+    settings = data.get("settings") or {}
+    if not isinstance(settings, Mapping):
+        raise RulesError(source, "settings: must be a mapping")
+    for key, value in settings.items():
+        if key in ("override", "certain") and isinstance(value, Mapping):
+            merged["settings"][key] = {**(merged["settings"].get(key) or {}), **value}
+        else:
+            merged["settings"][key] = value
+    categories = data.get("categories") or {}
+    if not isinstance(categories, Mapping):
+        raise RulesError(source, "categories: must be a mapping of category name -> rules")
+    shipped: dict[str, Any] = merged["categories"]
+    added: dict[str, Any] = {}
+    for name, body in categories.items():
+        if name not in shipped:
+            added[name] = body
+            continue
+        where = f"categories.{name}"
+        if not isinstance(body, Mapping):
+            raise RulesError(source, f"{where}: must be a mapping (label, priority, keywords, exclude)")
+        extra = set(body) - _SHIPPED_CATEGORY_KEYS
+        if extra:
+            raise RulesError(
+                source,
+                f"{where}: a shipped category takes {', '.join(sorted(_SHIPPED_CATEGORY_KEYS))}, "
+                f"not {', '.join(sorted(map(str, extra)))}",
+            )
+        base = shipped[name]
+        for key in ("label", "priority"):
+            if key in body:
+                base[key] = body[key]
+        for key in ("keywords", "exclude"):
+            mine = body.get(key) or []
+            if not isinstance(mine, list):
+                raise RulesError(source, f"{where}.{key}: must be a list")
+            base[key] = [*mine, *(base.get(key) or [])]  # its own first: its problems keep their index
+    last = {"other": shipped.pop("other")} if "other" in shipped else {}
+    merged["categories"] = {**shipped, **added, **last}
+    return merged

@@ -31,7 +31,7 @@ Format (see nlp/data/rules.yaml for the shipped default)::
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,13 @@ class RuleSet:
     polarity: Polarity | None = None
 
 
-def load_rules(path: Path, allowed: Collection[str] | None = None, *, strict_keys: bool = False) -> RuleSet:
+def load_rules(
+    path: Path,
+    allowed: Collection[str] | None = None,
+    *,
+    strict_keys: bool = False,
+    extend: Callable[[Any], Any] | None = None,
+) -> RuleSet:
     """Read and validate a rules YAML file.
 
     Args:
@@ -111,6 +117,7 @@ def load_rules(path: Path, allowed: Collection[str] | None = None, *, strict_key
         allowed: category names the caller understands; None accepts any name (external label sets).
         strict_keys: names must be category keys (nlp/types.py Category) and a category that is not
             shipped must have a `label:` (what gridbot itself loads).
+        extend: applied to the parsed YAML before it is validated (nlp/categories.py: `extends: shipped`).
 
     Raises:
         RulesError: unreadable file, bad YAML or an invalid entry; the message says which and where.
@@ -124,6 +131,8 @@ def load_rules(path: Path, allowed: Collection[str] | None = None, *, strict_key
     except yaml.YAMLError as exc:
         raise RulesError(path, f"invalid YAML: {exc}") from exc
     try:
+        if extend is not None:
+            data = extend(data)
         return parse_rules(data, source=str(path), allowed=allowed, strict_keys=strict_keys)
     except RulesError as exc:  # only now, on the error path, find the line it is about
         raise RulesError(path, exc.problem, line=line_of(raw, exc.problem)) from None
