@@ -50,8 +50,8 @@ class Catalog:
     removed) still get a label: the key itself, so nothing breaks and nothing is silently renamed."""
 
     def __init__(self, infos: Iterable[CategoryInfo]) -> None:
-        self._infos = {info.key: info for info in infos}
-        self.choosable: tuple[Category, ...] = tuple(self._infos)
+        self._infos = {info.key.value: info for info in infos}  # by plain key: a stored str finds it
+        self.choosable: tuple[Category, ...] = tuple(info.key for info in self._infos.values())
         self._unknown = CATEGORY_LABELS[Category.UNKNOWN.value]
 
     def __contains__(self, key: object) -> bool:
@@ -62,22 +62,18 @@ class Catalog:
 
     def get(self, key: str) -> Category | None:
         """The category a key names when this community knows it (never UNKNOWN); else None."""
-        info = self._infos.get(key)  # type: ignore[call-overload]  # a plain str finds a Category key
+        info = self._infos.get(key)
         return info.key if info is not None else None
 
     def label(self, key: str) -> str:
-        info = self._infos.get(key)  # type: ignore[call-overload]
+        info = self._infos.get(key)
         if info is not None:
             return info.label
         return self._unknown if key == Category.UNKNOWN.value else str(key)
 
     def priority(self, key: str) -> Priority:
-        info = self._infos.get(key)  # type: ignore[call-overload]
+        info = self._infos.get(key)
         return info.priority if info is not None else Priority.NORMAL
-
-    def labels(self) -> dict[str, str]:
-        """Key -> label of every known category, UNKNOWN included (for pages and workbooks)."""
-        return {**{str(k): i.label for k, i in self._infos.items()}, Category.UNKNOWN.value: self._unknown}
 
 
 SHIPPED = Catalog(
@@ -99,9 +95,7 @@ def catalog_from_rules(rules: RuleSet) -> Catalog:
     infos: list[CategoryInfo] = []
     for key in SHIPPED_CATEGORIES:
         if key is Category.OTHER:
-            infos.extend(
-                _info(rule.label, rule.priority, key) for key, rule in declared.items() if key not in SHIPPED
-            )
+            infos.extend(_info(r.label, r.priority, own) for own, r in declared.items() if own not in SHIPPED)
         rule = declared.get(key)
         if rule is None:
             infos.append(CategoryInfo(key, SHIPPED.label(key), SHIPPED.priority(key)))

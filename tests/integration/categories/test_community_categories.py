@@ -14,6 +14,7 @@ from bot.imports.community_file import parse_community
 from handlers.statistics.exports import write_monthly_workbook
 from handlers.statistics.report import build_report
 from handlers.statistics.rollup import roll_up
+from handlers.workorders.model import WorkOrder
 from nlp import load_classifier
 from nlp.categories import Catalog, categories_of
 from nlp.types import Category, Priority
@@ -52,16 +53,22 @@ async def community(database: Database, clock: FakeClock) -> tuple[SqlUnitOfWork
     return factory, build_driver(factory, clock, RecordingMessenger(), classifier), categories
 
 
-async def test_a_heating_report_is_a_heating_order_everywhere(
-    community: tuple[SqlUnitOfWorkFactory, ChatDriver, Catalog], clock: FakeClock, tmp_path: Path
-) -> None:
-    factory, driver, categories = community
-    await driver.text(RESIDENT_ZHANG, "暖气不热，家里好冷")
+async def _only_order(factory: SqlUnitOfWorkFactory) -> WorkOrder:
+    """The one order 张阿姨 has opened."""
     async with factory() as uow:
         resident = await uow.residents.by_chat(RESIDENT_ZHANG)
         assert resident is not None
         assert resident.id is not None
         (order,) = await uow.orders.for_resident(resident.id)
+    return order
+
+
+async def test_a_heating_report_is_a_heating_order_everywhere(
+    community: tuple[SqlUnitOfWorkFactory, ChatDriver, Catalog], clock: FakeClock, tmp_path: Path
+) -> None:
+    factory, driver, categories = community
+    await driver.text(RESIDENT_ZHANG, "暖气不热，家里好冷")
+    order = await _only_order(factory)
     assert order.category is HEATING
     assert order.priority is Priority.HIGH
     assert order.resolve_due_at == clock.now() + timedelta(hours=8)  # the community file's, not high's 1d
@@ -100,11 +107,7 @@ async def test_an_unsure_report_offers_the_community_s_categories_by_its_names(
     assert labels[-2:] == ["供暖", "宠物"]  # then every category, the community's own after the shipped ones
     assert len(labels) == len(set(labels)) == 15
     await driver.press_button(RESIDENT_ZHANG, "供暖")
-    async with factory() as uow:
-        resident = await uow.residents.by_chat(RESIDENT_ZHANG)
-        assert resident is not None
-        assert resident.id is not None
-        (order,) = await uow.orders.for_resident(resident.id)
+    order = await _only_order(factory)
     assert order.category is HEATING
     assert order.category_chosen_by_resident
     assert order.priority is Priority.HIGH  # the category's own priority, chosen or classified
