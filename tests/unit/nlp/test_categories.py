@@ -87,6 +87,23 @@ def test_a_community_adds_categories_and_relabels_one() -> None:
     assert load_catalog(EXAMPLE).infos() == categories.infos()
 
 
+def test_extends_adds_keywords_and_excludes_to_a_shipped_category(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "version: 1\nextends: shipped\ncategories:\n"
+        "  parking:\n    keywords: [{words: [充电桩被占], weight: 3}]\n"
+        "  repair:\n    exclude: [心情坏了]\n",
+        encoding="utf-8",
+    )
+    shipped, extended = load_classifier(), load_classifier(path)
+    assert shipped.classify("充电桩被占了").category is Category.UNKNOWN
+    assert extended.classify("充电桩被占了").category is Category.PARKING
+    assert shipped.classify("今天心情坏了").category is Category.REPAIR
+    assert extended.classify("今天心情坏了").category is Category.UNKNOWN
+    assert extended.classify("楼道灯坏了").category is Category.REPAIR  # the shipped keywords stay
+    assert extended.categories.infos() == SHIPPED.infos()
+
+
 def test_a_whole_rules_file_may_add_a_category(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     extra = "  heating:\n    label: 供暖\n    priority: high\n    keywords:\n      - {words: [暖气不热], weight: 5}\n"
