@@ -26,6 +26,7 @@ from handlers.desk.registry import FEATURE as DESK
 from handlers.edge import clean
 from handlers.errors import DomainError, NotAuthorised, TransitionNotAllowed
 from handlers.features import Feature, merge
+from handlers.labels.registry import FEATURE as LABELS
 from handlers.messages import ChatKind, Incoming, Outcome
 from handlers.ports import Clock, NoObserver, Notice, Observer, UnitOfWorkFactory
 from handlers.statistics.registry import FEATURE as STATISTICS
@@ -250,6 +251,7 @@ FEATURES: tuple[Feature, ...] = (
     BROADCASTS,
     DESK,
     STATISTICS,
+    LABELS,
 )
 TABLES = merge(FEATURES)
 

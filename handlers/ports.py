@@ -12,6 +12,7 @@ from handlers.broadcasts.model import Audience, Broadcast, Campaign, FinishedRun
 from handlers.care.model import Checkin, LedgerEntry
 from handlers.community.model import Building, Compound, Grid, Invite, Invitee, Person, Resident, Role
 from handlers.community.settings import CommunitySettings, CommunitySpec
+from handlers.labels.model import ClassificationLabel
 from handlers.messages import Reply
 from handlers.workorders.model import OrderEvent, WorkOrder
 from nlp.types import Category
@@ -257,6 +258,16 @@ class BroadcastRepository(Protocol):
     async def save_campaign(self, campaign: Campaign) -> None: ...
 
 
+class LabelRepository(Protocol):
+    """The classifier's labelled examples (handlers/labels): written with the choice or correction, in its
+    transaction; read back in id order by the CLI (export, suggest, train)."""
+
+    async def add(self, label: ClassificationLabel) -> ClassificationLabel: ...
+    async def page(self, after: int = 0, limit: int = 1000) -> list[ClassificationLabel]:
+        """Labels with an id above `after`, in id order, at most `limit` of them."""
+        ...
+
+
 @dataclass(frozen=True)
 class HeldData:
     """What is stored about one resident beyond their own record, ledger entry and topic settings
@@ -269,6 +280,7 @@ class HeldData:
     checkins: int  # daily check-in answers and questions recorded
     messages: int  # messages to their chat kept in the outbox
     updates: int  # their updates in the Telegram update journal (kept a few days)
+    labels: int = 0  # their words kept as the classifier's labelled examples (handlers/labels)
 
 
 @dataclass(frozen=True)
@@ -314,6 +326,8 @@ class UnitOfWork(Protocol):
     def checkins(self) -> CheckinRepository: ...
     @property
     def privacy(self) -> PersonalDataRepository: ...
+    @property
+    def labels(self) -> LabelRepository: ...
 
     async def serialize_chat(self, chat_id: int) -> None:
         """Hold the chat until this transaction ends: one update per chat at a time, across replicas."""

@@ -51,6 +51,8 @@ class Verb(StrEnum):
     REPLY_FOLLOWER = "rf"  # the handler answers a "me too" follower's words: order id, resident id
     ORDERS_PAGE = "op"  # /orders: the next page, after this order id
     HANDOVER = "ho"  # /leave and /back: d|l|k|b (to the deputy, to the grid leader, keep them, take back)
+    RECATEGORISE_MENU = "km"  # 改类别 on a handler's card: offer the categories
+    RECATEGORISE_TO = "kt"  # change the order's category: order id, category key
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ SIGNATURES: dict[Verb, tuple[Arg, ...]] = {
     Verb.REPLY_FOLLOWER: (Number("order_id"), Number("resident_id")),
     Verb.ORDERS_PAGE: (Number("after", 0),),
     Verb.HANDOVER: (one_of("choice", "d", "l", "k", "b"),),
+    Verb.RECATEGORISE_MENU: (Number("order_id"),),
+    Verb.RECATEGORISE_TO: (Number("order_id"), CategoryKey("category")),
 }
 _BY_WIRE = {verb.value: verb for verb in Verb}
 

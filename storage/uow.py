@@ -16,6 +16,7 @@ from storage.repositories.conversations import (
     SqlMessageLinkRepository,
 )
 from storage.repositories.desk import SqlDeskRepository
+from storage.repositories.labels import SqlLabelRepository
 from storage.repositories.privacy import SqlPersonalDataRepository
 from storage.repositories.residents import SqlResidentRepository
 from storage.repositories.statistics import SqlStatisticsRepository
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
         self.checkins = SqlCheckinRepository(self.session)
         self.broadcasts = SqlBroadcastRepository(self.session, clock)
         self.privacy = SqlPersonalDataRepository(self.session)  # /mydata and /deletedata
+        self.labels = SqlLabelRepository(self.session)  # the classifier's labelled examples
         self.statistics = SqlStatisticsRepository(self.session)
         self.desk = SqlDeskRepository(self.session)  # the staff desk (handlers.desk reads it as a port)
         return self

@@ -61,6 +61,7 @@ class DeskUnitOfWork:
         self.ledger = inner.ledger
         self.checkins = inner.checkins
         self.privacy = inner.privacy
+        self.labels = inner.labels  # a correction on the desk is a labelled example too
         self.desk = inner.desk
 
     async def serialize_chat(self, chat_id: int) -> None:

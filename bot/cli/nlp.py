@@ -20,6 +20,7 @@ from bot.cli.classify import (
     community_file,
     run,
 )
+from bot.cli.labels import labels_app
 from nlp import NlpError, RuleClassifier
 from nlp.classifier import DEFAULT_MODEL
 from nlp.quality.compare import compare, format_comparison
@@ -133,7 +134,13 @@ def _comparison(classifier: RuleClassifier, rows: list[LabelledRow], file: Path,
 
 @rules_app.command("suggest")
 def suggest_command(
-    file: Annotated[Path, typer.Argument(help="CSV with text,label columns.")],
+    file: Annotated[Path | None, typer.Argument(help="CSV with text,label columns.")] = None,
+    from_db: Annotated[
+        bool,
+        typer.Option(
+            "--from-db", help="Mine the labels stored in the database (residents' choices, corrections)."
+        ),
+    ] = False,
     top: Annotated[
         int, typer.Option(help="Keywords proposed per label (the average, with --scale-by-size).")
     ] = 20,
@@ -147,18 +154,28 @@ def suggest_command(
     ] = False,
     community: CommunityOpt = None,
 ) -> None:
-    """Propose keywords per label mined from labelled messages, as a rules YAML to review and paste."""
+    """Propose keywords per label mined from labelled messages (a CSV file, or --from-db the community's
+    stored labels), as a rules YAML to review and paste."""
+    if (file is None) == (not from_db):
+        typer.echo("error: give a CSV file or --from-db (one of them)", err=True)
+        raise typer.Exit(2)
     classifier = _classifier(community, None)
-    try:
-        rows = read_labelled_csv(file)
-    except NlpError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    if file is not None:
+        try:
+            pairs = [(r.text, r.label) for r in read_labelled_csv(file)]
+        except NlpError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    else:
+        from bot.cli.labels import stored_examples
+
+        pairs = stored_examples()
+        typer.echo(f"# mined from {len(pairs)} stored label(s)")
     if top < 1 or min_count < 1 or max_weight <= 0:
         typer.echo("error: --top and --min-count must be at least 1, --max-weight positive", err=True)
         raise typer.Exit(2)
     suggestions = suggest_keywords(
-        ((r.text, r.label) for r in rows),
+        pairs,
         classifier.tokenizer.cut,
         top,
         min_count,
@@ -171,8 +188,10 @@ def suggest_command(
 
 
 nlp_app = typer.Typer(help="The learned second opinion of the classifier.", no_args_is_help=True)
+nlp_app.add_typer(labels_app, name="labels")
 # The shipped labelled sets live in the source checkout, next to the tests that gate on them.
 SETS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
+DB_SOURCE = "community labels (database)"  # how the stored labels are named in the model's sources
 
 
 @nlp_app.command("train")
@@ -185,6 +204,14 @@ def train_command(
     sets_dir: Annotated[
         Path, typer.Option("--sets-dir", help="Folder holding the shipped training sets.")
     ] = SETS_DIR,
+    with_db: Annotated[
+        bool,
+        typer.Option(
+            "--with-db",
+            help="Also learn from the community's stored labels (residents' choices and corrections), read "
+            "from the database GRIDBOT_DATABASE_URL names.",
+        ),
+    ] = False,
     community: CommunityOpt = None,
     rules: RulesOpt = None,
     model_leads: Annotated[
@@ -196,7 +223,8 @@ def train_command(
         ),
     ] = False,
 ) -> None:
-    """Retrain the learned model from the shipped sets (and --extra files) and write the model file.
+    """Retrain the learned model from the shipped sets (--extra files, and with --with-db the community's
+    stored labels) and write the model file.
 
     Settings and thresholds are chosen by cross-validation on these examples only; dev_styles.csv and
     the blind sets never train it. The bot reads the file at start (GRIDBOT_NLP_MODEL_FILE).
@@ -224,6 +252,17 @@ def train_command(
         examples.extend(kept)
         sources[path.name] = len(kept)
         typer.echo(f"{path}: {len(kept)} examples")
+    if with_db:
+        from bot.cli.labels import stored_examples
+
+        stored = stored_examples()
+        strange = sorted({label for _, label in stored} - categories)
+        if strange:
+            typer.echo(f"error: stored labels: unknown label(s) {', '.join(strange)}", err=True)
+            raise typer.Exit(2)
+        examples.extend(Example(text, label) for text, label in stored)
+        sources[DB_SOURCE] = len(stored)
+        typer.echo(f"{DB_SOURCE}: {len(stored)} examples")
     by_rules = {ex.text: classifier.classify_by_rules(ex.text) for ex in examples}
     try:
         result = train_model(

@@ -43,7 +43,8 @@ class _Env:
 
 
 @asynccontextmanager
-async def _env() -> AsyncIterator[_Env]:
+async def database_env() -> AsyncIterator[_Env]:
+    """Settings, logging and a migrated database for one CLI command (`gridbot nlp labels` uses it too)."""
     from bot.ops.logs import configure_logging
     from bot.schedule.clock import SystemClock
     from storage.database import make_engine, make_session_factory
@@ -94,7 +95,7 @@ def monthly(
         raise typer.Exit(2) from error
 
     async def go() -> int:
-        async with _env() as env:
+        async with database_env() as env:
             if bring_up_to_date:
                 await _roll_up(env)
             async with env.uow_factory() as uow:
@@ -128,7 +129,7 @@ def export(
         raise typer.Exit(2)
 
     async def go() -> int:
-        async with _env() as env:
+        async with database_env() as env:
             zone = env.clock.now().tzinfo
             assert zone is not None
             start, end = day_range(start_day, end_day, zone)
@@ -154,7 +155,7 @@ def rollup(
     """Bring the daily statistics up to date now (the scheduler does it every few minutes)."""
 
     async def go() -> RollupResult:
-        async with _env() as env:
+        async with database_env() as env:
             return await _roll_up(env, everything)
 
     result = asyncio.run(go())

@@ -40,6 +40,7 @@ def my_data(
         + (f"（未完成：{'、'.join(held.open_orders)}）" if held.open_orders else ""),
         f"您加入的别人的工单（“我也遇到了”）：{held.joined} 张",
         f"您在工单里说的话（转给网格员的回复等）：{held.notes} 条",
+        f"用来帮助机器人学习分类的您的留言：{held.labels} 条",
         f"发给您的消息记录：{held.messages} 条；您发来的原始消息（系统短期留存）：{held.updates} 条",
         "发送 /deletedata 可以删除这些信息。",
     ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 from handlers.context import Context
 from handlers.desk import texts
 from handlers.errors import NotAuthorised, TransitionNotAllowed
+from handlers.labels.correction import correct_category
 from handlers.workorders import member
 from handlers.workorders.model import EventKind, WorkOrder
-from handlers.workorders.opening import priority_for, tell_residents
+from handlers.workorders.opening import tell_residents
 from nlp.types import Category
 
 NOTE_LIMIT = 2000
@@ -34,20 +35,12 @@ async def close_order(ctx: Context, order_id: int, note: str = "") -> WorkOrder:
 
 
 async def change_category(ctx: Context, order_id: int, category: Category) -> WorkOrder:
-    """Correct the category (kept in the history as "old->new": a labelled example for the classifier)."""
+    """Correct the category: kept in the history as "old->new" and as a labelled example for the classifier
+    (a staff correction, or a member's when the order's assignee or grid leader does it)."""
     order, person = await member._order_for_handler(ctx, order_id)
-    if category not in ctx.categories:  # UNKNOWN, or not one of this community's categories
-        raise TransitionNotAllowed("unknown_category")
-    if category is order.category:
+    if not await correct_category(ctx, order, person, category):
         await ctx.answer(texts.SAME_CATEGORY)
         return order
-    old = order.category
-    order.category = category
-    order.priority = priority_for(
-        category, order.priority, ctx.categories
-    )  # a correction may raise it, never lower it
-    order.record(EventKind.RECATEGORISED, ctx.actor, ctx.clock.now(), f"{old.value}->{category.value}")
-    await ctx.uow.orders.save(order)
     message = texts.RECATEGORISED_MEMBER.format(number=order.number, label=ctx.categories.label(category))
     await ctx.answer(message)
     if order.assignee_id is not None and order.assignee_id != person.id:

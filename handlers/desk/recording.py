@@ -18,6 +18,7 @@ from handlers.context import Context
 from handlers.desk import texts
 from handlers.desk.login import may_use_desk
 from handlers.errors import DomainError, NotAuthorised
+from handlers.labels.recording import correction_source, record_label
 from handlers.workorders.model import EventKind, WorkOrder
 from handlers.workorders.opening import PendingReport, open_order
 from handlers.workorders.reporting import has_words
@@ -97,7 +98,8 @@ async def record_report(ctx: Context, report: PhonedReport) -> WorkOrder:
     phone = _check(report)
     now = ctx.clock.now()
     text = report.text.strip()
-    result = ctx.classifier.classify(" ".join(p for p in (report.address.strip(), text) if p))
+    heard = " ".join(p for p in (report.address.strip(), text) if p)
+    result = ctx.classifier.classify(heard)
     category = report.category or result.category
     if category is Category.UNKNOWN:
         raise RecordingRefused(texts.RECORD_ASK_CATEGORY)
@@ -120,6 +122,9 @@ async def record_report(ctx: Context, report: PhonedReport) -> WorkOrder:
         await records.mark_offline(resident.chat_id, now)
     order = await open_order(ctx, resident, pending)
     assert order.id is not None
+    if report.category is not None and report.category is not result.category:
+        # Staff heard the call and filed it otherwise than the classifier would: a labelled example.
+        await record_label(ctx, order, correction_source(person), report.category, heard)
     channel = report.channel if report.channel in CHANNELS else "phone"
     order.record(
         EventKind.NOTED, ctx.actor, now, texts.RECORD_NOTE.format(channel=texts.CHANNEL_LABELS[channel])

@@ -8,6 +8,7 @@ from datetime import tzinfo
 from handlers import verbs
 from handlers.community.model import Person, Resident
 from handlers.community.privacy import mask_phones
+from handlers.labels.texts import BTN_RECATEGORISE
 from handlers.messages import Button
 from handlers.verbs import Verb
 from handlers.workorders import texts
@@ -58,7 +59,10 @@ def member_buttons(order: WorkOrder) -> tuple[tuple[Button, ...], ...]:
                 Button(texts.BTN_ACCEPT, verbs.encode(Verb.ACCEPT, oid)),
                 Button(texts.BTN_TRANSFER, verbs.encode(Verb.TRANSFER_MENU, oid)),
             ),
-            (Button(texts.BTN_RETURN, verbs.encode(Verb.RETURN, oid)),),
+            (
+                Button(texts.BTN_RETURN, verbs.encode(Verb.RETURN, oid)),
+                Button(BTN_RECATEGORISE, verbs.encode(Verb.RECATEGORISE_MENU, oid)),
+            ),
         )
     if order.state is OrderState.ACCEPTED:
         return (
@@ -66,7 +70,10 @@ def member_buttons(order: WorkOrder) -> tuple[tuple[Button, ...], ...]:
                 Button(texts.BTN_RESOLVE, verbs.encode(Verb.RESOLVE, oid)),
                 Button(texts.BTN_TRANSFER, verbs.encode(Verb.TRANSFER_MENU, oid)),
             ),
-            (Button(texts.BTN_RETURN, verbs.encode(Verb.RETURN, oid)),),
+            (
+                Button(texts.BTN_RETURN, verbs.encode(Verb.RETURN, oid)),
+                Button(BTN_RECATEGORISE, verbs.encode(Verb.RECATEGORISE_MENU, oid)),
+            ),
         )
     return ()
 

@@ -9,6 +9,8 @@ from handlers import texts as common_texts
 from handlers import verbs
 from handlers.community.model import Person, Resident, Role
 from handlers.context import Context
+from handlers.labels.model import LabelSource
+from handlers.labels.recording import record_label
 from handlers.messages import Button, DeliveryPriority
 from handlers.ports import Happened
 from handlers.verbs import Action, Verb
@@ -120,6 +122,8 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
     order = await uow.orders.add(order)
     assert order.id is not None
     ctx.notice(Happened.ORDER_OPENED, category.value)
+    if report.chosen_by_resident:  # the resident said what the classifier could not: a labelled example
+        await record_label(ctx, order, LabelSource.RESIDENT_CHOICE, category)
 
     if alarm.urgent:
         # The advice goes first: it must not wait behind anything else.

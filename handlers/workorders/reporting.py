@@ -10,6 +10,8 @@ from handlers import verbs
 from handlers.community.model import Resident
 from handlers.community.registration import STEP_CONSENT, consent_buttons, require_consent
 from handlers.context import Context, rows
+from handlers.labels.model import LabelSource
+from handlers.labels.recording import record_label
 from handlers.messages import Button
 from handlers.ports import Conversation
 from handlers.verbs import Action, Verb
@@ -247,6 +249,11 @@ async def on_duplicate_choice(ctx: Context, action: Action) -> None:
         order.followers.append(ctx.resident.id)
         order.record(EventKind.JOINED, ctx.actor, ctx.clock.now(), pending.text)
         await ctx.uow.orders.save(order)
+        if pending.chosen_by_resident:  # she picked the category after `unknown`: her words, labelled
+            category = Category(pending.category)
+            await record_label(
+                ctx, order, LabelSource.RESIDENT_CHOICE, category, pending.text, ctx.resident.id
+            )
     await ctx.uow.conversations.clear(ctx.chat_id)
     ctx.callback_answer = texts.joined_toast(order.number)  # the press itself is answered too
     await ctx.say(ctx.chat_id, texts.joined(order.number), order_id=order.id)

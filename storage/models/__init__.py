@@ -31,6 +31,7 @@ from storage.models.desk import (
     DeskSessionRow,
     DeskSiteRow,
 )
+from storage.models.labels import ClassificationLabelRow
 from storage.models.statistics import StatsDayRow, StatsDirtyDayRow, StatsLateOrderRow, StatsMarkRow  # noqa: F401
 from storage.models.workorders import (
     OPEN_ORDER,
@@ -85,4 +86,5 @@ __all__ = [
     "DeskAuditRow",
     "DeskRecordedReportRow",
     "DeskSiteRow",
+    "ClassificationLabelRow",
 ]

@@ -3,8 +3,8 @@
 Deleting keeps the resident's work orders as anonymous statistics (category, compound and building, state,
 times, satisfaction) and removes or redacts everything else that is theirs or quotes them: the ledger
 entry, check-ins, topic settings, broadcast deliveries, conversation, message links, journaled updates,
-messages to their chat; their words in orders, order histories ("me too" texts, relayed replies) and in
-messages sent to others about them. Their record stays as an anonymous row under a chat id no Telegram
+messages to their chat; their words in orders, order histories ("me too" texts, relayed replies), in the
+classifier's labelled examples and in messages sent to others about them. Their record stays as an anonymous row under a chat id no Telegram
 chat can have (handlers/community/model.py), because the orders point at it.
 
 Only the dedupe keys of handled updates (inbound_seen) are kept: they hold no text, and without them a
@@ -27,6 +27,7 @@ from storage.models import (
     BroadcastDeliveryRow,
     BroadcastOptOutRow,
     CheckinRow,
+    ClassificationLabelRow,
     ConversationRow,
     DeskRecordedReportRow,
     LedgerEntryRow,
@@ -70,6 +71,10 @@ async def redact_orders(session: AsyncSession, order_ids: Sequence[int], placeho
         await session.execute(
             update(DeskRecordedReportRow).where(DeskRecordedReportRow.order_id.in_(chunk)).values(address="")
         )
+        # The classifier's labelled examples quote the order's text: they go with it.
+        await session.execute(
+            delete(ClassificationLabelRow).where(ClassificationLabelRow.order_id.in_(chunk))
+        )
         await _forget_messages(session, OutboxRow.order_id.in_(chunk), placeholder)
     return notes
 
@@ -104,6 +109,11 @@ class SqlPersonalDataRepository:
         messages = await session.scalar(
             select(func.count()).select_from(OutboxRow).where(OutboxRow.chat_id == resident.chat_id)
         )
+        labels = await session.scalar(
+            select(func.count())
+            .select_from(ClassificationLabelRow)
+            .where(ClassificationLabelRow.resident_id == resident.id)
+        )
         return HeldData(
             orders=len(own),
             open_orders=tuple(o.number for o in own if o.state not in ("closed", "cancelled")),
@@ -112,6 +122,7 @@ class SqlPersonalDataRepository:
             checkins=int(checkins or 0),
             messages=int(messages or 0),
             updates=len(await self._journaled(resident.chat_id)),
+            labels=int(labels or 0),
         )
 
     async def erase(self, resident: Resident, placeholder: str) -> Erased:
@@ -156,6 +167,9 @@ class SqlPersonalDataRepository:
             delete(MessageLinkRow).where(MessageLinkRow.chat_id == chat),
             delete(OutboxRow).where(OutboxRow.chat_id == chat),
             delete(UnreachableChatRow).where(UnreachableChatRow.chat_id == chat),
+            # Labelled examples of their words, from orders that are no longer theirs too (one they left
+            # to a "me too" follower was labelled while it still held their text).
+            delete(ClassificationLabelRow).where(ClassificationLabelRow.resident_id == rid),
         ]
         journaled = await self._journaled(chat)
         for chunk in chunks(journaled):

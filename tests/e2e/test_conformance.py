@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from handlers import texts
+from handlers.labels import texts as label_texts
 from handlers.workorders import texts as order_texts
 from tests.driver import MEMBER_LI, MEMBER_QIAN, MEMBER_ZHANG, NEWCOMER, RESIDENT_CHEN, RESIDENT_ZHANG
 from tests.e2e.gridbot_harness import RunningBot, running_bot, shared_classifier
@@ -87,6 +88,7 @@ async def test_report_accept_relay_resolve_rate(bot: RunningBot, emu: Emulator) 
         order_texts.BTN_ACCEPT,
         order_texts.BTN_TRANSFER,
         order_texts.BTN_RETURN,
+        label_texts.BTN_RECATEGORISE,
     ]
 
     answer = await press(emu, MEMBER_LI, card, order_texts.BTN_ACCEPT)

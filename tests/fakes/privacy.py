@@ -45,6 +45,7 @@ class FakePersonalData:
             checkins=sum(1 for c in self.s.checkins.values() if c.resident_id == rid),
             messages=sum(1 for r in self.s.outbox if r.chat_id == resident.chat_id),
             updates=0,
+            labels=sum(1 for lb in self.s.labels if lb.resident_id == rid),
         )
 
     async def erase(self, resident: Resident, placeholder: str) -> Erased:
@@ -68,6 +69,8 @@ class FakePersonalData:
         for order_id in joined:
             s.orders[order_id].followers = [f for f in s.orders[order_id].followers if f != rid]
         before = len(s.ledger) + len(s.checkins) + len(s.conversations) + len(s.links) + len(s.outbox)
+        before += len(s.labels)
+        s.labels = [lb for lb in s.labels if lb.resident_id != rid and lb.order_id not in own]
         s.ledger.pop(rid, None)
         s.checkins = {i: c for i, c in s.checkins.items() if c.resident_id != rid}
         s.conversations.pop(chat, None)
@@ -81,6 +84,7 @@ class FakePersonalData:
         records = before - (
             len(s.ledger) + len(s.checkins) + len(s.conversations) + len(s.links) + len(s.outbox)
         )
+        records -= len(s.labels)
         state = getattr(s, "broadcast_state", None)
         if state is not None:
             state.opt_outs = {(c, t) for c, t in state.opt_outs if c != chat}

@@ -15,6 +15,7 @@ from handlers.broadcasts.model import (
 from handlers.care.model import Checkin, LedgerEntry
 from handlers.community.model import Building, Compound, Grid, Invite, Person, Resident, Role
 from handlers.community.settings import CommunitySettings
+from handlers.labels.model import ClassificationLabel
 from handlers.messages import Reply
 from handlers.ports import Conversation
 from handlers.workorders.model import OrderEvent, WorkOrder
@@ -90,6 +91,7 @@ class FakeStore:
         self.conversations: dict[int, Conversation] = {}
         self.inbound: set[str] = set()
         self.outbox: list[Reply] = []
+        self.labels: list[ClassificationLabel] = []  # the classifier's labelled examples, in id order
 
     def new_id(self) -> int:
         self.last_id += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.fakes.broadcasts import FakeBroadcasts
 from tests.fakes.care import FakeCheckins, FakeLedger
 from tests.fakes.community import FakeCommunity, FakeResidents
+from tests.fakes.labels import FakeLabels
 from tests.fakes.privacy import FakePersonalData
 from tests.fakes.statistics import FakeStatistics
 from tests.fakes.store import FakeStore
@@ -33,6 +34,7 @@ class FakeUnitOfWork:
         self.broadcasts = FakeBroadcasts(self._work)
         self.privacy = FakePersonalData(self._work)
         self.statistics = FakeStatistics()
+        self.labels = FakeLabels(self._work)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         self._open()

@@ -9,14 +9,25 @@ from sqlalchemy import func, select
 from bot.schedule.retention import retention_tick
 from bot.settings import ResidentsSettings
 from handlers.community import texts as own_texts
+from handlers.labels import texts as label_texts
 from handlers.workorders import texts as order_texts
-from storage.models import CheckinRow, LedgerEntryRow, OutboxRow, ResidentRow, TelegramUpdateRow, WorkOrderRow
+from nlp.types import Category
+from storage.models import (
+    CheckinRow,
+    ClassificationLabelRow,
+    LedgerEntryRow,
+    OutboxRow,
+    ResidentRow,
+    TelegramUpdateRow,
+    WorkOrderRow,
+)
 from storage.repositories.telegram import JournaledUpdate, SqlUpdateJournal
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import MEMBER_LI, RESIDENT_CHEN, RESIDENT_ZHANG, STAFF_LIU, ChatDriver
 from tests.fakes import FakeClock
 from tests.integration.conftest import Database
 from tests.integration.reliability.tables import every_text
+from tests.unit.labels.scenarios import member_corrects
 
 NAME = "欧阳娜娜"  # nobody else in the example community is called this
 PHONE = "13912345678"
@@ -45,6 +56,9 @@ async def _everything(driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clo
     await driver.text(RESIDENT_ZHANG, f"兴泰5号楼门口垃圾堆了三天了，{PHRASE}，电话{PHONE}")
     card = next(s for s in reversed(driver.sent) if PHRASE in s.text and s.chat_id != RESIDENT_ZHANG)
     await driver.press(card.chat_id, card.button(order_texts.BTN_ACCEPT).data, on=card)
+    # Her grid member corrects the category from the card: her words become a labelled example.
+    await driver.press(card.chat_id, card.button(label_texts.BTN_RECATEGORISE).data, on=card)
+    await driver.press_button(card.chat_id, Category.SAFETY_HAZARD.label)
     await driver.text(card.chat_id, "我下午过去看看", reply_to=card.message_id)
     relayed = driver.last(RESIDENT_ZHANG)
     await driver.text(RESIDENT_ZHANG, f"好的，{REPLY}", reply_to=relayed.message_id)
@@ -75,6 +89,7 @@ async def test_after_deletion_nothing_of_hers_is_anywhere(
     tables = {table for table, _ in before}
     # The scenario put her data in every kind of place it can be (so the check below means something).
     assert {"residents", "work_orders", "order_events", "outbox", "telegram_updates"} <= tables, tables
+    assert "classification_labels" in tables, tables
 
     await driver.text(RESIDENT_ZHANG, "/deletedata")
     await driver.press_button(RESIDENT_ZHANG, own_texts.BTN_DELETE)
@@ -94,7 +109,9 @@ async def test_after_deletion_nothing_of_hers_is_anywhere(
         assert record.chat_id < 0
         assert (record.phone, record.building_id, record.consented_at) == (None, None, None)
         orders = (await session.scalars(select(WorkOrderRow).where(WorkOrderRow.resident_id == rid))).all()
-        assert [o.category for o in orders] == ["sanitation"]  # the statistics keep category, place, time
+        # The statistics keep category (as corrected), place, time.
+        assert [o.category for o in orders] == ["safety_hazard"]
+        assert await session.scalar(select(func.count()).select_from(ClassificationLabelRow)) == 0
         assert (orders[0].building_number, orders[0].room, orders[0].state) == ("5", None, "cancelled")
         followed = (await session.scalars(select(WorkOrderRow).where(WorkOrderRow.resident_id != rid))).all()
         assert all(rid not in o.followers for o in followed)
@@ -115,8 +132,11 @@ async def test_retention_deletes_old_sent_messages_and_redacts_closed_orders(
     await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
     await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
     await driver.text(MEMBER_LI, f"换好了灯泡，{REPLY}")
+    await driver.press_button(MEMBER_LI, label_texts.BTN_RECATEGORISE)  # a labelled example of each
+    await driver.press_button(MEMBER_LI, Category.SAFETY_HAZARD.label)
     await driver.press_button(RESIDENT_ZHANG, "满意")  # closed
-    await driver.text(RESIDENT_CHEN, f"森源华府6号楼垃圾没人收，{PHRASE}")  # still open
+    # Still open, and corrected too.
+    await member_corrects(driver, Category.ORDER_DISPUTE, f"森源华府6号楼垃圾没人收，{PHRASE}", RESIDENT_CHEN)
     settings = ResidentsSettings(keep_sent_messages_days=30, keep_closed_order_texts_days=365)
     tick = retention_tick(uow_factory.session_factory, clock, settings)
 
@@ -135,8 +155,11 @@ async def test_retention_deletes_old_sent_messages_and_redacts_closed_orders(
         closed = (await uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.state == "closed"))).one()
         open_ = (await uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.state != "closed"))).one()
         history = [e.note for e in await uow.orders.history(closed.id)]
-    assert (closed.text, closed.resolution_note, closed.category) == (own_texts.REDACTED, "", "repair")
+    assert (closed.text, closed.resolution_note, closed.category) == (own_texts.REDACTED, "", "safety_hazard")
     assert not any(REPLY in note for note in history)
     assert "satisfied" in history  # ratings are statistics, not words
     assert PHRASE in open_.text
+    async with uow_factory() as uow:
+        (label,) = await uow.labels.page()  # the closed order's example went with its text
+    assert (label.order_id, label.category) == (open_.id, "order_dispute")
     assert await tick.job() == 0  # done once
