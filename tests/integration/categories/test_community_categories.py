@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from bot.imports.community_file import parse_community
+from handlers.labels import texts as label_texts
 from handlers.statistics.exports import write_monthly_workbook
 from handlers.statistics.report import build_report
 from handlers.statistics.rollup import roll_up
@@ -111,3 +112,23 @@ async def test_an_unsure_report_offers_the_community_s_categories_by_its_names(
     assert order.category is HEATING
     assert order.category_chosen_by_resident
     assert order.priority is Priority.HIGH  # the category's own priority, chosen or classified
+
+
+async def test_the_grid_member_moves_it_to_another_of_the_community_s_categories(
+    community: tuple[SqlUnitOfWorkFactory, ChatDriver, Catalog],
+) -> None:
+    factory, driver, _ = community
+    await driver.text(RESIDENT_ZHANG, "暖气不热，家里好冷")
+    order = await _only_order(factory)
+    card = next(
+        s for s in reversed(driver.sent) if s.chat_id in (MEMBER_LI, MEMBER_ZHANG) and order.number in s.text
+    )
+    await driver.press(card.chat_id, card.button(label_texts.BTN_RECATEGORISE).data, on=card)
+    offered = [b.text for row in driver.last(card.chat_id).reply.buttons for b in row]
+    assert {"宠物", "其他事项"} <= set(offered)
+    assert "供暖" not in offered  # what it is now
+    await driver.press_button(card.chat_id, "宠物")
+    moved = await _only_order(factory)
+    assert moved.category is Category("pets")
+    assert moved.priority is Priority.HIGH  # a correction never lowers it
+    assert "宠物" in driver.last(card.chat_id).text
