@@ -9,6 +9,7 @@ from handlers.messages import Button, DeliveryPriority, Incoming, Reply
 from handlers.ports import Clock, Happened, Notice, UnitOfWork
 from handlers.workorders.model import Actor
 from handlers.workorders.sla import WeekdayCalendar, WorkCalendar
+from nlp.categories import SHIPPED, Catalog
 from nlp.types import Classifier
 
 
@@ -31,6 +32,8 @@ class Context:
     callback_answer: str | None = None
     calendar: WorkCalendar = field(default_factory=WeekdayCalendar)
     limits: Limits = field(default_factory=Limits)
+    # The community's categories: labels, priorities and the order residents are offered them.
+    categories: Catalog = SHIPPED
     # What happened, for the observer; the core reports it only if this transaction commits.
     notices: list[Notice] = field(default_factory=list)
 

@@ -34,6 +34,7 @@ from handlers.statistics.registry import FEATURE as STATISTICS
 from handlers.workorders import attachments, member, reporting, resident, timers
 from handlers.workorders.registry import FEATURE as WORKORDERS
 from handlers.workorders.sla import WeekdayCalendar, WorkCalendar
+from nlp.categories import Catalog, categories_of
 from nlp.types import Classifier
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class Core:
         observer: Observer | None = None,
         retry: Callable[[Exception], bool] = may_recover,
         limits: Limits | None = None,
+        categories: Catalog | None = None,
     ) -> None:
         """`retry` picks the failures worth another attempt (the database briefly away): those propagate,
         so the transport's journal replays the update. Any other failure is an incident: answered once and
@@ -79,6 +81,8 @@ class Core:
         self._observer: Observer = observer or NoObserver()
         self._retry = retry
         self._limits = limits or Limits()
+        # the rules' categories when the classifier has them (RuleClassifier), else the shipped ones
+        self.categories: Catalog = categories or categories_of(classifier)
 
     def warm_up(self) -> None:
         """Load what the classifier builds lazily (jieba's dictionary), so no message waits for it."""
@@ -97,7 +101,16 @@ class Core:
     async def run_job(self, job: Callable[[Context], Awaitable[T]]) -> T:
         """Run a job nobody sent (a tick, an import) in one transaction, as the system."""
         async with self._uow_factory() as uow:
-            ctx = Context(uow, self._clock, self._classifier, _SYSTEM, None, None, calendar=self._calendar)
+            ctx = Context(
+                uow,
+                self._clock,
+                self._classifier,
+                _SYSTEM,
+                None,
+                None,
+                calendar=self._calendar,
+                categories=self.categories,
+            )
             done = await job(ctx)
             await uow.commit()
         self._report(ctx.notices)
@@ -123,6 +136,7 @@ class Core:
                 resident=await uow.residents.by_chat(incoming.sender_id),
                 calendar=self._calendar,
                 limits=self._limits,
+                categories=self.categories,
             )
             refusal: DomainError | None = None
             failure: Exception | None = None
@@ -186,7 +200,9 @@ class Core:
             if incoming.callback_data is not None:
                 await uow.commit()
                 return Outcome(callback_answer=message)
-            ctx = Context(uow, self._clock, self._classifier, incoming, None, None)
+            ctx = Context(
+                uow, self._clock, self._classifier, incoming, None, None, categories=self.categories
+            )
             await ctx.answer(message)
             await uow.commit()
             return Outcome(replies=ctx.replies)

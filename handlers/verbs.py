@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from handlers.broadcasts.model import Topic
-from nlp.types import CHOOSABLE_CATEGORIES
+from nlp.types import Category
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 MAX_ID = 2**53  # every stored id is below it (and it stays exact in JSON consumers)
@@ -96,7 +96,25 @@ def one_of(name: str, *words: str) -> OneOf:
     return OneOf(name, frozenset(str(w) for w in words))  # plain strings, also from a StrEnum
 
 
-Arg = Number | OneOf
+@dataclass(frozen=True)
+class CategoryKey:
+    """A category key in its valid shape (nlp/types.py Category), never UNKNOWN; whether this community
+    knows it is the handler's question, since a community's rules file adds categories."""
+
+    name: str
+
+    def parse(self, raw: str) -> str | None:
+        try:
+            key = Category(raw)
+        except ValueError:
+            return None
+        return None if key is Category.UNKNOWN else key.value
+
+    def accepts(self, value: object) -> bool:
+        return isinstance(value, str) and self.parse(value) == value
+
+
+Arg = Number | OneOf | CategoryKey
 
 _YES_NO = ("y", "n")
 SIGNATURES: dict[Verb, tuple[Arg, ...]] = {
@@ -105,7 +123,7 @@ SIGNATURES: dict[Verb, tuple[Arg, ...]] = {
     Verb.ADDRESS: (one_of("step", "c", "b", "u", "r"), Number("id", 0)),
     Verb.REPORT_COMPOUND: (Number("compound_id"),),
     Verb.REPORT_BUILDING: (Number("building_id", 0),),
-    Verb.REPORT_CATEGORY: (one_of("category", *CHOOSABLE_CATEGORIES),),
+    Verb.REPORT_CATEGORY: (CategoryKey("category"),),
     Verb.ACCEPT: (Number("order_id"),),
     Verb.TRANSFER_MENU: (Number("order_id"),),
     Verb.TRANSFER_TO: (Number("order_id"), Number("person_id")),
@@ -130,7 +148,7 @@ SIGNATURES: dict[Verb, tuple[Arg, ...]] = {
     Verb.ORDERS_PAGE: (Number("after", 0),),
     Verb.HANDOVER: (one_of("choice", "d", "l", "k", "b"),),
     Verb.RECATEGORISE_MENU: (Number("order_id"),),
-    Verb.RECATEGORISE_TO: (Number("order_id"), one_of("category", *CHOOSABLE_CATEGORIES)),
+    Verb.RECATEGORISE_TO: (Number("order_id"), CategoryKey("category")),
     Verb.FOLLOWUP: (Number("order_id"), one_of("result", "o", "s", "b", "u")),
     Verb.FOLLOWUP_PAGE: (Number("after", 0),),
     Verb.NOTICE_REVIEW: (one_of("choice", *_YES_NO), Number("broadcast_id")),

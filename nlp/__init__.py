@@ -3,7 +3,6 @@
 from nlp.classifier import RuleClassifier, load_classifier
 from nlp.errors import NlpError, RulesError
 from nlp.types import (
-    CHOOSABLE_CATEGORIES,
     Category,
     Classification,
     Classifier,
@@ -13,7 +12,6 @@ from nlp.types import (
 )
 
 __all__ = [
-    "CHOOSABLE_CATEGORIES",
     "Category",
     "Classification",
     "Classifier",

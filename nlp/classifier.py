@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from nlp.categories import SHIPPED_RULES, Catalog, catalog_from_rules, load_community_rules
 from nlp.engine import RuleEngine
 from nlp.learned.opinion import SecondOpinion
 from nlp.location import LocationExtractor
 from nlp.normalise import Normaliser, default_normaliser
-from nlp.rules import RuleSet, load_rules
+from nlp.rules import RuleSet
 from nlp.soundalike import SoundAlike
 from nlp.tokenizer import Tokenizer
 from nlp.types import Category, Classification, EmergencyLevel, Location, Priority
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-DEFAULT_RULES = DATA_DIR / "rules.yaml"
+DEFAULT_RULES = SHIPPED_RULES
 DEFAULT_USERDICT = DATA_DIR / "userdict.txt"
 DEFAULT_MODEL = DATA_DIR / "model.bin"  # the learned second opinion (`gridbot nlp train` writes it)
 _MAX_CHARS = 2000  # longer messages are cut: the point is made early, and cost stays bounded
@@ -40,7 +41,9 @@ class RuleClassifier:
         self.engine = RuleEngine(rules, tokenizer.cut, tokenizer.has_token)
         self.locator = locator
         self._priority = {Category(c.name): Priority(c.priority) for c in rules.categories}
-        self._category = {c.value: c for c in Category}
+        self._category = {c.name: Category(c.name) for c in rules.categories}
+        # the community's categories (labels, priorities, order) as these rules declare them
+        self.categories: Catalog = catalog_from_rules(rules)
         self.second_opinion: SecondOpinion | None = None  # rules alone until use_model()
 
     def use_model(self, path: Path) -> None:
@@ -135,9 +138,7 @@ def load_classifier(
         RulesError: the rules file is missing or invalid.
         ModelError: the model file is missing or invalid.
     """
-    rules = load_rules(
-        rules_path or DEFAULT_RULES, allowed=[c.value for c in Category if c is not Category.UNKNOWN]
-    )
+    rules = load_community_rules(rules_path or DEFAULT_RULES)
     compound_words = [w for name, aliases in (compounds or {}).items() for w in (name, *aliases)]
     literals = [p for cat in rules.categories for kw in cat.keywords for p in kw.parts]
     tokenizer = Tokenizer(userdict=userdict, extra_words=[*compound_words, *literals])

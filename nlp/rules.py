@@ -10,6 +10,7 @@ Format (see nlp/data/rules.yaml for the shipped default)::
     categories:
       emergency:
         priority: urgent      # urgent | high | normal
+        label: 紧急求助        # the Chinese name shown (required for a category that is not shipped)
         keywords:
           - 着火                          # weight = default_weight (1.0)
           - {text: 煤气味, weight: 3}
@@ -30,7 +31,7 @@ Format (see nlp/data/rules.yaml for the shipped default)::
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,12 @@ import yaml
 from nlp.errors import RulesError
 from nlp.normalise import normalise
 from nlp.scope import WITHIN, Polarity, parse_polarity
+from nlp.types import CATEGORY_LABELS, Category
 
 PRIORITIES = ("urgent", "high", "normal")
+_MAX_LABEL = 16  # a label is a button's text and a spreadsheet column's heading
+_PATH = re.compile(r"^((?:categories|settings|polarity)[^\s:]*)")
+_STEP = re.compile(r"\.?([^.\[]+)|\[(\d+)\]")
 # libyaml's loader when PyYAML has it: parsing the rules is most of the classifier's start-up.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -76,6 +81,7 @@ class CategoryRules:
     priority: str
     keywords: tuple[Keyword, ...]
     exclude: tuple[re.Pattern[str], ...] = ()
+    label: str | None = None  # None: the shipped label (nlp/types.py CATEGORY_LABELS)
 
 
 @dataclass(frozen=True)
@@ -97,12 +103,21 @@ class RuleSet:
     polarity: Polarity | None = None
 
 
-def load_rules(path: Path, allowed: Collection[str] | None = None) -> RuleSet:
+def load_rules(
+    path: Path,
+    allowed: Collection[str] | None = None,
+    *,
+    strict_keys: bool = False,
+    extend: Callable[[Any], Any] | None = None,
+) -> RuleSet:
     """Read and validate a rules YAML file.
 
     Args:
         path: the YAML file.
         allowed: category names the caller understands; None accepts any name (external label sets).
+        strict_keys: names must be category keys (nlp/types.py Category) and a category that is not
+            shipped must have a `label:` (what gridbot itself loads).
+        extend: applied to the parsed YAML before it is validated (nlp/categories.py: `extends: shipped`).
 
     Raises:
         RulesError: unreadable file, bad YAML or an invalid entry; the message says which and where.
@@ -115,10 +130,17 @@ def load_rules(path: Path, allowed: Collection[str] | None = None) -> RuleSet:
         data = yaml.load(raw, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise RulesError(path, f"invalid YAML: {exc}") from exc
-    return parse_rules(data, source=str(path), allowed=allowed)
+    try:
+        if extend is not None:
+            data = extend(data)
+        return parse_rules(data, source=str(path), allowed=allowed, strict_keys=strict_keys)
+    except RulesError as exc:  # only now, on the error path, find the line it is about
+        raise RulesError(path, exc.problem, line=line_of(raw, exc.problem)) from None
 
 
-def parse_rules(data: Any, source: str = "<rules>", allowed: Collection[str] | None = None) -> RuleSet:
+def parse_rules(
+    data: Any, source: str = "<rules>", allowed: Collection[str] | None = None, *, strict_keys: bool = False
+) -> RuleSet:
     """Validate an already-parsed rules mapping (what `load_rules` reads from YAML)."""
     if not isinstance(data, Mapping):
         raise RulesError(source, "top level must be a mapping with a 'categories:' key")
@@ -131,6 +153,8 @@ def parse_rules(data: Any, source: str = "<rules>", allowed: Collection[str] | N
     if not isinstance(cats, Mapping) or not cats:
         raise RulesError(source, "'categories:' must be a non-empty mapping of category name -> rules")
     categories = tuple(_parse_category(source, str(name), body, allowed) for name, body in cats.items())
+    if strict_keys:
+        _check_keys(source, categories)
     names = {c.name for c in categories}
     settings = _parse_settings(source, data.get("settings") or {}, names)
     polarity = parse_polarity(source, data.get("polarity"), names)
@@ -170,7 +194,7 @@ def _parse_category(source: str, name: str, body: Any, allowed: Collection[str] 
         raise RulesError(source, f"{where}: unknown category (expected one of {', '.join(allowed)})")
     if not isinstance(body, Mapping):
         raise RulesError(source, f"{where}: must be a mapping with 'keywords:'")
-    extra = set(body) - {"priority", "keywords", "exclude", "default_weight"}
+    extra = set(body) - {"priority", "keywords", "exclude", "default_weight", "label"}
     if extra:
         raise RulesError(source, f"{where}: unknown key(s) {', '.join(sorted(map(str, extra)))}")
     priority = body.get("priority", "normal")
@@ -187,7 +211,44 @@ def _parse_category(source: str, name: str, body: Any, allowed: Collection[str] 
     if not isinstance(raw_exclude, Sequence) or isinstance(raw_exclude, str):
         raise RulesError(source, f"{where}.exclude: must be a list of regular expressions")
     exclude = tuple(_regex(source, f"{where}.exclude[{i}]", p) for i, p in enumerate(raw_exclude))
-    return CategoryRules(name=name, priority=priority, keywords=tuple(keywords), exclude=exclude)
+    label = body.get("label")
+    if label is not None and (
+        not isinstance(label, str)
+        or not label.strip()
+        or len(label.strip()) > _MAX_LABEL
+        or not label.isprintable()
+    ):
+        raise RulesError(
+            source, f"{where}.label: must be a short text (1 to {_MAX_LABEL} characters), got {label!r}"
+        )
+    return CategoryRules(
+        name=name,
+        priority=priority,
+        keywords=tuple(keywords),
+        exclude=exclude,
+        label=label.strip() if label is not None else None,
+    )
+
+
+def _check_keys(source: str, categories: tuple[CategoryRules, ...]) -> None:
+    """Names are category keys; a new category says what it is called; no two share a label."""
+    labels: dict[str, str] = {}
+    for c in categories:
+        where = f"categories.{c.name}"
+        if c.name == Category.UNKNOWN.value:
+            raise RulesError(
+                source, f"{where}: 'unknown' is what an unclassified message gets; use another key"
+            )
+        try:
+            Category(c.name)
+        except ValueError as exc:
+            raise RulesError(source, f"{where}: {exc}") from None
+        label = c.label or CATEGORY_LABELS.get(c.name)
+        if label is None:
+            raise RulesError(source, f"{where}: a new category needs a label: (its Chinese name)")
+        if label in labels:
+            raise RulesError(source, f"{where}.label: {label!r} is already the label of {labels[label]}")
+        labels[label] = c.name
 
 
 def _parse_keyword(source: str, where: str, item: Any, default_weight: float) -> list[Keyword]:
@@ -258,3 +319,29 @@ def _regex(source: str, where: str, pattern: Any) -> re.Pattern[str]:
         return re.compile(pattern)
     except re.error as exc:
         raise RulesError(source, f"{where}: invalid regular expression {pattern!r}: {exc}") from exc
+
+
+def line_of(text: str, problem: str) -> int | None:
+    """The 1-based line of the entry a problem names ("categories.x.keywords[2]: ..."), as deep as the
+    document goes; None when the problem names no entry. Parses the text again: call it on errors only."""
+    match = _PATH.match(problem)
+    if match is None:
+        return None
+    try:
+        node: Any = yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for name, index in _STEP.findall(match[1]):
+        if isinstance(node, yaml.MappingNode) and name:
+            found = [(k, v) for k, v in node.value if str(k.value) == name]
+            if not found:
+                break
+            key, node = found[0]
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and index and int(index) < len(node.value):
+            node = node.value[int(index)]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

@@ -2,54 +2,90 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import ClassVar, Protocol
+
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")  # fits work_orders.category (String(32)) and a button's data
 
 
-class Category(StrEnum):
-    """Kinds of resident problem, in order of precedence for ties."""
+class Category(str):
+    """A kind of resident problem: a validated key such as "repair" or a community's own "heating".
 
-    EMERGENCY = "emergency"
-    SAFETY_HAZARD = "safety_hazard"
-    FRAUD = "fraud"
-    WAGE_ARREARS = "wage_arrears"
-    REPAIR = "repair"
-    SANITATION = "sanitation"
-    ORDER_DISPUTE = "order_dispute"
-    PARKING = "parking"
-    UTILITY_PAYMENT = "utility_payment"
-    EMPLOYMENT = "employment"
-    POLICY = "policy"
-    ASSISTANCE = "assistance"
-    OTHER = "other"
-    UNKNOWN = "unknown"
+    The 13 shipped keys (and UNKNOWN) are class attributes and never change, so stored orders keep their
+    meaning; a community's rules file adds more (nlp/categories.py holds the labels, priorities and order).
+    Instances are interned, so `category is Category.EMERGENCY` holds for any "emergency" made here.
+    """
+
+    __slots__ = ()
+    _interned: ClassVar[dict[str, Category]] = {}
+
+    EMERGENCY: ClassVar[Category]
+    SAFETY_HAZARD: ClassVar[Category]
+    FRAUD: ClassVar[Category]
+    WAGE_ARREARS: ClassVar[Category]
+    REPAIR: ClassVar[Category]
+    SANITATION: ClassVar[Category]
+    ORDER_DISPUTE: ClassVar[Category]
+    PARKING: ClassVar[Category]
+    UTILITY_PAYMENT: ClassVar[Category]
+    EMPLOYMENT: ClassVar[Category]
+    POLICY: ClassVar[Category]
+    ASSISTANCE: ClassVar[Category]
+    OTHER: ClassVar[Category]
+    UNKNOWN: ClassVar[Category]
+
+    def __new__(cls, key: str) -> Category:
+        known = cls._interned.get(key)
+        if known is not None:
+            return known
+        if not isinstance(key, str) or _KEY.fullmatch(key) is None:
+            raise ValueError(f"{key!r} is not a category key (lower-case letters, digits and _, at most 32)")
+        made = super().__new__(cls, key)
+        return cls._interned.setdefault(str(key), made)
 
     @property
-    def label(self) -> str:
-        """The Chinese name residents and staff see."""
-        return CATEGORY_LABELS[self]
+    def value(self) -> str:
+        """The key as a plain string (what is stored)."""
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Category({str.__str__(self)!r})"
+
+    def __copy__(self) -> Category:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Category:
+        return self
+
+    def __reduce__(self) -> tuple[type[Category], tuple[str]]:
+        return (Category, (str.__str__(self),))
 
 
-CATEGORY_LABELS: dict[Category, str] = {
-    Category.EMERGENCY: "紧急求助",
-    Category.SAFETY_HAZARD: "安全隐患",
-    Category.FRAUD: "反诈",
-    Category.WAGE_ARREARS: "欠薪维权",
-    Category.REPAIR: "维修报修",
-    Category.SANITATION: "环境卫生",
-    Category.ORDER_DISPUTE: "邻里纠纷",
-    Category.PARKING: "车辆停放",
-    Category.UTILITY_PAYMENT: "生活缴费",
-    Category.EMPLOYMENT: "就业务工",
-    Category.POLICY: "政策咨询",
-    Category.ASSISTANCE: "困难帮扶",
-    Category.OTHER: "其他",
-    Category.UNKNOWN: "待确认",
+# The shipped categories in order of precedence for ties, with the Chinese names residents and staff see.
+# A community's rules file may relabel them (`label:`); their keys stay as they are.
+CATEGORY_LABELS: dict[str, str] = {
+    "emergency": "紧急求助",
+    "safety_hazard": "安全隐患",
+    "fraud": "反诈",
+    "wage_arrears": "欠薪维权",
+    "repair": "维修报修",
+    "sanitation": "环境卫生",
+    "order_dispute": "邻里纠纷",
+    "parking": "车辆停放",
+    "utility_payment": "生活缴费",
+    "employment": "就业务工",
+    "policy": "政策咨询",
+    "assistance": "困难帮扶",
+    "other": "其他",
+    "unknown": "待确认",
 }
+for _key in CATEGORY_LABELS:
+    setattr(Category, _key.upper(), Category(_key))
 
-# Categories a resident can pick from when the classifier is unsure (precedence order, no UNKNOWN).
-CHOOSABLE_CATEGORIES: tuple[Category, ...] = tuple(c for c in Category if c is not Category.UNKNOWN)
+# The 13 shipped keys a resident can pick from (precedence order, no UNKNOWN).
+SHIPPED_CATEGORIES: tuple[Category, ...] = tuple(Category(k) for k in CATEGORY_LABELS if k != "unknown")
 
 
 class Priority(StrEnum):

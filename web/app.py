@@ -21,11 +21,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers.ports import Clock
 from handlers.workorders.sla import WorkCalendar
+from nlp.categories import Catalog, categories_of
 from nlp.types import Classifier
 from storage.uow import SqlUnitOfWorkFactory
 from web import audit_log, login, orders, record
 from web.auth import Sessions
 from web.common import DeskState
+from web.labels import Labels
 from web.runner import DeskRunner
 
 log = logging.getLogger(__name__)
@@ -49,18 +51,23 @@ def create_app(
     public_url: str,
     *,
     publish: bool = True,
+    categories: Catalog | None = None,
 ) -> Starlette:
     """The desk over the chat's storage, classifier, clock and working calendar (see web.cli.serve);
     `publish` records `public_url` at start-up, for the links `/desk` sends in chat."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    # the rules' categories when the classifier has them (RuleClassifier), else the shipped ones
+    categories = categories or categories_of(classifier)
     state = DeskState(
         uow_factory=uow_factory,
-        runner=DeskRunner(uow_factory, classifier, clock, calendar),
+        runner=DeskRunner(uow_factory, classifier, clock, calendar, categories),
         sessions=Sessions(uow_factory, clock),
         clock=clock,
         zone=ZoneInfo(timezone),
         templates=templates,
         public_url=public_url.rstrip("/"),
+        categories=categories,
+        labels=Labels(categories),
     )
 
     @asynccontextmanager

@@ -15,9 +15,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from handlers.ports import Clock
+from nlp.categories import Catalog
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
-from web import labels
 from web.auth import COOKIE, Sessions, Viewer
+from web.labels import Labels
 from web.runner import DeskRunner
 
 _FLASH = "gridbot_desk_notice"
@@ -32,6 +33,8 @@ class DeskState:
     zone: ZoneInfo
     templates: Jinja2Templates
     public_url: str
+    categories: Catalog  # the community's (labels, order), from the rules the chat side uses
+    labels: Labels
 
 
 def desk(request: Request) -> DeskState:
@@ -81,7 +84,7 @@ def render(
 ) -> Response:
     state = desk(request)
     notices = _read_flash(request)
-    context = {"viewer": viewer, "notices": notices, "labels": labels, "zone": state.zone, **values}
+    context = {"viewer": viewer, "notices": notices, "labels": state.labels, "zone": state.zone, **values}
     response = state.templates.TemplateResponse(request, template, context, status_code=status)
     response.headers["Cache-Control"] = "no-store"  # pages carry personal data: never kept in a cache
     if notices:

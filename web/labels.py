@@ -6,7 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from handlers.workorders.model import UNRATED, EventKind, OrderState, Satisfaction
-from nlp.types import CHOOSABLE_CATEGORIES, Category, Priority
+from nlp.categories import Catalog
+from nlp.types import Priority
 
 EVENT_LABELS = {
     EventKind.CREATED: "居民反映",
@@ -41,19 +42,44 @@ AUDIT_LABELS = {
     "logout": "退出",
 }
 STATE_CHOICES = [("open", "未完成")] + [(s.value, s.label) for s in OrderState]
-CATEGORY_CHOICES = [(c.value, c.label) for c in CHOOSABLE_CATEGORIES]
+
+
+class Labels:
+    """What the templates call `labels`: this module's names, with the community's category labels."""
+
+    STATE_CHOICES = STATE_CHOICES
+    AUDIT_LABELS = AUDIT_LABELS
+
+    def __init__(self, categories: Catalog) -> None:
+        self.categories = categories
+        self.CATEGORY_CHOICES = [(str(c.key), c.label) for c in categories.infos()]
+
+    def category(self, value: str) -> str:
+        return self.categories.label(value)
+
+    def event(self, kind: str, note: str) -> tuple[str, str]:
+        return event(kind, note, self.categories)
+
+    @staticmethod
+    def state(value: str) -> str:
+        return state(value)
+
+    @staticmethod
+    def priority(value: str) -> str:
+        return priority(value)
+
+    @staticmethod
+    def when(moment: datetime | None, zone: ZoneInfo) -> str:
+        return when(moment, zone)
+
+    @staticmethod
+    def mask_phone(phone: str | None) -> str:
+        return mask_phone(phone)
 
 
 def state(value: str) -> str:
     try:
         return OrderState(value).label
-    except ValueError:
-        return value
-
-
-def category(value: str) -> str:
-    try:
-        return Category(value).label
     except ValueError:
         return value
 
@@ -65,8 +91,9 @@ def priority(value: str) -> str:
         return value
 
 
-def event(kind: str, note: str) -> tuple[str, str]:
+def event(kind: str, note: str, categories: Catalog) -> tuple[str, str]:
     """The event's name and the note as shown: categories and ratings by their Chinese names."""
+    category = categories.label
     try:
         name = EVENT_LABELS[EventKind(kind)]
     except (ValueError, KeyError):

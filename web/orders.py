@@ -22,7 +22,7 @@ from handlers.desk.queries import OrderFilter, OrderView
 from handlers.verbs import Action, Verb
 from handlers.workorders import member
 from handlers.workorders.model import OrderState
-from nlp.types import Category
+from nlp.categories import Catalog
 from storage.repositories.desk_orders import SqlDeskOrderQueries
 from storage.uow import SqlUnitOfWork
 from web.auth import Viewer
@@ -128,7 +128,7 @@ async def _show(request: Request, viewer: Viewer, order_id: int, reveal_phone: b
         order=view,
         options=options,
         reveal_phone=reveal_phone,
-        categories=[(c.value, c.label) for c in Category if c is not Category.UNKNOWN],
+        categories=state.labels.CATEGORY_CHOICES,
         is_open=OrderState(view.line.state).is_open,
     )
 
@@ -143,7 +143,7 @@ def _press(verb: Verb, *args: int) -> Action:
 Job = Callable[[Context], Awaitable[Any]]
 
 
-def _job(name: str, order: OrderView, form: Any) -> tuple[Job, list[str]] | str:
+def _job(name: str, order: OrderView, form: Any, categories: Catalog) -> tuple[Job, list[str]] | str:
     """The use case behind a desk button and the fields it changes; or what is wrong with the form."""
     order_id = order.line.id
     if name == "assign":
@@ -165,9 +165,8 @@ def _job(name: str, order: OrderView, form: Any) -> tuple[Job, list[str]] | str:
         note = text_field(form, "note", 500)
         return (lambda ctx: actions.close_order(ctx, order_id, note)), ["state"]
     if name == "category":
-        try:
-            category = Category(text_field(form, "category", 32))
-        except ValueError:
+        category = categories.get(text_field(form, "category", 32))
+        if category is None:
             return "请选择类别。"
         return (lambda ctx: actions.change_category(ctx, order_id, category)), ["category", "priority"]
     if name in ("note", "reply"):
@@ -201,7 +200,7 @@ async def order_action(request: Request) -> Response:
         return render(request, "not_found.html", viewer, status=404)
     if name == "reveal":
         return await _show(request, viewer, order_id, reveal_phone=True)
-    job = _job(name, view, form)
+    job = _job(name, view, form, state.categories)
     if isinstance(job, str):
         return redirect(f"/orders/{order_id}", [job])
     run, fields = job

@@ -10,7 +10,6 @@ from starlette.routing import Route
 
 from handlers.desk.recording import CHANNELS, PhonedReport, record_report
 from handlers.workorders.model import WorkOrder
-from nlp.types import CHOOSABLE_CATEGORIES, Category
 from storage.repositories.desk_orders import SqlDeskOrderQueries
 from storage.uow import SqlUnitOfWork
 from web.common import audit, checked_form, desk, int_field, login_needed, render, text_field, viewer_of
@@ -21,7 +20,7 @@ async def _form_options(request: Request) -> dict[str, Any]:
         return {
             "compounds": await uow.community.compounds(),
             "buildings": await SqlDeskOrderQueries(uow.session).buildings(),
-            "categories": [(c.value, c.label) for c in CHOOSABLE_CATEGORIES],
+            "categories": desk(request).labels.CATEGORY_CHOICES,
             "channels": CHANNELS,
         }
 
@@ -49,7 +48,7 @@ async def record_submit(request: Request) -> Response:
         building_id=int_field(form.get("building")),
         unit=text_field(form, "unit", 8) or None,
         room=text_field(form, "room", 8) or None,
-        category=Category(chosen) if chosen in {c.value for c in CHOOSABLE_CATEGORIES} else None,
+        category=desk(request).categories.get(chosen),
     )
 
     async def record(uow: SqlUnitOfWork, order: WorkOrder) -> None:

@@ -19,6 +19,7 @@ from handlers.errors import DomainError, NotAuthorised, TransitionNotAllowed
 from handlers.messages import Incoming, Reply
 from handlers.ports import Clock
 from handlers.workorders.sla import WorkCalendar
+from nlp.categories import SHIPPED, Catalog
 from nlp.types import Classifier
 from storage.queues.outbox import SqlOutbox
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -106,9 +107,15 @@ AuditHook = Callable[[SqlUnitOfWork, T], Awaitable[None]]
 
 class DeskRunner:
     def __init__(
-        self, uow_factory: SqlUnitOfWorkFactory, classifier: Classifier, clock: Clock, calendar: WorkCalendar
+        self,
+        uow_factory: SqlUnitOfWorkFactory,
+        classifier: Classifier,
+        clock: Clock,
+        calendar: WorkCalendar,
+        categories: Catalog = SHIPPED,
     ) -> None:
         self.uow_factory = uow_factory
+        self.categories = categories
         self.classifier = classifier
         self.clock = clock
         self.calendar = calendar
@@ -125,7 +132,16 @@ class DeskRunner:
                 return Done(refused="您的账号已停用。")
             uow = DeskUnitOfWork(inner, _DeskOutbox(inner.outbox, notices, pass_on))
             incoming = Incoming(chat_id=DESK_CHAT, sender_id=person.chat_id, sender_name=person.name)
-            ctx = Context(uow, self.clock, self.classifier, incoming, person, None, calendar=self.calendar)
+            ctx = Context(
+                uow,
+                self.clock,
+                self.classifier,
+                incoming,
+                person,
+                None,
+                calendar=self.calendar,
+                categories=self.categories,
+            )
             try:
                 value = await job(ctx)
                 if audit is not None:

@@ -19,7 +19,9 @@ from bot.cli.unreachable import UNREACHABLE_EXIT, unreachable
 from bot.imports.community_file import CommunityFileError, load_community
 from bot.ops.doctor import DEFAULT_TIMEOUT
 from bot.ops.logs import configure_logging
-from bot.settings import Settings
+from bot.settings import NlpSettings, Settings
+from nlp.categories import load_catalog
+from nlp.errors import NlpError
 from web.cli import web_app
 
 T = TypeVar("T")
@@ -104,9 +106,17 @@ def org_import(
     file: Annotated[Path, typer.Argument(help="community YAML file")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="only validate")] = False,
 ) -> None:
-    """Validate a community file and load it; nothing changes when it has errors."""
+    """Validate a community file and load it; nothing changes when it has errors.
+
+    Its `routing:` and `sla:` may name the categories of the rules file in effect (GRIDBOT_RULES_FILE).
+    """
     try:
-        spec = load_community(file)
+        categories = load_catalog(NlpSettings().rules_file)
+    except NlpError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    try:
+        spec = load_community(file, categories)
     except CommunityFileError as error:
         typer.echo(f"{file}: {len(error.problems)} problem(s), nothing was changed:", err=True)
         for problem in error.problems:

@@ -28,6 +28,8 @@ from handlers.statistics.exports import (
 from handlers.statistics.periods import month_bounds
 from handlers.statistics.ports import OrderFilter
 from handlers.statistics.rollup import RollupResult, roll_up
+from nlp.categories import Catalog, load_catalog
+from nlp.errors import NlpError
 from storage.uow import SqlUnitOfWorkFactory
 
 report_app = typer.Typer(help="Statistics, 考核 and the monthly report (月报).", no_args_is_help=True)
@@ -37,6 +39,7 @@ report_app = typer.Typer(help="Statistics, 考核 and the monthly report (月报
 class _Env:
     uow_factory: SqlUnitOfWorkFactory
     clock: Clock
+    categories: Catalog  # GRIDBOT_RULES_FILE's, for the names in workbooks and exports
 
 
 @asynccontextmanager
@@ -50,13 +53,18 @@ async def database_env() -> AsyncIterator[_Env]:
     settings = Settings()
     configure_logging(settings.logging.level, settings.logging.format)
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    try:
+        categories = load_catalog(settings.nlp.rules_file)
+    except NlpError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from error
     engine = make_engine(settings.database.url)
     try:
         if await pending_revisions(engine):
             typer.echo("the database schema is not up to date: run `gridbot db upgrade`", err=True)
             raise typer.Exit(1)
         clock = SystemClock(settings.timezone)
-        yield _Env(SqlUnitOfWorkFactory(make_session_factory(engine), clock), clock)
+        yield _Env(SqlUnitOfWorkFactory(make_session_factory(engine), clock), clock, categories)
     finally:
         await engine.dispose()
 
@@ -91,7 +99,9 @@ def monthly(
             if bring_up_to_date:
                 await _roll_up(env)
             async with env.uow_factory() as uow:
-                report = await write_monthly_workbook(uow, month, env.clock.now(), out, parsed)
+                report = await write_monthly_workbook(
+                    uow, month, env.clock.now(), out, parsed, categories=env.categories
+                )
             return report.total.new
 
     new = asyncio.run(go())
@@ -127,8 +137,10 @@ def export(
             async with env.uow_factory() as uow:
                 if out.suffix.lower() == ".csv":
                     with out.open("w", encoding="utf-8-sig", newline="") as stream:
-                        return await export_orders_csv(uow, selection, stream, zone)
-                return await export_orders_xlsx(uow, selection, out, zone)
+                        return await export_orders_csv(
+                            uow, selection, stream, zone, categories=env.categories
+                        )
+                return await export_orders_xlsx(uow, selection, out, zone, categories=env.categories)
 
     count = asyncio.run(go())
     typer.echo(f"{out}: {count} order(s)")

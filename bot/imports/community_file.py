@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from bot.imports import limits, safe_yaml
-from bot.imports.community_settings import parse_duty, parse_settings
+from bot.imports.community_settings import parse_duty, parse_settings, unknown_category
 from bot.imports.encoding import UnreadableFile, read_document
 from bot.imports.yaml_source import CommunityFileError, Node, Problem, Reader, wrap
 from handlers.community.model import Role
@@ -23,6 +23,7 @@ from handlers.community.settings import (
     PersonSpec,
     ResidentSpec,
 )
+from nlp.categories import SHIPPED, Catalog
 from nlp.types import Category
 
 _RANGE = re.compile(r"^([0-9]{1,6})\s*-\s*([0-9]{1,6})$")
@@ -67,7 +68,9 @@ def _building_numbers(reader: Reader, node: Node, where: str) -> list[tuple[str,
     return result
 
 
-def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
+def parse_community(
+    source: str, path: str = "community.yaml", categories: Catalog = SHIPPED
+) -> CommunitySpec:
     """Validate the whole file; raise CommunityFileError listing every problem found."""
     try:
         root_node = safe_yaml.compose(source)
@@ -229,10 +232,9 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
 
     routing: dict[Category, tuple[Role, ...]] = {}
     for key, value in r.mapping(root.get("routing"), "routing").items():
-        try:
-            category = Category(key)
-        except ValueError:
-            r.fail(value, f"routing.{key}", f"unknown category {key!r}")
+        category = categories.get(key)
+        if category is None:
+            r.fail(value, f"routing.{key}", unknown_category(key, categories))
             continue
         raw_roles = [value] if not isinstance(value.value, list) else r.sequence(value, f"routing.{key}")
         roles_here: list[Role] = []
@@ -280,7 +282,7 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
                 )
             )
 
-    settings = parse_settings(r, root.get("settings"), root.get("sla"))
+    settings = parse_settings(r, root.get("settings"), root.get("sla"), categories)
     for i, person in enumerate(people):
         if person.deputy is not None and person.deputy not in people_by_name:
             r.fail(None, f"people[{i}].deputy", f"unknown person {person.deputy!r}")
@@ -301,10 +303,13 @@ def parse_community(source: str, path: str = "community.yaml") -> CommunitySpec:
     )
 
 
-def load_community(path: Path) -> CommunitySpec:
-    """Read (UTF-8 or GBK) and validate a community file; CommunityFileError lists every problem."""
+def load_community(path: Path, categories: Catalog = SHIPPED) -> CommunitySpec:
+    """Read (UTF-8 or GBK) and validate a community file; CommunityFileError lists every problem.
+
+    `categories` are those `routing:` and `sla:` may name: the shipped ones and the rules file's own
+    (nlp/categories.py `load_catalog(GRIDBOT_RULES_FILE)`)."""
     try:
         document = read_document(path)
     except UnreadableFile as error:
         raise CommunityFileError(str(path), [Problem(error.line, "file", error.message)]) from error
-    return parse_community(document.text, str(path))
+    return parse_community(document.text, str(path), categories)

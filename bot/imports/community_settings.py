@@ -7,7 +7,8 @@ import re
 from bot.imports.yaml_source import Node, Reader, parse_clock_time
 from handlers.community.model import DutyHours
 from handlers.community.settings import DEFAULT_SLA, CommunitySettings, SlaRule
-from nlp.types import Category, Priority
+from nlp.categories import SHIPPED, Catalog
+from nlp.types import Priority
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _DUTY = re.compile(r"^(?P<days>[a-z,\-]+)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})$")
@@ -37,7 +38,15 @@ def parse_duty(raw: str) -> DutyHours | None:
     return DutyHours(frozenset(days), start, end) if days else None
 
 
-def parse_settings(r: Reader, settings_node: Node | None, sla_node: Node | None) -> CommunitySettings:
+def unknown_category(key: str, categories: Catalog) -> str:
+    """The problem line for a category key the community does not have."""
+    known = ", ".join(str(c) for c in categories.choosable)
+    return f"unknown category {key!r} (one of: {known}; a new one is declared in the rules file, GRIDBOT_RULES_FILE)"
+
+
+def parse_settings(
+    r: Reader, settings_node: Node | None, sla_node: Node | None, categories: Catalog = SHIPPED
+) -> CommunitySettings:
     fields = r.mapping(settings_node, "settings")
     defaults = CommunitySettings()
     known = {
@@ -83,7 +92,7 @@ def parse_settings(r: Reader, settings_node: Node | None, sla_node: Node | None)
         r.fail(rating.get("close_after"), "settings.rating.close_after", "should be later than remind_after")
     return CommunitySettings(
         assignment=assignment,
-        sla=_parse_sla(r, sla_node),
+        sla=_parse_sla(r, sla_node, categories),
         working_time=_flag(r, fields.get("working_time"), "settings.working_time", defaults.working_time),
         working_hours=working_hours,
         remind_before=_fraction(
@@ -132,14 +141,17 @@ def _fraction(r: Reader, node: Node | None, where: str, default: float) -> float
     return float(value)
 
 
-def _parse_sla(r: Reader, node: Node | None) -> dict[str, SlaRule]:
-    """`sla:` maps a category key or a priority name to {accept: 2h, resolve: 3d}."""
+def _parse_sla(r: Reader, node: Node | None, categories: Catalog) -> dict[str, SlaRule]:
+    """`sla:` maps a category key (the community's: `categories`) or a priority name to {accept: 2h,
+    resolve: 3d}."""
     rules = dict(DEFAULT_SLA)
-    keys = {c.value for c in Category if c is not Category.UNKNOWN} | {p.value for p in Priority}
+    priorities = {p.value for p in Priority}
     for key, rule_node in r.mapping(node, "sla").items():
         where = f"sla.{key}"
-        if key not in keys:
-            r.fail(rule_node, where, "should be a category key or a priority (urgent, high, normal)")
+        if key not in priorities and key not in categories:
+            r.fail(
+                rule_node, where, unknown_category(key, categories) + " or a priority (urgent, high, normal)"
+            )
             continue
         fields = r.mapping(rule_node, where)
         accept = r.duration(fields.get("accept"), f"{where}.accept")

@@ -41,7 +41,7 @@ async def change_category(ctx: Context, order_id: int, category: Category) -> Wo
     if not await correct_category(ctx, order, person, category):
         await ctx.answer(texts.SAME_CATEGORY)
         return order
-    message = texts.RECATEGORISED_MEMBER.format(number=order.number, label=category.label)
+    message = texts.RECATEGORISED_MEMBER.format(number=order.number, label=ctx.categories.label(category))
     await ctx.answer(message)
     if order.assignee_id is not None and order.assignee_id != person.id:
         assignee = await ctx.uow.community.person(order.assignee_id)

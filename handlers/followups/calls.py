@@ -51,7 +51,7 @@ async def _page(ctx: Context, after: int) -> None:
             continue
         handler = await ctx.uow.community.person(order.assignee_id) if order.assignee_id else None
         resident = await _resident(ctx, order)
-        what, place = order.category.label, order.location.label
+        what, place = ctx.categories.label(order.category.value), order.location.label
         lines.append(texts.list_line(order.number, what, place, resident, handler.title if handler else "—"))
         buttons.append(Button(f"{texts.BTN_CALL} {order.number}", verbs.encode(Verb.FOLLOWUP, order_id, "o")))
     if len(ids) > PER_PAGE:
@@ -81,7 +81,7 @@ async def on_followup(ctx: Context, action: Action) -> None:
     satisfaction = _RESULTS.get(choice)
     if satisfaction is None:
         assert order.id is not None
-        what, place = order.category.label, order.location.label
+        what, place = ctx.categories.label(order.category.value), order.location.label
         card = texts.call_card(
             order.number, what, place, await _resident(ctx, order), order.text, order.resolution_note
         )

@@ -9,6 +9,7 @@ someone else (say fraud to the police liaison), the handler is told so and can u
 
 from __future__ import annotations
 
+from handlers import texts as common_texts
 from handlers import verbs
 from handlers.community.model import Person
 from handlers.context import Context, rows
@@ -20,7 +21,7 @@ from handlers.verbs import Action, Verb
 from handlers.workorders import member
 from handlers.workorders.model import EventKind, WorkOrder
 from handlers.workorders.opening import priority_for
-from nlp.types import CHOOSABLE_CATEGORIES, Category
+from nlp.types import Category
 
 
 async def correct_category(ctx: Context, order: WorkOrder, person: Person, category: Category) -> bool:
@@ -30,15 +31,18 @@ async def correct_category(ctx: Context, order: WorkOrder, person: Person, categ
     category.
 
     Raises:
-        TransitionNotAllowed: `category` is UNKNOWN (a correction says what the message is).
+        TransitionNotAllowed: `category` is UNKNOWN (a correction says what the message is) or not one of
+            the community's categories.
     """
-    if category is Category.UNKNOWN:
+    if category not in ctx.categories:
         raise TransitionNotAllowed("unknown_category")
     if category is order.category:
         return False
     old = order.category
     order.category = category
-    order.priority = priority_for(category, order.priority)  # a correction may raise it, never lower it
+    order.priority = priority_for(
+        category, order.priority, ctx.categories
+    )  # a correction may raise it, never lower it
     order.record(EventKind.RECATEGORISED, ctx.actor, ctx.clock.now(), f"{old.value}->{category.value}")
     await ctx.uow.orders.save(order)
     await record_label(ctx, order, correction_source(person), category)
@@ -51,9 +55,10 @@ async def on_menu(ctx: Context, action: Action) -> None:
     if not order.is_open:
         raise TransitionNotAllowed("transition")
     assert order.id is not None
-    choices = [c for c in CHOOSABLE_CATEGORIES if c is not order.category]
-    buttons = [Button(c.label, verbs.encode(Verb.RECATEGORISE_TO, order.id, c.value)) for c in choices]
-    await ctx.answer(texts.ask_category(order.number, order.category.label), rows(buttons, 3))
+    label = ctx.categories.label
+    choices = [c for c in ctx.categories.choosable if c is not order.category]
+    buttons = [Button(label(c), verbs.encode(Verb.RECATEGORISE_TO, order.id, c.value)) for c in choices]
+    await ctx.answer(texts.ask_category(order.number, label(order.category)), rows(buttons, 3))
 
 
 async def on_choose(ctx: Context, action: Action) -> None:
@@ -62,19 +67,23 @@ async def on_choose(ctx: Context, action: Action) -> None:
     if not order.is_open:
         ctx.callback_answer = texts.ORDER_OVER
         return
-    category = Category(action.word("category"))  # a choosable one: the codec refuses anything else
+    category = ctx.categories.get(action.word("category"))
+    if category is None:  # a key this community no longer has (its rules file changed since)
+        ctx.callback_answer = common_texts.STALE_BUTTON
+        return
     if not await correct_category(ctx, order, person, category):
         ctx.callback_answer = texts.SAME_CATEGORY
         return
-    done = texts.recategorised(order.number, category.label)
+    name = ctx.categories.label(category)
+    done = texts.recategorised(order.number, name)
     ctx.callback_answer = done
     roles = await ctx.uow.community.category_roles(category)
     routed_elsewhere = bool(roles) and not person.has(roles[0])
     await ctx.answer(
-        done + ("\n" + texts.handled_by_others(category.label, roles[0].label) if routed_elsewhere else "")
+        done + ("\n" + texts.handled_by_others(name, roles[0].label) if routed_elsewhere else "")
     )
     if order.assignee_id is not None and order.assignee_id != person.id:
         assignee = await ctx.uow.community.person(order.assignee_id)
         if assignee is not None:
-            told = texts.recategorised_by(order.number, category.label, person.title)
+            told = texts.recategorised_by(order.number, name, person.title)
             await ctx.say(assignee.chat_id, told, order_id=order.id, thread=True)

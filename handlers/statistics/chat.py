@@ -33,12 +33,20 @@ async def stats(ctx: Context, args: str) -> None:
     now = ctx.clock.now()
     today = now.date()
     report = await build_report(
-        ctx.uow, today - timedelta(days=days - 1), today, now, grid_id=grid_id, lists=False
+        ctx.uow,
+        today - timedelta(days=days - 1),
+        today,
+        now,
+        grid_id=grid_id,
+        lists=False,
+        categories=ctx.categories,
     )
     parts: list[str] = []
     if grid_id is None:
         parts.append(
-            order_texts.statistics(days, await ctx.uow.orders.statistics(now - timedelta(days=days), now))
+            order_texts.statistics(
+                days, await ctx.uow.orders.statistics(now - timedelta(days=days), now), ctx.categories.label
+            )
         )
     else:
         grid = await ctx.uow.community.grid(grid_id)
@@ -70,7 +78,9 @@ async def report(ctx: Context, args: str) -> None:
         await ctx.answer(texts.BAD_MONTH)
         return
     first, last = month_bounds(month)
-    result = await build_report(ctx.uow, first, last, now, grid_id=grid_id, crossed=False)
+    result = await build_report(
+        ctx.uow, first, last, now, grid_id=grid_id, crossed=False, categories=ctx.categories
+    )
     if result.total.is_empty():
         await ctx.answer(texts.NO_DATA)
         return

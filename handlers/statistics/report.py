@@ -16,7 +16,7 @@ from handlers.statistics.metrics import Counters
 from handlers.statistics.periods import by_key
 from handlers.statistics.ports import OrderLine, statistics_of
 from handlers.statistics.rollup import ALL, NONE, day_bounds
-from nlp.types import Category
+from nlp.categories import SHIPPED, Catalog
 
 NO_PLACE = "未填写位置"
 DURATION_DIMENSIONS = ("all", "category", "compound", "grid", "assignee")
@@ -48,6 +48,10 @@ class Report:
     open_overdue: list[OrderLine] = field(default_factory=list)  # still open, due in the period, past due
     dissatisfied: list[OrderLine] = field(default_factory=list)
     grid_id: int | None = None  # a grid leader's report: only their grid and its members
+    categories: Catalog = SHIPPED  # the community's category names, for every table that shows one
+
+    def category_name(self, key: str) -> str:
+        return self.categories.label(key)
 
     @property
     def title(self) -> str:
@@ -58,13 +62,6 @@ class Report:
         ):
             return f"{self.first.year}年{self.first.month}月"
         return f"{self.first.isoformat()} 至 {self.last.isoformat()}"
-
-
-def category_name(key: str) -> str:
-    try:
-        return Category(key).label
-    except ValueError:
-        return key
 
 
 def _slices(counters: dict[str, Counters], names: dict[str, str], fallback: str) -> list[Slice]:
@@ -82,8 +79,10 @@ async def build_report(
     grid_id: int | None = None,
     lists: bool = True,
     crossed: bool = True,
+    categories: Catalog,
 ) -> Report:
-    """The report of days first..last; `grid_id` narrows it to one grid (a grid leader's own).
+    """The report of days first..last, categories by the community's names; `grid_id` narrows it to one
+    grid (a grid leader's own).
 
     `lists=False` (chat, dashboards) leaves out the order lists and the durations of the breakdowns;
     `crossed=False` the compound x category table (a grid leader's report reads its grid x category anyway).
@@ -128,18 +127,21 @@ async def build_report(
         generated_at=now,
         weights=weights,
         total=total,
-        by_category=_slices(by_category, {k: category_name(k) for k in by_category}, "-"),
+        by_category=_slices(by_category, {k: categories.label(k) for k in by_category}, "-"),
         by_compound=_slices(by_compound, compounds, NO_PLACE),
         by_grid=_slices(per_grid, grids, "未划网格"),
         by_member=_slices(per_member, members, NOBODY),
         members=assess(per_member, members, weights),
         grids=assess(per_grid, grids, weights),
         grid_id=grid_id,
+        categories=categories,
     )
     if grid_id is None:
         for key, counters in by_key(rows, "compound_category").items():
             compound, _, category = key.partition(":")
-            report.compound_category[(compounds.get(compound, NO_PLACE), category_name(category))] = counters
+            report.compound_category[(compounds.get(compound, NO_PLACE), categories.label(category))] = (
+                counters
+            )
     if lists:
         start, _ = day_bounds(first, zone)
         _, end = day_bounds(last, zone)

@@ -6,7 +6,7 @@ Rates are numbers (0..1, shown as percent) so staff can compute with them; an un
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,7 +14,7 @@ from handlers.community.privacy import mask_phones
 from handlers.statistics.assessment import Assessment
 from handlers.statistics.metrics import Counters
 from handlers.statistics.ports import OrderLine
-from handlers.statistics.report import Report, Slice, category_name
+from handlers.statistics.report import Report, Slice
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def overdue_sheet(report: Report) -> Sheet:
         rows.append(
             [
                 line.number,
-                category_name(line.category),
+                report.category_name(line.category),
                 line.compound,
                 line.grid,
                 line.assignee,
@@ -224,7 +224,7 @@ def dissatisfied_sheet(report: Report) -> Sheet:
         [
             line.number,
             line.done_at,
-            category_name(line.category),
+            report.category_name(line.category),
             line.compound,
             line.grid,
             line.assignee,
@@ -272,7 +272,7 @@ ORDER_HEADER = [
 ]
 
 
-def order_cells(line: OrderLine) -> list[Cell]:
+def order_cells(line: OrderLine, category_name: Callable[[str], str]) -> list[Cell]:
     """One exported order: every timestamp, no resident's name or phone (typed numbers masked)."""
     return [
         line.number,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 
 from handlers import verbs
@@ -21,18 +21,22 @@ from handlers.workorders.model import (
     Satisfaction,
     WorkOrder,
 )
-from nlp.types import Category, Priority
+from nlp.categories import Catalog
+from nlp.types import Priority
 
 
-def order_card(order: WorkOrder, resident: Resident | None, heading: str = "📋 新工单") -> str:
-    """The card: the heading (a whole sentence at times) on its own line, the number under it."""
+def order_card(
+    order: WorkOrder, resident: Resident | None, heading: str = "📋 新工单", *, categories: Catalog
+) -> str:
+    """The card: the heading (a whole sentence at times) on its own line, the number under it, the
+    category by the community's name for it."""
     urgent = " 【紧急】" if order.priority is Priority.URGENT else ""
     high = " 【优先】" if order.priority is Priority.HIGH else ""
     name = resident.name if resident is not None else "（已删除）"
     lines = [
         heading,
         f"{order.number}{urgent}{high}",
-        f"类别：{order.category.label}",
+        f"类别：{categories.label(order.category)}",
         f"位置：{order.location.label}",
         f"状态：{order.state.label}",
         f"居民：{name}",
@@ -137,16 +141,22 @@ HISTORY_SHOWN = 40  # the newest events; an order's whole life rarely has more
 
 
 def timeline(
-    order: WorkOrder, events: list[OrderEvent], names: Mapping[Actor, str], *, full: bool, zone: tzinfo | None
+    order: WorkOrder,
+    events: list[OrderEvent],
+    names: Mapping[Actor, str],
+    *,
+    full: bool,
+    zone: tzinfo | None,
+    categories: Catalog,
 ) -> str:
     """An order's history, one line per event, oldest first, in the community's time `zone`. `full`
     (handlers and staff): with the notes people wrote; residents see what happened and the resolution
     note, never internal notes."""
-    lines = [f"🕘 工单进度\n{order.number}｜{order.category.label}｜{order.state.label}"]
+    lines = [f"🕘 工单进度\n{order.number}｜{categories.label(order.category)}｜{order.state.label}"]
     shown = [e for e in events if full or e.kind is not EventKind.NOTED][-HISTORY_SHOWN:]
     for event in shown:
         who = names.get(event.actor, "系统" if event.actor.kind == "system" else "")
-        detail = _detail(event, names, full)
+        detail = _detail(event, names, full, categories.label)
         name = EVENT_NAMES.get(event.kind, event.kind.value)
         line = f"{event.at.astimezone(zone).strftime('%m-%d %H:%M')} {name}"
         line += f"（{who}）" if who else ""
@@ -154,34 +164,27 @@ def timeline(
     return "\n".join(lines)
 
 
-def _detail(event: OrderEvent, names: Mapping[Actor, str], full: bool) -> str:
+def _detail(event: OrderEvent, names: Mapping[Actor, str], full: bool, label: Callable[[str], str]) -> str:
     note = event.note
     if event.kind is EventKind.CREATED:
-        return _category_label(note)
+        return label(note)
     if event.kind in (EventKind.ASSIGNED, EventKind.TRANSFERRED) and note.startswith("person:"):
         target = note.removeprefix("person:")
         known = target.isascii() and target.isdecimal()
         return "→ " + names.get(Actor("person", int(target)), "") if known else ""
     if event.kind is EventKind.RATED:
-        label = {s.value: s.label for s in Satisfaction}.get(note, "")
-        return f"{label}（电话回访）" if label and event.actor.kind == "person" else label
+        rated = {s.value: s.label for s in Satisfaction}.get(note, "")
+        return f"{rated}（电话回访）" if rated and event.actor.kind == "person" else rated
     if event.kind is EventKind.CLOSED and note == UNRATED:
         return "居民未评价，转入回访"
     if event.kind is EventKind.RECATEGORISED and "->" in note:
         old, _, new = note.partition("->")
-        return f"{_category_label(old)} → {_category_label(new)}"
+        return f"{label(old)} → {label(new)}"
     if event.kind is EventKind.ESCALATED and note.startswith("level "):
         return "上报网格长" if note.startswith("level 1") else "上报社区"
     if event.kind is EventKind.RESOLVED or (full and event.kind in _WORDS):
         return mask_phones(_excerpt(note))
     return ""
-
-
-def _category_label(value: str) -> str:
-    try:
-        return Category(value).label
-    except ValueError:
-        return value
 
 
 def _excerpt(text: str, size: int = 60) -> str:

@@ -232,7 +232,9 @@ async def overdue(ctx: Context, _args: str) -> None:
         flag = "【督办】" if order.supervised else ""
         due = order.resolve_due_at if order.state.value == "accepted" else order.accept_due_at
         when = due.strftime("%m-%d %H:%M") if due else "-"
-        lines.append(f"• {flag}{order.number} {order.category.label}｜{order.state.label}｜应于 {when}")
+        lines.append(
+            f"• {flag}{order.number} {ctx.categories.label(order.category)}｜{order.state.label}｜应于 {when}"
+        )
     await ctx.answer("\n".join(lines))
 
 
@@ -244,4 +246,4 @@ async def stats(ctx: Context, args: str) -> None:
     days = int(args) if args.isascii() and args.isdigit() and 0 < int(args) <= 3660 else 30
     now = ctx.clock.now()
     figures = await ctx.uow.orders.statistics(now - timedelta(days=days), now)
-    await ctx.answer(texts.statistics(days, figures))
+    await ctx.answer(texts.statistics(days, figures, ctx.categories.label))

@@ -25,7 +25,9 @@ async def post_to_group(ctx: Context, order: WorkOrder, resident: Resident | Non
         return
     assert order.id is not None
     # Several people read a group: phone numbers a resident typed are masked there.
-    text = mask_phones(order_card(order, resident, texts.group_card_heading(grid.name)))
+    text = mask_phones(
+        order_card(order, resident, texts.group_card_heading(grid.name), categories=ctx.categories)
+    )
     # No order_id: replies in the group are not relayed to the resident.
     await ctx.say(grid.group_chat_id, text, ((Button(texts.BTN_CLAIM, verbs.encode(Verb.CLAIM, order.id)),),))
 
@@ -56,13 +58,13 @@ async def on_claim(ctx: Context, action: Action) -> None:
         heading = texts.claimed_group(order.number, person.title)
         await ctx.say(
             ctx.chat_id,
-            mask_phones(order_card(order, resident, heading)),
+            mask_phones(order_card(order, resident, heading, categories=ctx.categories)),
             edit_message_id=ctx.incoming.callback_message_id,
         )
     photo = order.photos[0] if order.photos else None
     await ctx.say(
         person.chat_id,
-        order_card(order, resident, "📋 已认领"),
+        order_card(order, resident, "📋 已认领", categories=ctx.categories),
         member_buttons(order),
         order_id=order.id,
         photo=photo,

@@ -45,7 +45,7 @@ async def _refresh_card(ctx: Context, order: WorkOrder, text: str) -> None:
     resident = await ctx.uow.residents.get(order.resident_id)
     await ctx.say(
         ctx.chat_id,
-        order_card(order, resident, text),
+        order_card(order, resident, text, categories=ctx.categories),
         member_buttons(order),
         order_id=order.id,
         edit_message_id=message_id,
@@ -288,7 +288,9 @@ async def _orders_page(ctx: Context, after: int) -> None:
     page, more = orders[:ORDERS_PER_PAGE], len(orders) > ORDERS_PER_PAGE
     lines = [texts.STAFF_OPEN_HEADER if after == 0 else texts.ORDERS_MORE_HEADER]
     for order in page:
-        lines.append(f"• {order.number} {order.category.label}｜{order.state.label}｜{order.location.label}")
+        lines.append(
+            f"• {order.number} {ctx.categories.label(order.category)}｜{order.state.label}｜{order.location.label}"
+        )
     lines.append(texts.ORDERS_FIND_HINT)
     last = page[-1].id
     assert last is not None
@@ -304,7 +306,7 @@ async def _one_order(ctx: Context, number: str) -> None:
         raise NotAuthorised("not_allowed")
     resident = await ctx.uow.residents.get(order.resident_id)
     acts = await _acts_on(ctx, order)  # the buttons only for whoever the buttons would obey
-    card = order_card(order, resident, texts.FOUND_HEADING)
+    card = order_card(order, resident, texts.FOUND_HEADING, categories=ctx.categories)
     if acts:  # linked to the order: a reply to this card reaches the resident, as on the first card
         await ctx.say(ctx.chat_id, card, member_buttons(order), order_id=order.id)
     else:

@@ -20,16 +20,11 @@ from handlers.workorders.groups import post_to_group
 from handlers.workorders.model import Actor, EventKind, OrderLocation, OrderState, WorkOrder
 from handlers.workorders.routing import Route, emergency_chain, route_order
 from handlers.workorders.sla import schedule, set_due_times
+from nlp.categories import Catalog
 from nlp.types import Category, Priority
 
 URGENT = DeliveryPriority.URGENT
 NORMAL = DeliveryPriority.NORMAL
-
-_PRIORITY_OF = {
-    Category.EMERGENCY: Priority.URGENT,
-    Category.SAFETY_HAZARD: Priority.HIGH,
-    Category.ASSISTANCE: Priority.HIGH,
-}
 
 
 @dataclass
@@ -65,9 +60,9 @@ class PendingReport:
 _PRIORITY_ORDER = [Priority.NORMAL, Priority.HIGH, Priority.URGENT]
 
 
-def priority_for(category: Category, suggested: Priority) -> Priority:
-    implied = _PRIORITY_OF.get(category, Priority.NORMAL)
-    return max(implied, suggested, key=_PRIORITY_ORDER.index)
+def priority_for(category: Category, suggested: Priority, categories: Catalog) -> Priority:
+    """At least the category's own priority (the rules' `priority:`), or higher when suggested."""
+    return max(categories.priority(category), suggested, key=_PRIORITY_ORDER.index)
 
 
 async def open_order(ctx: Context, resident: Resident, report: PendingReport) -> WorkOrder:
@@ -102,7 +97,7 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
         resident_chat_id=resident.chat_id,
         text=report.text,
         category=category,
-        priority=priority_for(category, suggested),
+        priority=priority_for(category, suggested, ctx.categories),
         location=location,
         created_at=now,
         keywords=tuple(report.keywords),
@@ -115,7 +110,9 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
     if entry is not None and entry.active:
         # Green channel: vulnerable residents come first, and the handler is told why.
         order.green_channel = entry.label
-        order.priority = priority_for(category, max(order.priority, Priority.HIGH, key=_PRIORITY_ORDER.index))
+        order.priority = priority_for(
+            category, max(order.priority, Priority.HIGH, key=_PRIORITY_ORDER.index), ctx.categories
+        )
     order.open(Actor("resident", resident.id), now)
     route = await route_order(uow, category, location.building_id, now)
     order.grid_id = route.grid.id if route.grid else None
@@ -142,7 +139,10 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
         heading = texts.EMERGENCY_HEADING if alarm.urgent else "📋 知会工单"
         for person in route.also_tell:
             await ctx.say(
-                person.chat_id, cards.order_card(order, resident, heading), order_id=order.id, priority=lane
+                person.chat_id,
+                cards.order_card(order, resident, heading, categories=ctx.categories),
+                order_id=order.id,
+                priority=lane,
             )
             notified.append(_role_name(person, route))
     else:
@@ -162,12 +162,16 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
     elif route.assignee is not None:
         await ctx.say(
             resident.chat_id,
-            texts.order_opened(order.number, category.label, route.assignee.title, location.label),
+            texts.order_opened(
+                order.number, ctx.categories.label(category), route.assignee.title, location.label
+            ),
             order_id=order.id,
         )
     else:
         await ctx.say(
-            resident.chat_id, texts.order_awaiting_dispatch(order.number, category.label), order_id=order.id
+            resident.chat_id,
+            texts.order_awaiting_dispatch(order.number, ctx.categories.label(category)),
+            order_id=order.id,
         )
     return order
 
@@ -185,7 +189,7 @@ async def _alert_chain(ctx: Context, order: WorkOrder, route: Route, resident: R
     """Alert the grid leader and staff (everyone above the assignee) at once; return their role names."""
     names = []
     for person in await emergency_chain(ctx.uow, route.grid, route.assignee):
-        card = cards.order_card(order, resident, texts.EMERGENCY_HEADING)
+        card = cards.order_card(order, resident, texts.EMERGENCY_HEADING, categories=ctx.categories)
         await ctx.say(person.chat_id, card, order_id=order.id, priority=URGENT)
         names.append(_role_name(person, route))
     return names
@@ -202,7 +206,9 @@ async def notify_dispatch(
     resident = await ctx.uow.residents.get(order.resident_id)
     for staff in await ctx.uow.community.people(role=Role.STAFF):
         buttons = cards.dispatch_buttons(order, [*candidates, *others, staff])
-        text = cards.order_card(order, resident, texts.dispatch_needed(order.number, reason))
+        text = cards.order_card(
+            order, resident, texts.dispatch_needed(order.number, reason), categories=ctx.categories
+        )
         await ctx.say(staff.chat_id, text, buttons, order_id=order.id, priority=priority)
 
 
@@ -221,7 +227,7 @@ async def send_card(
     photo = order.photos[0] if order.photos else None
     await ctx.say(
         person.chat_id,
-        cards.order_card(order, resident, heading),
+        cards.order_card(order, resident, heading, categories=ctx.categories),
         cards.member_buttons(order),
         order_id=order.id,
         photo=photo,
@@ -295,9 +301,9 @@ async def downgrade_emergency(ctx: Context, order: WorkOrder) -> None:
     category = next_best(ctx.classifier.classify(order.text))
     order.emergency_check = False
     order.record(EventKind.RECATEGORISED, ctx.actor, now, f"{order.category.value}->{category.value}")
-    order.category, order.priority = category, priority_for(category, Priority.NORMAL)
+    order.category, order.priority = category, priority_for(category, Priority.NORMAL, ctx.categories)
     if order.green_channel:
-        order.priority = priority_for(category, Priority.HIGH)
+        order.priority = priority_for(category, Priority.HIGH, ctx.categories)
     previous = await ctx.uow.community.person(order.assignee_id) if order.assignee_id else None
     route = await route_order(ctx.uow, category, order.location.building_id, now)
     handler = previous
@@ -313,7 +319,7 @@ async def downgrade_emergency(ctx: Context, order: WorkOrder) -> None:
     await ctx.uow.orders.save(order)
     resident = await ctx.uow.residents.get(order.resident_id)
     if previous is not None:
-        message = texts.check_denied_member(order.number, category.label)
+        message = texts.check_denied_member(order.number, ctx.categories.label(category))
         await ctx.say(previous.chat_id, message, order_id=order.id, thread=True)
     if handler is not None and handler is not previous:
         await send_card(ctx, order, handler, resident=resident)
@@ -321,9 +327,11 @@ async def downgrade_emergency(ctx: Context, order: WorkOrder) -> None:
         await notify_dispatch(ctx, order, route.reason or "未能确定楼栋")
     await post_to_group(ctx, order, resident)
     if handler is not None:
-        text = texts.order_opened(order.number, category.label, handler.title, order.location.label)
+        text = texts.order_opened(
+            order.number, ctx.categories.label(category), handler.title, order.location.label
+        )
     else:
-        text = texts.order_awaiting_dispatch(order.number, category.label)
+        text = texts.order_awaiting_dispatch(order.number, ctx.categories.label(category))
     await ctx.say(order.resident_chat_id, text, order_id=order.id)
 
 

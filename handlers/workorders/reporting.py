@@ -19,7 +19,8 @@ from handlers.workorders import texts
 from handlers.workorders.emergency import Alarm, alarm_for, check_answer, emergency_advice
 from handlers.workorders.model import EventKind, WorkOrder
 from handlers.workorders.opening import PendingReport, answer_check_by_text, open_order
-from nlp.types import CHOOSABLE_CATEGORIES, Category, Priority
+from nlp.categories import Catalog
+from nlp.types import Category, Priority
 
 STEP_REPORT = "report"  # a pending report waiting for a button (category, compound, building)
 
@@ -158,7 +159,9 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
             if pending.priority == Priority.URGENT.value:
                 # Maybe an emergency: the numbers to call must not wait for the resident's answer.
                 await ctx.answer(emergency_advice(pending.text))
-            await _ask(ctx, pending, common_texts.ASK_CATEGORY, _category_buttons(pending.candidates))
+            await _ask(
+                ctx, pending, common_texts.ASK_CATEGORY, _category_buttons(pending.candidates, ctx.categories)
+            )
             return
         if pending.compound_id is None:
             compounds = await uow.community.compounds()
@@ -261,11 +264,11 @@ async def on_duplicate_choice(ctx: Context, action: Action) -> None:
             await ctx.say(assignee.chat_id, message, order_id=order.id, thread=True)
 
 
-def _category_buttons(candidates: list[str]) -> tuple[tuple[Button, ...], ...]:
-    """The classifier's close candidates first, then every other category."""
-    first = [Category(c) for c in candidates if c != Category.UNKNOWN.value]
-    ordered = first + [c for c in CHOOSABLE_CATEGORIES if c not in first]
-    buttons = [Button(c.label, verbs.encode(Verb.REPORT_CATEGORY, c.value)) for c in ordered]
+def _category_buttons(candidates: list[str], categories: Catalog) -> tuple[tuple[Button, ...], ...]:
+    """The classifier's close candidates first, then every other category, by the community's names."""
+    first = [c for c in map(categories.get, candidates) if c is not None]
+    ordered = first + [c for c in categories.choosable if c not in first]
+    buttons = [Button(categories.label(c), verbs.encode(Verb.REPORT_CATEGORY, c.value)) for c in ordered]
     return rows(buttons, 3)
 
 
@@ -284,7 +287,10 @@ async def on_report_choice(ctx: Context, action: Action) -> None:
         return
     pending = PendingReport.from_data(conversation.data["pending"])
     if action.verb is Verb.REPORT_CATEGORY:
-        category = Category(action.word("category"))  # a choosable one: the codec refuses the rest
+        category = ctx.categories.get(action.word("category"))
+        if category is None:  # a key this community no longer has (its rules file changed since)
+            ctx.callback_answer = common_texts.STALE_BUTTON
+            return
         pending.category, pending.chosen_by_resident = category.value, True
         if category is not Category.EMERGENCY and pending.priority == Priority.URGENT.value:
             # The classifier saw some emergency evidence but the resident says otherwise: keep it

@@ -33,14 +33,16 @@ async def my_orders(ctx: Context) -> None:
     lines = [texts.MY_HEADER] if orders else []
     buttons: list[Button] = []
     for order in orders:
-        lines.append(f"• {order.number} {order.category.label}｜{order.state.label}｜{_excerpt(order.text)}")
+        lines.append(
+            f"• {order.number} {ctx.categories.label(order.category)}｜{order.state.label}｜{_excerpt(order.text)}"
+        )
         if order.state.is_open and order.state is not OrderState.RESOLVED:
             assert order.id is not None
             buttons.append(Button(f"{texts.BTN_CANCEL} {order.number}", verbs.encode(Verb.CANCEL, order.id)))
     if followed:
         # Someone else's report: its number and progress, never their words.
         lines.append(texts.MY_FOLLOWED_HEADER)
-        lines += [f"• {o.number} {o.category.label}｜{o.state.label}" for o in followed]
+        lines += [f"• {o.number} {ctx.categories.label(o.category)}｜{o.state.label}" for o in followed]
     lines.append(texts.MY_HISTORY_HINT)
     await ctx.answer("\n".join(lines), rows(buttons, 1))
 
@@ -214,7 +216,7 @@ async def history(ctx: Context, args: str) -> None:
     for actor in {e.actor for e in events} | _targets(events):
         names[actor] = await _actor_name(ctx, actor, full)
     zone = ctx.clock.now().tzinfo
-    await ctx.answer(timeline(order, events, names, full=full, zone=zone))
+    await ctx.answer(timeline(order, events, names, full=full, zone=zone, categories=ctx.categories))
 
 
 def _targets(events: list[OrderEvent]) -> set[Actor]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from handlers.workorders.model import OrderState
-from nlp.types import Category
 
 if TYPE_CHECKING:  # texts stay importable from everywhere without a cycle
     from handlers.ports import OrderStatistics
@@ -347,10 +347,10 @@ def leave_changed(who: str, on_leave: bool) -> str:
     return f"{who} 已{'请假' if on_leave else '销假'}。"
 
 
-def statistics(days: int, figures: OrderStatistics) -> str:
+def statistics(days: int, figures: OrderStatistics, label: Callable[[str], str]) -> str:
     lines = [f"📊 近 {days} 天：新增工单 {figures.opened} 张"]
     for key, count in sorted(figures.by_category.items(), key=lambda kv: -kv[1]):
-        lines.append(f"  {Category(key).label} {count}")
+        lines.append(f"  {label(key)} {count}")
     open_total = sum(figures.open_by_state.values())
     states = "，".join(f"{OrderState(k).label} {n}" for k, n in figures.open_by_state.items())
     lines.append(f"未完成 {open_total} 张" + (f"（{states}）" if states else ""))

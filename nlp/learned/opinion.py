@@ -9,7 +9,7 @@ from pathlib import Path
 from nlp.learned.combine import RulesView, combine, needs_vote
 from nlp.learned.model import LinearModel
 from nlp.learned.store import ModelError, load_model
-from nlp.types import Category, Classification, EmergencyLevel, ModelVote, Priority
+from nlp.types import SHIPPED_CATEGORIES, Category, Classification, EmergencyLevel, ModelVote, Priority
 
 _PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
 
@@ -37,7 +37,7 @@ class SecondOpinion:
     def __init__(
         self, model: LinearModel, priorities: Mapping[Category, Priority], source: str | Path = "model"
     ) -> None:
-        known = {c.value for c in Category if c is not Category.UNKNOWN}
+        known = {*SHIPPED_CATEGORIES, *priorities}  # the shipped model knows the shipped keys
         strange = [label for label in model.labels if label not in known]
         if strange:
             raise ModelError(source, f"labels {strange} are not gridbot categories")

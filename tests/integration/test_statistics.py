@@ -23,6 +23,7 @@ from handlers.statistics.ports import OrderFilter
 from handlers.statistics.registry import FEATURE
 from handlers.statistics.report import Report, build_report
 from handlers.statistics.rollup import roll_up
+from nlp.categories import SHIPPED
 from storage.models import BroadcastDeliveryRow, BroadcastRow, BroadcastRunRow, CheckinRow
 from storage.repositories import statistics_lines
 from storage.uow import SqlUnitOfWorkFactory
@@ -120,7 +121,7 @@ async def _store(uow_factory: SqlUnitOfWorkFactory) -> October:
 async def _report(uow_factory: SqlUnitOfWorkFactory, clock: FakeClock) -> Report:
     first, last = month_bounds("2026-10")
     async with uow_factory() as uow:
-        return await build_report(uow, first, last, clock.now())
+        return await build_report(uow, first, last, clock.now(), categories=SHIPPED)
 
 
 async def _rate_late(uow_factory: SqlUnitOfWorkFactory, october: October) -> None:
@@ -181,7 +182,7 @@ async def test_the_monthly_workbook_holds_the_figures_and_escapes_formulas(
     await roll_up(uow_factory, clock, max_days=None)
     path = tmp_path / "2026-10.xlsx"
     async with uow_factory() as uow:
-        await write_monthly_workbook(uow, "2026-10", clock.now(), path)
+        await write_monthly_workbook(uow, "2026-10", clock.now(), path, categories=SHIPPED)
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["汇总", "按类别", "按小区", "按网格", "按网格员", "超期工单", "不满意评价"]
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True)}
@@ -229,7 +230,9 @@ async def test_the_order_export_has_every_timestamp_and_escapes_formulas(
     start, end = day_range(date(2026, 10, 1), date(2026, 10, 31), ZONE)
     stream = io.StringIO()
     async with uow_factory() as uow:
-        count = await export_orders_csv(uow, OrderFilter(start, end, grid_id=october.cast.g1), stream, ZONE)
+        count = await export_orders_csv(
+            uow, OrderFilter(start, end, grid_id=october.cast.g1), stream, ZONE, categories=SHIPPED
+        )
     rows = list(csv.DictReader(io.StringIO(stream.getvalue())))
     assert count == len(rows) == 4  # O2..O5: the first grid's October orders (O1 was reported in September)
     by_number = {r["工单号"]: r for r in rows}

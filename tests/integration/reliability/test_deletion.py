@@ -11,6 +11,7 @@ from bot.settings import ResidentsSettings
 from handlers.community import texts as own_texts
 from handlers.labels import texts as label_texts
 from handlers.workorders import texts as order_texts
+from nlp.categories import SHIPPED
 from nlp.types import Category
 from storage.models import (
     CheckinRow,
@@ -58,7 +59,7 @@ async def _everything(driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clo
     await driver.press(card.chat_id, card.button(order_texts.BTN_ACCEPT).data, on=card)
     # Her grid member corrects the category from the card: her words become a labelled example.
     await driver.press(card.chat_id, card.button(label_texts.BTN_RECATEGORISE).data, on=card)
-    await driver.press_button(card.chat_id, Category.SAFETY_HAZARD.label)
+    await driver.press_button(card.chat_id, SHIPPED.label(Category.SAFETY_HAZARD))
     await driver.text(card.chat_id, "我下午过去看看", reply_to=card.message_id)
     relayed = driver.last(RESIDENT_ZHANG)
     await driver.text(RESIDENT_ZHANG, f"好的，{REPLY}", reply_to=relayed.message_id)
@@ -133,7 +134,7 @@ async def test_retention_deletes_old_sent_messages_and_redacts_closed_orders(
     await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
     await driver.text(MEMBER_LI, f"换好了灯泡，{REPLY}")
     await driver.press_button(MEMBER_LI, label_texts.BTN_RECATEGORISE)  # a labelled example of each
-    await driver.press_button(MEMBER_LI, Category.SAFETY_HAZARD.label)
+    await driver.press_button(MEMBER_LI, SHIPPED.label(Category.SAFETY_HAZARD))
     await driver.press_button(RESIDENT_ZHANG, "满意")  # closed
     # Still open, and corrected too.
     await member_corrects(driver, Category.ORDER_DISPUTE, f"森源华府6号楼垃圾没人收，{PHRASE}", RESIDENT_CHEN)

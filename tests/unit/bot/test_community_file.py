@@ -168,7 +168,7 @@ def test_bad_people_settings_are_reported(change: tuple[str, str], expected: str
         ("settings:\n  escalate_every: soon\n", "is not a duration"),
         ("settings:\n  remind_before: 3\n", "between 0 and 1"),
         ("settings:\n  colour: red\n", "unknown setting"),
-        ("sla:\n  plumbing: {accept: 1h}\n", "should be a category key or a priority"),
+        ("sla:\n  plumbing: {accept: 1h}\n", "sla.plumbing: unknown category 'plumbing'"),
         ("sla:\n  repair: {accept: 3d, resolve: 1h}\n", "accept should not be later than resolve"),
     ],
 )

@@ -13,7 +13,18 @@ from hypothesis import strategies as st
 from handlers import texts
 from handlers.core import FEATURES, TABLES
 from handlers.features import DuplicateRegistration, Feature, merge
-from handlers.verbs import MAX_BYTES, MAX_ID, SIGNATURES, Action, Number, OneOf, Verb, decode, encode
+from handlers.verbs import (
+    MAX_BYTES,
+    MAX_ID,
+    SIGNATURES,
+    Action,
+    CategoryKey,
+    Number,
+    OneOf,
+    Verb,
+    decode,
+    encode,
+)
 from handlers.workorders import member
 from tests.driver import MEMBER_LI, ChatDriver
 from tests.fakes import FakeUnitOfWorkFactory
@@ -62,9 +73,11 @@ class TestRegistrations:
             merge([*FEATURES, second])
 
 
-def _samples(spec: Number | OneOf) -> list[int | str]:
+def _samples(spec: Number | OneOf | CategoryKey) -> list[int | str]:
     if isinstance(spec, OneOf):
         return sorted(spec.words)
+    if isinstance(spec, CategoryKey):  # a shipped key, a community's own, the longest a key can be
+        return ["repair", "heating", "a" + "b" * 31]
     return sorted({spec.low, spec.high, (spec.low + spec.high) // 2})
 
 
@@ -163,6 +176,8 @@ class TestCodec:
             (Verb.ACCEPT, ()),
             (Verb.RATE, (1, "x")),
             (Verb.REPORT_CATEGORY, ("unknown",)),
+            (Verb.REPORT_CATEGORY, ("Repair",)),
+            (Verb.REPORT_CATEGORY, ("a" * 33,)),
         ],
     )
     def test_our_own_bad_button_fails_loudly_when_drawn(self, verb: Verb, args: tuple[object, ...]) -> None:

@@ -10,6 +10,7 @@ from handlers.labels.export import stored_labels
 from handlers.labels.model import ClassificationLabel
 from handlers.ports import UnitOfWork
 from handlers.workorders import texts as order_texts
+from nlp.categories import SHIPPED
 from nlp.types import Category
 from tests.driver import RESIDENT_ZHANG, ChatDriver, Sent
 
@@ -32,7 +33,7 @@ async def resident_chooses(
     """The classifier cannot tell; she picks the category from the buttons; the order opens."""
     await driver.text(RESIDENT_ZHANG, text)
     assert driver.last(RESIDENT_ZHANG).text.startswith("为了更快交给合适的人处理")
-    await driver.press_button(RESIDENT_ZHANG, choice.label)
+    await driver.press_button(RESIDENT_ZHANG, SHIPPED.label(choice))
     assert "已为您生成工单" in driver.last(RESIDENT_ZHANG).text
 
 
@@ -46,7 +47,7 @@ async def member_corrects(
         s for s in reversed(driver.sent) if text in s.text and order_texts.BTN_ACCEPT in _labels_of(s)
     )
     await driver.press(card.chat_id, card.button(label_texts.BTN_RECATEGORISE).data, on=card)
-    await driver.press_button(card.chat_id, to.label)
+    await driver.press_button(card.chat_id, SHIPPED.label(to))
     return card.chat_id
 
 

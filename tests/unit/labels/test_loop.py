@@ -14,6 +14,7 @@ from handlers.messages import Incoming
 from handlers.verbs import Verb
 from handlers.workorders import texts as order_texts
 from handlers.workorders.model import EventKind
+from nlp.categories import SHIPPED
 from nlp.types import Category, Priority
 from tests.driver import (
     MEMBER_LI,
@@ -66,12 +67,12 @@ async def test_the_grid_member_corrects_the_category_from_the_card(
     await driver.press(MEMBER_LI, card.button(label_texts.BTN_RECATEGORISE).data, on=card)
     menu = driver.last(MEMBER_LI)
     offered = [b.text for row in menu.reply.buttons for b in row]
-    assert Category.REPAIR.label not in offered
-    assert Category.UNKNOWN.label not in offered
-    assert len(offered) == len(Category) - 2  # every choosable category but the current one
+    assert SHIPPED.label(Category.REPAIR) not in offered
+    assert SHIPPED.label(Category.UNKNOWN) not in offered
+    assert len(offered) == len(SHIPPED.choosable) - 1  # every choosable category but the current one
     resident_heard = len(driver.inbox(RESIDENT_ZHANG))
 
-    outcome = await driver.press_button(MEMBER_LI, Category.SAFETY_HAZARD.label)
+    outcome = await driver.press_button(MEMBER_LI, SHIPPED.label(Category.SAFETY_HAZARD))
 
     (order,) = uow_factory.store.orders.values()
     assert (order.category, order.priority) == (Category.SAFETY_HAZARD, Priority.HIGH)
@@ -87,7 +88,9 @@ async def test_the_grid_member_corrects_the_category_from_the_card(
     assert (label.actor_kind, label.actor_id, label.order_id) == ("person", li.id, order.id)
     assert label.classifier_category is Category.REPAIR
     assert label.classifier_confidence == 0.9
-    assert outcome.callback_answer == label_texts.recategorised(order.number, Category.SAFETY_HAZARD.label)
+    assert outcome.callback_answer == label_texts.recategorised(
+        order.number, SHIPPED.label(Category.SAFETY_HAZARD)
+    )
     assert len(driver.inbox(RESIDENT_ZHANG)) == resident_heard  # the resident is told nothing
 
 
@@ -217,7 +220,7 @@ async def test_a_choice_that_joins_a_similar_order_is_labelled_as_the_joiners_wo
 ) -> None:
     await driver.text(RESIDENT_ZHANG, "兴泰5号楼楼道灯坏了")
     await driver.text(RESIDENT_CHEN, "兴泰5号楼那个啵啵机咕噜咕噜")  # unknown: he is asked, picks 维修报修
-    await driver.press_button(RESIDENT_CHEN, Category.REPAIR.label)
+    await driver.press_button(RESIDENT_CHEN, SHIPPED.label(Category.REPAIR))
     await driver.press_button(RESIDENT_CHEN, order_texts.BTN_JOIN)  # "me too" on her order
     (order,) = uow_factory.store.orders.values()
     chen = next(r for r in uow_factory.store.residents.values() if r.chat_id == RESIDENT_CHEN)

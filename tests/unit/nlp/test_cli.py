@@ -66,7 +66,27 @@ def test_classify_reports_bad_rules(tmp_path: Path) -> None:
     bad.write_text("categories: {repair: {keywords: []}}\n", encoding="utf-8")
     result = CliRunner().invoke(_app(), ["classify", "--rules", str(bad)], input="x\n")
     assert result.exit_code == 2
-    assert "rules.yaml: categories.repair.keywords" in result.output
+    assert "rules.yaml:1: categories.repair.keywords" in result.output
+
+
+COMMUNITY_RULES = Path(__file__).resolve().parents[3] / "deploy/examples/rules_community.yaml"
+
+
+def test_classify_and_rules_eval_use_gridbot_rules_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GRIDBOT_RULES_FILE, as the bot reads it (issue 15): a community's own categories included."""
+    monkeypatch.setenv("GRIDBOT_RULES_FILE", str(COMMUNITY_RULES))
+    result = CliRunner().invoke(_app(), ["classify", "--no-model"], input="暖气不热\n楼下遛狗不拴绳\n")
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(a["category"], a["priority"]) for a in answers] == [("heating", "high"), ("pets", "normal")]
+    data = tmp_path / "msgs.csv"
+    data.write_text("text,label\n暖气不热,heating\n楼下遛狗不拴绳,pets\n电梯坏了,repair\n", encoding="utf-8")
+    evaluated = CliRunner().invoke(_app(), ["rules", "eval", str(data)])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "accuracy  1.000" in evaluated.stdout
+    assert any(line.split()[:2] == ["heating", "1.000"] for line in evaluated.stdout.splitlines())
 
 
 def test_rules_eval_prints_metrics_and_enforces_thresholds(tmp_path: Path) -> None:

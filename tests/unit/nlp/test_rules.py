@@ -53,10 +53,10 @@ def test_invalid_rules_are_reported_with_source_and_place(data: Any, message: st
     assert message in str(info.value)
 
 
-def test_unknown_category_rejected_for_the_bot(tmp_path: Path) -> None:
+def test_a_new_category_without_a_label_is_refused_for_the_bot(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text("categories:\n  fire:\n    keywords: [火]\n", encoding="utf-8")
-    with pytest.raises(RulesError, match=r"rules\.yaml: categories\.fire: unknown category"):
+    with pytest.raises(RulesError, match=r"rules\.yaml:2: categories\.fire: a new category needs a label"):
         load_classifier(path)
 
 

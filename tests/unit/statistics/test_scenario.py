@@ -12,6 +12,7 @@ from handlers.statistics.periods import Period, month_bounds, trend
 from handlers.statistics.ports import CheckinCount, DeliveryCount
 from handlers.statistics.report import Report, build_report
 from handlers.statistics.rollup import roll_up
+from nlp.categories import SHIPPED
 from tests.fakes import FakeClock
 from tests.unit.statistics import scenario
 from tests.unit.statistics.fakes import FakeCommunity, FakeStatistics, FakeStatisticsUow
@@ -55,7 +56,7 @@ class World:
 
     async def october(self) -> Report:
         first, last = month_bounds("2026-10")
-        return await build_report(self.uow, first, last, self.clock.now())  # type: ignore[arg-type]
+        return await build_report(self.uow, first, last, self.clock.now(), categories=SHIPPED)  # type: ignore[arg-type]
 
     def rate_late(self) -> None:
         order = self.built.orders["O4"]
@@ -135,7 +136,14 @@ async def test_a_grid_leaders_report_holds_only_their_grid() -> None:
     world = World()
     await world.tick()
     first, last = month_bounds("2026-10")
-    report = await build_report(world.uow, first, last, world.clock.now(), grid_id=CAST.g2)  # type: ignore[arg-type]
+    report = await build_report(
+        world.uow,  # type: ignore[arg-type]
+        first,
+        last,
+        world.clock.now(),
+        grid_id=CAST.g2,
+        categories=SHIPPED,
+    )
     assert report.total.new == 2
     assert {a.name for a in report.members} == {"C", "D"}
     assert [g.name for g in report.grids] == ["第二网格"]
@@ -146,7 +154,14 @@ async def test_weights_change_the_score_not_the_figures() -> None:
     world = World()
     await world.tick()
     first, last = month_bounds("2026-10")
-    report = await build_report(world.uow, first, last, world.clock.now(), Weights(100, 0, 0))  # type: ignore[arg-type]
+    report = await build_report(
+        world.uow,  # type: ignore[arg-type]
+        first,
+        last,
+        world.clock.now(),
+        Weights(100, 0, 0),
+        categories=SHIPPED,
+    )
     members = {a.name: a for a in report.members}
     assert members["A"].score == pytest.approx(100 * 2 / 3)
     assert members["B"].score == pytest.approx(0.0)

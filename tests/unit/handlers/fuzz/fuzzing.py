@@ -23,7 +23,8 @@ from handlers import texts
 from handlers.broadcasts import texts as broadcast_texts
 from handlers.core import TABLES, Core
 from handlers.messages import Incoming, Outcome
-from handlers.verbs import SIGNATURES, Number, OneOf, Verb
+from handlers.verbs import SIGNATURES, CategoryKey, Number, OneOf, Verb
+from nlp.types import SHIPPED_CATEGORIES
 from tests.driver import (
     EXAMPLE_COMMUNITY,
     LEADER_WANG,
@@ -99,8 +100,13 @@ def _number(spec: Number) -> st.SearchStrategy[str]:
     )
 
 
-def _word(spec: OneOf) -> st.SearchStrategy[str]:
-    words = st.sampled_from(sorted(spec.words))
+def _words(spec: OneOf | CategoryKey) -> list[str]:
+    """A choice's words; for a category key, shipped keys, a key no community has, and UNKNOWN."""
+    return sorted(spec.words) if isinstance(spec, OneOf) else [*SHIPPED_CATEGORIES, "heating", "unknown"]
+
+
+def _word(spec: OneOf | CategoryKey) -> st.SearchStrategy[str]:
+    words = st.sampled_from(_words(spec))
     return st.one_of(words, words, words, st.text(max_size=4))
 
 
@@ -125,9 +131,7 @@ def callback_data(shown: list[str]) -> st.SearchStrategy[str]:
 
 def sweep(verb: Verb) -> list[str]:
     """The data of `verb` with each of its words and a few ids: the lowest, two that exist, one far beyond."""
-    choices = [
-        sorted(spec.words) if isinstance(spec, OneOf) else sorted(_ids(spec)) for spec in SIGNATURES[verb]
-    ]
+    choices = [sorted(_ids(spec)) if isinstance(spec, Number) else _words(spec) for spec in SIGNATURES[verb]]
     return [":".join((verb.value, *map(str, args))) for args in itertools.product(*choices)]
 
 
