@@ -8,7 +8,7 @@ COMMUNITY ?= deploy/examples/community.yaml
 SCRIPT ?=
 export GRIDBOT_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo desk run doctor test test-e2e lint typecheck fmt bench bench-nlp bench-taidi bench-broadcast bench-bot bench-emergency bench-load bench-stats bench-imports eval-holdout clean
+.PHONY: install demo desk run doctor test test-e2e lint typecheck fmt bench bench-nlp bench-taidi bench-broadcast bench-bot bench-emergency bench-load bench-stats bench-desk bench-imports eval-holdout clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -84,6 +84,9 @@ bench-load: $(STAMP)
 	$(BIN)/python benchmarks/bench_load.py $(if $(QUICK),--quick)
 
 # 100,000 ledger rows (GBK CSV) read, validated and imported into SQLite; target ≤ 10 s
+bench-desk: $(STAMP)
+	$(BIN)/python benchmarks/bench_desk.py $(if $(ORDERS),--orders $(ORDERS))
+
 bench-imports: $(STAMP)
 	$(BIN)/python benchmarks/bench_imports.py
 

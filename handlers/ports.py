@@ -81,6 +81,10 @@ class CommunityRepository(Protocol):
         """Make the stored structure match `spec` (people missing from it are deactivated)."""
         ...
 
+    async def spec(self) -> CommunitySpec:
+        """The stored structure as a community file would describe it (for desk edits and export)."""
+        ...
+
     # Invites (handlers/community/invites.py). People listed without a chat id are not "people" above
     # (nothing is routed to them) until an invite binds their chat.
     async def invitee(self, name: str) -> Invitee | None:

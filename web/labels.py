@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.imports.community_export import duty_text as duty_text  # the file's form, for the person form
+from handlers.community.model import DutyHours
 from handlers.workorders.model import EventKind, OrderState, Satisfaction
 from nlp.types import CHOOSABLE_CATEGORIES, Category, Priority
 
@@ -92,3 +94,18 @@ def mask_phone(phone: str | None) -> str:
     if not phone:
         return ""
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+_WEEKDAYS = "一二三四五六日"
+
+
+def duty(hours: DutyHours | None) -> str:
+    """Duty hours as people say them: 周一至周五 08:30-17:30; 全天 when not limited."""
+    if hours is None:
+        return "全天"
+    days = sorted(hours.weekdays)
+    if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+        named = f"周{_WEEKDAYS[days[0]]}至周{_WEEKDAYS[days[-1]]}"
+    else:
+        named = "、".join(f"周{_WEEKDAYS[d]}" for d in days)
+    return f"{named} {hours.start:%H:%M}-{hours.end:%H:%M}"
