@@ -23,9 +23,10 @@ from handlers.ports import Clock
 from handlers.workorders.sla import WorkCalendar
 from nlp.types import Classifier
 from storage.uow import SqlUnitOfWorkFactory
-from web import audit_log, login, orders, people, record
+from web import audit_log, login, orders, record
 from web.auth import Sessions
 from web.common import DeskState
+from web.manage import ledger, people
 from web.runner import DeskRunner
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def create_app(
             *record.ROUTES,
             *audit_log.ROUTES,
             *people.ROUTES,
+            *ledger.ROUTES,
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
         lifespan=lifespan,

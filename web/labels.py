@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.imports.community_export import duty_text as duty_text  # the file's form, for the person form
+from handlers.care.model import Checkin, CheckinAnswer
 from handlers.community.model import DutyHours
 from handlers.workorders.model import EventKind, OrderState, Satisfaction
 from nlp.types import CHOOSABLE_CATEGORIES, Category, Priority
@@ -109,3 +110,18 @@ def duty(hours: DutyHours | None) -> str:
     else:
         named = "、".join(f"周{_WEEKDAYS[d]}" for d in days)
     return f"{named} {hours.start:%H:%M}-{hours.end:%H:%M}"
+
+
+def checkin(record: Checkin) -> str:
+    """The latest 平安问候 as staff read it."""
+    if record.answer is CheckinAnswer.FINE:
+        return "已回复平安"
+    if record.answer is CheckinAnswer.HELP:
+        return "回复需要帮助"
+    if record.answer is CheckinAnswer.CONFIRMED_BY_MEMBER:
+        return "网格员已上门或电话确认"
+    if record.escalated_at is not None:
+        return "未回复，已上报网格长和工作人员"
+    if record.alerted_at is not None:
+        return "未回复，已提醒网格员"
+    return "已发送，等待回复"
