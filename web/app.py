@@ -26,7 +26,7 @@ from storage.uow import SqlUnitOfWorkFactory
 from web import audit_log, login, orders, record
 from web.auth import Sessions
 from web.common import DeskState
-from web.manage import ledger, people
+from web.manage import broadcasts, ledger, people
 from web.runner import DeskRunner
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ def create_app(
             *audit_log.ROUTES,
             *people.ROUTES,
             *ledger.ROUTES,
+            *broadcasts.ROUTES,
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
         lifespan=lifespan,

@@ -12,7 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from handlers.broadcasts import texts as broadcast_texts
+from handlers.broadcasts.model import BroadcastRefused
 from handlers.community.model import Person
+from handlers.community.structure import StructureRefused
 from handlers.context import Context
 from handlers.desk.recording import OFFLINE_CHATS_BELOW, RecordingRefused, is_offline_chat
 from handlers.errors import DomainError, NotAuthorised, TransitionNotAllowed
@@ -91,6 +94,10 @@ class Done(Generic[T]):
 def refusal_text(error: DomainError) -> str:
     if isinstance(error, RecordingRefused):
         return error.message
+    if isinstance(error, BroadcastRefused):
+        return broadcast_texts.refused(error.code)
+    if isinstance(error, StructureRefused):
+        return "与导入社区文件的检查相同，这个修改没有通过：" + "；".join(error.problems)
     if isinstance(error, NotAuthorised):
         return "工单不存在或不在您的范围内。" if error.code == "not_found" else "您没有权限做这个操作。"
     if isinstance(error, TransitionNotAllowed):
