@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from handlers.core import Core
 from handlers.ports import Clock
 from handlers.workorders.sla import WorkCalendar
 from nlp.types import Classifier
@@ -56,7 +57,7 @@ def create_app(
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     state = DeskState(
         uow_factory=uow_factory,
-        runner=DeskRunner(uow_factory, classifier, clock, calendar),
+        runner=DeskRunner(Core(uow_factory, classifier, clock, calendar)),
         sessions=Sessions(uow_factory, clock),
         clock=clock,
         zone=ZoneInfo(timezone),
