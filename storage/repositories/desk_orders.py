@@ -25,7 +25,7 @@ from storage.models import (
     ResidentRow,
     WorkOrderRow,
 )
-from storage.repositories.workorders import _late
+from storage.repositories.workorders import _in_literals, _late
 
 _OPEN = [s.value for s in OrderState if s.is_open]
 _NUMBER = re.compile(r"GD\d{8}-\d{1,6}", re.IGNORECASE)
@@ -71,7 +71,12 @@ def _filtered(query: _Query, scope: Scope, f: OrderFilter, now: datetime, named:
         wanted = {s for s in states if s in {o.value for o in OrderState}}
         if "open" in states:
             wanted.update(_OPEN)
-        query = query.where(WorkOrderRow.state.in_(sorted(wanted))) if wanted else query.where(false())
+        # as literals: the open ones then match ix_work_orders_open_created's predicate in every plan
+        query = (
+            query.where(_in_literals(WorkOrderRow.state, tuple(sorted(wanted))))
+            if wanted
+            else query.where(false())
+        )
     if f.category:
         query = query.where(WorkOrderRow.category == f.category)
     if f.compound_id is not None:
