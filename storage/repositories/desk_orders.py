@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, false, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -58,7 +58,10 @@ def _search(query: _Query, text: str, named: list[int]) -> _Query:
         return query.where(
             WorkOrderRow.resident_id.in_(select(ResidentRow.id).where(ResidentRow.phone == phone))
         )
-    words = WorkOrderRow.text.contains(text, autoescape=True)
+    # The pattern written into the SQL, not bound: a prepared statement's generic plan would not know how
+    # long it is, and may pick the trigram index for a two-character word (which then reads every order).
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    words = WorkOrderRow.text.like(literal(f"%{escaped}%", literal_execute=True), escape="/")
     return query.where(or_(WorkOrderRow.resident_id.in_(named), words) if named else words)
 
 

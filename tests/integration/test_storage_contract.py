@@ -287,3 +287,5 @@ async def test_desk_pages_go_newest_first_and_search_by_name_or_words(
         assert [line.summary for line in by_words.lines] == ["水管漏水了"]
         by_name = await queries.page(everyone, OrderFilter(search=resident.name), clock.now())
         assert len(by_name.lines) == 5
+        for odd in ("%", "_", "x' OR '1'='1"):  # written into the SQL: escaped, never a wildcard or a quote
+            assert (await queries.page(everyone, OrderFilter(search=odd), clock.now())).lines == []
