@@ -289,3 +289,43 @@ async def test_desk_pages_go_newest_first_and_search_by_name_or_words(
         assert len(by_name.lines) == 5
         for odd in ("%", "_", "x' OR '1'='1"):  # written into the SQL: escaped, never a wildcard or a quote
             assert (await queries.page(everyone, OrderFilter(search=odd), clock.now())).lines == []
+
+
+async def test_run_as_commits_everything_once_or_nothing(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    """`Core.run_as` (the desk's way in): the job and `before_commit` in one transaction; a refusal undoes both."""
+    import pytest
+
+    from handlers.context import Context
+    from handlers.core import Core
+    from handlers.errors import NotAuthorised
+    from tests.fakes import KeywordClassifier
+
+    core = Core(uow_factory, KeywordClassifier({}), clock)
+    async with uow_factory() as uow:
+        li = await uow.community.person_by_chat(MEMBER_LI)
+    assert li is not None
+    noted: list[int] = []
+
+    async def leave(ctx: Context) -> int:
+        await ctx.uow.community.set_leave(li.id, True)
+        return li.id
+
+    async def note(uow: object, value: int) -> None:
+        noted.append(value)
+
+    async def refuse(_uow: object, _value: int) -> None:
+        raise NotAuthorised("not_allowed")
+
+    with pytest.raises(NotAuthorised):
+        await core.run_as(li.id, leave, chat_id=-1, before_commit=refuse)
+    async with uow_factory() as uow:
+        assert (await uow.community.person(li.id)).on_leave is False  # type: ignore[union-attr]
+    assert await core.run_as(li.id, leave, chat_id=-1, before_commit=note) == li.id
+    assert noted == [li.id]
+    async with uow_factory() as uow:
+        assert (await uow.community.person(li.id)).on_leave is True  # type: ignore[union-attr]
+    with pytest.raises(NotAuthorised) as gone:
+        await core.run_as(10**9, leave, chat_id=-1)
+    assert gone.value.code == "inactive"
