@@ -11,7 +11,7 @@ import logging
 import secrets
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from handlers import texts
 from handlers import verbs as callbacks
@@ -113,6 +113,50 @@ class Core:
             )
             done = await job(ctx)
             await uow.commit()
+        self._report(ctx.notices)
+        return done
+
+    async def run_as(
+        self,
+        person_id: int,
+        job: Callable[[Context], Awaitable[T]],
+        *,
+        chat_id: int,
+        wrap: Callable[[Any], UnitOfWork] | None = None,
+        before_commit: Callable[[Any, T], Awaitable[None]] | None = None,
+    ) -> T:
+        """Run `job` as the active person `person_id` (re-read now), in one transaction, as their chat would.
+
+        For entry points other than chat (the desk): what the job answers goes to `chat_id`; `wrap` may put
+        the unit of work behind another face (the desk's outbox), and `before_commit` adds to the same
+        transaction (the desk's audit record), given the factory's own unit of work. A refusal (DomainError;
+        NotAuthorised("inactive") when the person is gone) rolls everything back and propagates.
+        """
+        async with self._uow_factory() as inner:
+            person = await inner.community.person(person_id)
+            if person is None:
+                raise NotAuthorised("inactive")
+            uow = wrap(inner) if wrap is not None else inner
+            incoming = Incoming(chat_id=chat_id, sender_id=person.chat_id, sender_name=person.name)
+            ctx = Context(
+                uow,
+                self._clock,
+                self._classifier,
+                incoming,
+                person,
+                None,
+                calendar=self._calendar,
+                limits=self._limits,
+                categories=self.categories,
+            )
+            try:
+                done = await job(ctx)
+                if before_commit is not None:
+                    await before_commit(inner, done)
+                await inner.commit()
+            except DomainError:
+                await inner.rollback()
+                raise
         self._report(ctx.notices)
         return done
 

@@ -96,6 +96,10 @@ class CommunityRepository(Protocol):
         """Make the stored structure match `spec` (people missing from it are deactivated)."""
         ...
 
+    async def spec(self) -> CommunitySpec:
+        """The stored structure as a community file would describe it (for desk edits and export)."""
+        ...
+
     # Invites (handlers/community/invites.py). People listed without a chat id are not "people" above
     # (nothing is routed to them) until an invite binds their chat.
     async def invitee(self, name: str) -> Invitee | None:
@@ -225,6 +229,10 @@ class CheckinRepository(Protocol):
 
     async def get(self, checkin_id: int) -> Checkin | None: ...
     async def save(self, checkin: Checkin) -> None: ...
+    async def latest(self, resident_ids: Collection[int]) -> dict[int, Checkin]:
+        """Each resident's most recent check-in (for the ledger's status)."""
+        ...
+
     async def claim_unanswered(self, asked_before: datetime, alerted_before: datetime) -> list[Checkin]:
         """Unanswered check-ins due an alert (asked before) or an escalation (alerted before), locked."""
         ...

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from handlers.core import Core
 from handlers.ports import Clock
 from handlers.workorders.sla import WorkCalendar
 from nlp.categories import Catalog, categories_of
@@ -28,6 +29,7 @@ from web import audit_log, login, orders, record
 from web.auth import Sessions
 from web.common import DeskState
 from web.labels import Labels
+from web.manage import broadcasts, ledger, people
 from web.runner import DeskRunner
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ def create_app(
     categories = categories or categories_of(classifier)
     state = DeskState(
         uow_factory=uow_factory,
-        runner=DeskRunner(uow_factory, classifier, clock, calendar, categories),
+        runner=DeskRunner(Core(uow_factory, classifier, clock, calendar, categories=categories)),
         sessions=Sessions(uow_factory, clock),
         clock=clock,
         zone=ZoneInfo(timezone),
@@ -89,6 +91,9 @@ def create_app(
             *orders.ROUTES,
             *record.ROUTES,
             *audit_log.ROUTES,
+            *people.ROUTES,
+            *ledger.ROUTES,
+            *broadcasts.ROUTES,
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
         lifespan=lifespan,

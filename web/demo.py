@@ -21,6 +21,7 @@ from handlers.verbs import Verb
 from handlers.workorders.sla import WeekdayCalendar
 from nlp.types import Classifier
 from storage.uow import SqlUnitOfWorkFactory
+from web.manage.demo_care import seed_care
 
 DEMO_STAFF = "陈主任"
 
@@ -236,6 +237,7 @@ async def seed_history(uow_factory: SqlUnitOfWorkFactory, classifier: Classifier
             clock.at = clock.now() + timedelta(hours=2)
             await _step(core, story, order_id, step, people)
     clock.at = None
+    await seed_care(uow_factory, start)
     return opened
 
 

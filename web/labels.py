@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.imports.community_export import duty_text as duty_text  # the file's form, for the person form
+from handlers.care.model import Checkin, CheckinAnswer
+from handlers.community.model import DutyHours
 from handlers.workorders.model import UNRATED, EventKind, OrderState, Satisfaction
 from nlp.categories import Catalog
 from nlp.types import Priority
@@ -122,3 +125,33 @@ def mask_phone(phone: str | None) -> str:
     if not phone:
         return ""
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+_WEEKDAYS = "一二三四五六日"
+
+
+def duty(hours: DutyHours | None) -> str:
+    """Duty hours as people say them: 周一至周五 08:30-17:30; 全天 when not limited."""
+    if hours is None:
+        return "全天"
+    days = sorted(hours.weekdays)
+    if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+        named = f"周{_WEEKDAYS[days[0]]}至周{_WEEKDAYS[days[-1]]}"
+    else:
+        named = "、".join(f"周{_WEEKDAYS[d]}" for d in days)
+    return f"{named} {hours.start:%H:%M}-{hours.end:%H:%M}"
+
+
+def checkin(record: Checkin) -> str:
+    """The latest 平安问候 as staff read it."""
+    if record.answer is CheckinAnswer.FINE:
+        return "已回复平安"
+    if record.answer is CheckinAnswer.HELP:
+        return "回复需要帮助"
+    if record.answer is CheckinAnswer.CONFIRMED_BY_MEMBER:
+        return "网格员已上门或电话确认"
+    if record.escalated_at is not None:
+        return "未回复，已上报网格长和工作人员"
+    if record.alerted_at is not None:
+        return "未回复，已提醒网格员"
+    return "已发送，等待回复"

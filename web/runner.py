@@ -1,4 +1,4 @@
-"""Run a core use case as a desk user: the same Context, unit of work and outbox as a chat update.
+"""Run a core use case as a desk user (`Core.run_as`): the same Context, unit of work and outbox as a chat update.
 
 What the use case says "back to the sender" (ctx.answer) is addressed to a chat id no Telegram chat can have
 (DESK_CHAT) and becomes the page's notice instead of a chat message; what it says to a resident recorded at
@@ -12,17 +12,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from handlers.community.model import Person
+from handlers.broadcasts import texts as broadcast_texts
+from handlers.broadcasts.model import BroadcastRefused
+from handlers.community.structure import StructureRefused
 from handlers.context import Context
+from handlers.core import Core
 from handlers.desk.recording import OFFLINE_CHATS_BELOW, RecordingRefused, is_offline_chat
 from handlers.errors import DomainError, NotAuthorised, TransitionNotAllowed
-from handlers.messages import Incoming, Reply
-from handlers.ports import Clock
-from handlers.workorders.sla import WorkCalendar
-from nlp.categories import SHIPPED, Catalog
-from nlp.types import Classifier
+from handlers.messages import Reply
 from storage.queues.outbox import SqlOutbox
-from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from storage.uow import SqlUnitOfWork
 
 T = TypeVar("T")
 DESK_CHAT = OFFLINE_CHATS_BELOW - 10**16  # below every desk-only resident's chat id too
@@ -94,6 +93,12 @@ class Done(Generic[T]):
 def refusal_text(error: DomainError) -> str:
     if isinstance(error, RecordingRefused):
         return error.message
+    if isinstance(error, BroadcastRefused):
+        return broadcast_texts.refused(error.code)
+    if isinstance(error, StructureRefused):
+        return "与导入社区文件的检查相同，这个修改没有通过：" + "；".join(error.problems)
+    if isinstance(error, NotAuthorised) and error.code == "inactive":
+        return "您的账号已停用。"
     if isinstance(error, NotAuthorised):
         return "工单不存在或不在您的范围内。" if error.code == "not_found" else "您没有权限做这个操作。"
     if isinstance(error, TransitionNotAllowed):
@@ -106,19 +111,10 @@ AuditHook = Callable[[SqlUnitOfWork, T], Awaitable[None]]
 
 
 class DeskRunner:
-    def __init__(
-        self,
-        uow_factory: SqlUnitOfWorkFactory,
-        classifier: Classifier,
-        clock: Clock,
-        calendar: WorkCalendar,
-        categories: Catalog = SHIPPED,
-    ) -> None:
-        self.uow_factory = uow_factory
-        self.categories = categories
-        self.classifier = classifier
-        self.clock = clock
-        self.calendar = calendar
+    """Desk actions through `Core.run_as`: the chat's transaction steps, with the desk's outbox and audit."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
 
     async def act(
         self, person_id: int, job: Callable[[Context], Awaitable[T]], audit: AuditHook[T] | None = None
@@ -126,28 +122,12 @@ class DeskRunner:
         """Run `job` as the person (re-read now: a deactivated person can do nothing), commit once."""
         notices: list[str] = []
         pass_on: list[str] = []
-        async with self.uow_factory() as inner:
-            person: Person | None = await inner.community.person(person_id)
-            if person is None:
-                return Done(refused="您的账号已停用。")
-            uow = DeskUnitOfWork(inner, _DeskOutbox(inner.outbox, notices, pass_on))
-            incoming = Incoming(chat_id=DESK_CHAT, sender_id=person.chat_id, sender_name=person.name)
-            ctx = Context(
-                uow,
-                self.clock,
-                self.classifier,
-                incoming,
-                person,
-                None,
-                calendar=self.calendar,
-                categories=self.categories,
-            )
-            try:
-                value = await job(ctx)
-                if audit is not None:
-                    await audit(inner, value)
-                await inner.commit()
-            except DomainError as error:
-                await inner.rollback()
-                return Done(refused=refusal_text(error))
+
+        def wrap(inner: SqlUnitOfWork) -> DeskUnitOfWork:
+            return DeskUnitOfWork(inner, _DeskOutbox(inner.outbox, notices, pass_on))
+
+        try:
+            value = await self.core.run_as(person_id, job, chat_id=DESK_CHAT, wrap=wrap, before_commit=audit)
+        except DomainError as error:
+            return Done(refused=refusal_text(error))
         return Done(value=value, notices=notices, pass_on=pass_on)

@@ -151,6 +151,34 @@ def org_import(
     typer.echo(f"imported {summary}")
 
 
+@org_app.command("export")
+def org_export(
+    file: Annotated[Path, typer.Argument(help="where to write the community YAML file")],
+    name: Annotated[str, typer.Option("--name", help="the community's name, written into the file")] = "社区",
+) -> None:
+    """Write the stored structure (with the desk's edits) as a community file that `org import` reads back."""
+    from bot.app import NotMigrated, build_app
+    from bot.imports.community_export import dump_community
+
+    settings = _settings()
+
+    async def go() -> str:
+        app_ = await build_app(settings, classifier=_NoClassifier())
+        try:
+            async with app_.uow_factory() as uow:
+                return dump_community(await uow.community.spec(), name)
+        finally:
+            await app_.close()
+
+    try:
+        text = _run(go())
+    except NotMigrated as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    file.write_text(text, encoding="utf-8")
+    typer.echo(f"exported the community structure to {file}")
+
+
 ledger_app = typer.Typer(help="The vulnerable-resident ledger (台账).", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 

@@ -42,7 +42,7 @@ _OPTIONS = {
 _ACTIONS = {"a": "approve", "p": "pause", "r": "resume", "x": "cancel"}
 
 
-def _require_staff(ctx: Context) -> int:
+def require_staff(ctx: Context) -> int:
     if ctx.person is None or not ctx.person.is_staff:
         raise NotAuthorised("not_allowed")
     return ctx.person.id
@@ -121,7 +121,8 @@ def _id(arg: str) -> int:
     return int(arg.strip().lstrip("#"))
 
 
-async def _act(ctx: Context, action: str, broadcast_id: int, person_id: int) -> str:
+async def act(ctx: Context, action: str, broadcast_id: int, person_id: int) -> str:
+    """Approve, pause, resume or cancel a broadcast (chat buttons, commands and the desk); the answer."""
     if action == "approve":
         return bt.approved(await planning.approve(ctx.uow, ctx.clock, broadcast_id, person_id))
     if action == "pause":
@@ -136,7 +137,7 @@ async def _act(ctx: Context, action: str, broadcast_id: int, person_id: int) -> 
 
 async def broadcast_command(ctx: Context, args: str) -> None:
     """Manage broadcasts (staff only)."""
-    person_id = _require_staff(ctx)
+    person_id = require_staff(ctx)
     sub, _, rest = args.partition(" ")
     if "\n" in sub:  # "/broadcast new\n正文": the text starts right after the subcommand
         sub, _, more = sub.partition("\n")
@@ -154,7 +155,7 @@ async def broadcast_command(ctx: Context, args: str) -> None:
         elif sub in ("show", "preview"):
             await _show(ctx, _id(rest))
         elif sub in _ACTIONS.values():
-            await ctx.answer(await _act(ctx, sub, _id(rest), person_id))
+            await ctx.answer(await act(ctx, sub, _id(rest), person_id))
         else:
             await ctx.answer(bt.HELP_STAFF)
     except BroadcastRefused as error:
@@ -163,12 +164,12 @@ async def broadcast_command(ctx: Context, args: str) -> None:
 
 async def on_control(ctx: Context, action: Action) -> None:
     """A staff control button under a broadcast preview (approve, pause, resume, cancel)."""
-    person_id = _require_staff(ctx)
+    person_id = require_staff(ctx)
     verb = _ACTIONS.get(action.word("command"))
     if verb is None:
         raise BroadcastRefused("not_found")
     try:
-        done = await _act(ctx, verb, action.number("broadcast_id"), person_id)
+        done = await act(ctx, verb, action.number("broadcast_id"), person_id)
     except BroadcastRefused as error:
         await _refusal(ctx, error)
         return
@@ -178,7 +179,7 @@ async def on_control(ctx: Context, action: Action) -> None:
 
 async def alert_command(ctx: Context, args: str) -> None:
     """Draft an emergency notice to an area; it goes out after the confirm button."""
-    person_id = _require_staff(ctx)
+    person_id = require_staff(ctx)
     area, _, text = args.strip().partition(" ")
     if not area or not text.strip():
         await ctx.answer(bt.ALERT_USAGE)
@@ -204,7 +205,7 @@ async def alert_command(ctx: Context, args: str) -> None:
 
 async def on_alert(ctx: Context, action: Action) -> None:
     """Confirm or drop an alert draft: confirming plans its run now, ahead of every other broadcast."""
-    person_id = _require_staff(ctx)
+    person_id = require_staff(ctx)
     broadcast_id = action.number("broadcast_id")
     try:
         broadcast = await planning.get(ctx.uow, broadcast_id)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from handlers.community.model import Person, Role
-from handlers.ports import CommunityRepository
+from handlers.care.model import LedgerEntry
+from handlers.community.model import Person, Resident, Role
+from handlers.ports import CommunityRepository, LedgerRepository
 
 
 @dataclass(frozen=True)
@@ -131,3 +132,13 @@ class OrderView:
     photos: list[str]
     timeline: list[TimelineEntry] = field(default_factory=list)
     recorded: RecordedBy | None = None
+
+
+async def ledger_in_scope(ledger: LedgerRepository, scope: Scope) -> list[tuple[LedgerEntry, Resident]]:
+    """The ledger entries a desk user may see: all for staff, else the residents of their grids (in SQL)."""
+    if scope.everything:
+        return await ledger.entries(None)
+    found: list[tuple[LedgerEntry, Resident]] = []
+    for grid_id in sorted(scope.grid_ids):
+        found += await ledger.entries(grid_id)
+    return found

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -90,6 +91,8 @@ class CommunitySettingsRow(Base):
 
 class ResidentRow(Base):
     __tablename__ = "residents"
+    # The desk's search by a resident's name (migration 0018; the phone's index is in models/desk.py).
+    __table_args__ = (Index("ix_residents_name", "name"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(64))

@@ -28,6 +28,8 @@ OPEN_STATES = ("new", "assigned", "accepted", "resolved")
 RATING_EVENT_KINDS = ("rated", "reopened")
 OPEN_ORDER = text("state IN ('new', 'assigned', 'accepted', 'resolved')")
 RATING_EVENT = text("kind IN ('rated', 'reopened')")
+# Indexes that exist on PostgreSQL only (ddl_if): comparing the models with a SQLite schema leaves them out.
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_work_orders_text_trgm"})
 
 
 class WorkOrderRow(Base):
@@ -46,6 +48,22 @@ class WorkOrderRow(Base):
         Index(
             "ix_work_orders_open_due", "accept_due_at", postgresql_where=OPEN_ORDER, sqlite_where=OPEN_ORDER
         ),
+        # The desk's open orders newest first (its list goes by created_at, id; migration 0018).
+        Index(
+            "ix_work_orders_open_created",
+            "created_at",
+            "id",
+            postgresql_where=OPEN_ORDER,
+            sqlite_where=OPEN_ORDER,
+        ),
+        # The desk's search for words of the text (LIKE '%…%') on PostgreSQL: trigrams (pg_trgm, migration
+        # 0018; Chinese characters included). SQLite has no such index and scans.
+        Index(
+            "ix_work_orders_text_trgm",
+            "text",
+            postgresql_using="gin",
+            postgresql_ops={"text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, or_, select
+from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.care.model import Checkin, CheckinAnswer, Consent, LedgerEntry, Vulnerability
@@ -162,6 +162,15 @@ class SqlCheckinRepository:
         row.alerted_at, row.escalated_at = checkin.alerted_at, checkin.escalated_at
         row.alerted_people = list(checkin.alerted_people)
         await self._session.flush()
+
+    async def latest(self, resident_ids: Collection[int]) -> dict[int, Checkin]:
+        newest = (
+            select(func.max(CheckinRow.id))
+            .where(CheckinRow.resident_id.in_(sorted(resident_ids)))
+            .group_by(CheckinRow.resident_id)
+        )
+        rows = await self._session.scalars(select(CheckinRow).where(CheckinRow.id.in_(newest)))
+        return {row.resident_id: _checkin(row) for row in rows}
 
     async def claim_unanswered(self, asked_before: datetime, alerted_before: datetime) -> list[Checkin]:
         due = and_(

@@ -18,7 +18,14 @@ from handlers.community.model import (
     Resident,
     Role,
 )
-from handlers.community.settings import CommunitySettings, CommunitySpec
+from handlers.community.settings import (
+    BuildingSpec,
+    CommunitySettings,
+    CommunitySpec,
+    CompoundSpec,
+    GridSpec,
+    PersonSpec,
+)
 from nlp.types import Category
 from storage.community_cache import (
     CommunityCache,
@@ -37,7 +44,7 @@ from storage.models import (
     PersonRow,
     ResidentRow,
 )
-from storage.settings_codec import duty_to_json, settings_to_json
+from storage.settings_codec import duty_from_json, duty_to_json, settings_to_json
 
 # The storage of the structure shares its row readers with the in-memory copy (storage/community_cache.py).
 _person = person_from_row
@@ -200,6 +207,58 @@ class SqlCommunityRepository:
             row.chat_id = chat_id
             await self._session.flush()
         self._wrote()
+
+    async def spec(self) -> CommunitySpec:
+        """The stored structure as the community file describes it (active people, joined or not)."""
+        s = self._session
+        compounds = list(await s.scalars(select(CompoundRow).order_by(CompoundRow.id)))
+        buildings = list(await s.scalars(select(BuildingRow).order_by(BuildingRow.id)))
+        grids = list(await s.scalars(select(GridRow).order_by(GridRow.id)))
+        people = list(await s.scalars(select(PersonRow).where(PersonRow.active).order_by(PersonRow.id)))
+        compound_name = {c.id: c.name for c in compounds}
+        grid_name = {g.id: g.name for g in grids}
+        person_name = {p.id: p.name for p in people}
+        routes = {r.category: r.role for r in await s.scalars(select(CategoryRouteRow))}
+        return CommunitySpec(
+            name="",  # not stored: the file's `community.name` is for people reading it
+            compounds=tuple(
+                CompoundSpec(
+                    name=c.name,
+                    aliases=tuple(c.aliases or ()),
+                    buildings=tuple(
+                        BuildingSpec(b.number, b.units) for b in buildings if b.compound_id == c.id
+                    ),
+                    latitude=c.latitude,
+                    longitude=c.longitude,
+                )
+                for c in compounds
+            ),
+            grids=tuple(
+                GridSpec(
+                    name=g.name,
+                    buildings=tuple(
+                        (compound_name[b.compound_id], b.number) for b in buildings if b.grid_id == g.id
+                    ),
+                    leader=person_name.get(g.leader_id) if g.leader_id is not None else None,
+                    group_chat_id=g.group_chat_id,
+                )
+                for g in grids
+            ),
+            people=tuple(
+                PersonSpec(
+                    name=p.name,
+                    chat_id=p.chat_id,
+                    roles=frozenset(Role(r) for r in p.roles),
+                    grid=grid_name.get(p.grid_id) if p.grid_id is not None else None,
+                    phone=p.phone,
+                    deputy=person_name.get(p.deputy_id) if p.deputy_id is not None else None,
+                    duty=duty_from_json(p.duty),
+                )
+                for p in people
+            ),
+            routing={Category(k): tuple(Role(r) for r in v.split(",")) for k, v in routes.items()},
+            settings=await self.settings(),
+        )
 
     async def apply(self, spec: CommunitySpec, now: datetime | None = None) -> None:
         """Sync the stored structure with `spec`, keeping ids that work orders already point to."""

@@ -1,5 +1,6 @@
 """A staff member and a grid leader use the desk in Chromium: log in by link, filter and search, act on an
-order and see it reach the chat side (the outbox), record a 代录 report; another grid's leader cannot open it."""
+order and see it reach the chat side (the outbox), record a 代录 report; another grid's leader cannot open it.
+The management pages (人员与网格, 台账, 广播) are used at phone width and their screenshots kept."""
 
 from __future__ import annotations
 
@@ -90,5 +91,71 @@ def test_staff_find_act_and_record(chromium: Any, served: Served, tmp_path: Path
     assert "找不到这张工单" in leader.content()
     assert "下水管" not in leader.content()
     leader.screenshot(path=tmp_path / "not-found-leader.png", full_page=True)
+    other.close()
+    print(f"screenshots: {tmp_path}")  # noqa: T201  (where to look)
+
+
+def _fits_a_phone(page: Any) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH["width"]
+
+
+def test_people_ledger_and_broadcasts_at_phone_width(chromium: Any, served: Served, tmp_path: Path) -> None:
+    context = chromium.new_context(viewport=PHONE_WIDTH, locale="zh-CN")
+    page = context.new_page()
+    _login(page, served, "陈主任")
+
+    page.get_by_role("link", name="人员", exact=True).click()
+    assert page.get_by_role("heading", name="人员与网格").is_visible()
+    _fits_a_phone(page)
+    page.screenshot(path=tmp_path / "people-360.png", full_page=True)
+    page.goto(served.url + "/people/person?name=" + "张伟")
+    page.fill("input[name=duty]", "mon-fri 09:00-18:00")
+    page.screenshot(path=tmp_path / "person-form-360.png", full_page=True)
+    page.get_by_role("button", name="保存").click()
+    assert "已保存：张伟" in page.locator(".notice").first.inner_text()
+    assert "周一至周五 09:00-18:00" in page.content()
+
+    page.get_by_role("link", name="台账", exact=True).click()
+    _fits_a_phone(page)
+    assert "138****1111" in page.content()
+    assert "13800001111" not in page.content()
+    page.screenshot(path=tmp_path / "ledger-360.png", full_page=True)
+    wang = page.locator(".ledger-line", has_text="王秀英")
+    wang.locator("input[name=reason]").fill("电话回访独居老人")
+    wang.get_by_role("button", name="显示完整信息").click()
+    assert "13800001111" in page.content()
+
+    page.get_by_role("link", name="广播", exact=True).click()
+    page.get_by_role("link", name="＋ 新建广播").click()
+    page.fill("input[name=audience]", "兴泰小区")
+    page.get_by_role("button", name="只预览发送对象").click()
+    assert int(page.locator("#recipients").inner_text()) >= 1
+    page.fill("textarea[name=text]", "冬季用电注意安全，不要私拉电线。")
+    _fits_a_phone(page)
+    page.screenshot(path=tmp_path / "broadcast-new-360.png", full_page=True)
+    page.get_by_role("button", name="保存草稿并预览").click()
+    assert page.locator("#broadcast-status").inner_text() == "草稿待审批"
+    page.get_by_role("button", name="批准发送").click()
+    assert page.locator("#broadcast-status").inner_text() == "已批准"
+    _fits_a_phone(page)
+    page.screenshot(path=tmp_path / "broadcast-360.png", full_page=True)
+    page.get_by_role("link", name="← 广播").click()
+    page.screenshot(path=tmp_path / "broadcasts-360.png", full_page=True)
+    context.close()
+
+    # 第一网格's leader: the people of their grid, read only; the ledger of their grid; no broadcasts.
+    other = chromium.new_context(viewport=PHONE_WIDTH, locale="zh-CN")
+    leader = other.new_page()
+    _login(leader, served, "王建国")
+    leader.get_by_role("link", name="人员", exact=True).click()
+    assert "钱芳" not in leader.content()
+    assert leader.get_by_role("link", name="编辑").count() == 0
+    leader.get_by_role("link", name="台账", exact=True).click()
+    assert "王秀英" in leader.content()
+    assert "刘建华" not in leader.content()
+    leader.screenshot(path=tmp_path / "ledger-leader-360.png", full_page=True)
+    response = leader.goto(served.url + "/broadcasts")
+    assert response is not None
+    assert response.status == 403
     other.close()
     print(f"screenshots: {tmp_path}")  # noqa: T201  (where to look)

@@ -32,7 +32,7 @@ def compose() -> dict[str, Any]:
 
 def test_compose_has_the_services_of_a_replicated_deployment(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "migrate", *REPLICAS, "proxy"}
+    assert set(services) == {"postgres", "redis", "migrate", *REPLICAS, "desk", "proxy"}
     images = {services[name]["image"] for name in (*REPLICAS, "migrate")}
     builds = {yaml.safe_dump(services[name]["build"]) for name in (*REPLICAS, "migrate")}
     assert len(images) == 1  # the same image for both replicas and the migration
@@ -70,6 +70,23 @@ def test_compose_settings_are_real_settings_and_point_at_the_services(compose: d
     assert (DEPLOY / OPERATOR_FILES["gridbot.env"]).is_file()
 
 
+def test_compose_runs_the_desk_as_its_own_process_on_the_same_database(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    desk, replica = services["desk"], services["gridbot-1"]
+    assert desk["image"] == replica["image"]
+    assert desk["command"] == ["gridbot", "web"]
+    environment = desk["environment"]
+    assert set(environment) <= set(env_names())
+    for name in ("GRIDBOT_DATABASE_URL", "GRIDBOT_REDIS_URL"):
+        assert environment[name] == replica["environment"][name]
+    assert environment["GRIDBOT_WEB_HOST"] == "0.0.0.0"  # noqa: S104  (the compose network; not published)
+    assert str(environment["GRIDBOT_WEB_PORT"]) == "8088"
+    assert desk["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "desk" in services["proxy"]["depends_on"]
+    nginx = (DEPLOY / "nginx" / "gridbot.conf").read_text(encoding="utf-8")
+    assert f"server desk:{environment['GRIDBOT_WEB_PORT']};" in nginx
+
+
 def test_compose_mounts_exist_or_come_from_an_example(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for volume in service.get("volumes", []):
@@ -87,7 +104,7 @@ def test_compose_mounts_exist_or_come_from_an_example(compose: dict[str, Any]) -
     proxy = compose["services"]["proxy"]
     assert "./nginx/gridbot.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
     assert proxy["ports"] == ["443:443"]  # only the proxy is published
-    for name in (*REPLICAS, "postgres", "redis"):
+    for name in (*REPLICAS, "desk", "postgres", "redis"):
         assert "ports" not in compose["services"][name]
 
 

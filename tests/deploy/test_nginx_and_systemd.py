@@ -22,6 +22,8 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "deploy" / "nginx" / "gridbot.conf"
 UNIT = ROOT / "deploy" / "systemd" / "gridbot.service"
+DESK_UNIT = ROOT / "deploy" / "systemd" / "gridbot-web.service"
+DESK_HOST = "desk.example.org"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -39,7 +41,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def nginx_tree(tmp_path: Path, listen_port: int, upstream_port: int) -> Path:
+def nginx_tree(tmp_path: Path, listen_port: int, upstream_port: int, desk_port: int | None = None) -> Path:
     """A throwaway nginx prefix: a minimal nginx.conf including a copy of deploy/nginx/gridbot.conf whose
     replicas point at loopback, with a self-signed certificate. Returns the nginx.conf path."""
     openssl = tool("openssl")
@@ -52,8 +54,9 @@ def nginx_tree(tmp_path: Path, listen_port: int, upstream_port: int) -> Path:
     )  # fmt: skip
     site = NGINX_CONF.read_text(encoding="utf-8")
     site = re.sub(r"gridbot-[12]:8080", f"127.0.0.1:{upstream_port}", site)
+    site = site.replace("desk:8088", f"127.0.0.1:{desk_port or upstream_port}")
     site = site.replace("/etc/nginx/certs/", f"{certs}/")
-    site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{listen_port} ssl;")
+    site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{listen_port} ssl;")  # both servers
     (tmp_path / "gridbot.conf").write_text(site, encoding="utf-8")
     temp = {name: tmp_path / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp.values():
@@ -101,6 +104,18 @@ class Replica:
 
 @pytest.fixture
 async def replica() -> AsyncIterator[Replica]:
+    async for stub in _stub():
+        yield stub
+
+
+@pytest.fixture
+async def desk() -> AsyncIterator[Replica]:
+    """A stand-in for `gridbot web`."""
+    async for stub in _stub():
+        yield stub
+
+
+async def _stub() -> AsyncIterator[Replica]:
     stub = Replica(free_port())
 
     async def anything(request: web.Request) -> web.Response:
@@ -116,9 +131,11 @@ async def replica() -> AsyncIterator[Replica]:
     await runner.cleanup()
 
 
-async def test_nginx_forwards_the_webhook_and_keeps_the_rest_closed(tmp_path: Path, replica: Replica) -> None:
+async def test_nginx_forwards_the_webhook_and_keeps_the_rest_closed(
+    tmp_path: Path, replica: Replica, desk: Replica
+) -> None:
     listen = free_port()
-    conf = nginx_tree(tmp_path, listen, replica.port)
+    conf = nginx_tree(tmp_path, listen, replica.port, desk.port)
     process = await asyncio.create_subprocess_exec(
         *nginx_command(conf),
         "-g",
@@ -151,23 +168,30 @@ async def test_nginx_forwards_the_webhook_and_keeps_the_rest_closed(tmp_path: Pa
                 assert response.status == 200  # from loopback: an internal network, allowed
             async with client.get(f"{base}/metrics") as response:
                 assert response.status == 200
+            # The desk answers for its own host name only, with the client's address passed on.
+            async with client.get(f"{base}/orders", headers={"Host": DESK_HOST}) as response:
+                assert response.status == 200
+            async with client.get(f"{base}/orders") as response:
+                assert response.status == 404
         assert ("POST", "/telegram", "s3cret") in replica.seen  # the secret header passes through
         assert [path for _, path, _ in replica.seen] == ["/telegram", "/readyz", "/metrics"]
+        assert [path for _, path, _ in desk.seen] == ["/orders"]
     finally:
         process.terminate()
         async with asyncio.timeout(10):
             await process.wait()
 
 
-def test_systemd_unit_verifies(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", [UNIT, DESK_UNIT], ids=["bot", "desk"])
+def test_systemd_unit_verifies(tmp_path: Path, source: Path) -> None:
     analyze = tool("systemd-analyze")
     gridbot = Path(sys.executable).with_name("gridbot")
     assert gridbot.is_file()
-    unit = tmp_path / "gridbot.service"
-    unit.write_text(UNIT.read_text(encoding="utf-8").replace("/opt/gridbot/bin/gridbot", str(gridbot)))
+    unit = tmp_path / source.name
+    unit.write_text(source.read_text(encoding="utf-8").replace("/opt/gridbot/bin/gridbot", str(gridbot)))
     result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "gridbot.service" not in result.stderr, result.stderr  # no warning about our unit
+    assert source.name not in result.stderr, result.stderr  # no warning about our unit
 
     # The check has teeth: a typo and a missing executable are reported.
     broken = tmp_path / "broken.service"
@@ -187,3 +211,11 @@ def test_systemd_unit_runs_the_webhook_after_migrating() -> None:
     assert "EnvironmentFile=/etc/gridbot/gridbot.env" in unit
     assert "Environment=GRIDBOT_BROADCAST_CAMPAIGNS_DIR=/opt/gridbot/campaigns" in unit
     assert "cp -r deploy/campaigns /opt/gridbot/campaigns" in unit  # and the header says to put it there
+
+
+def test_the_desk_unit_runs_gridbot_web_beside_the_bot() -> None:
+    unit = DESK_UNIT.read_text(encoding="utf-8")
+    assert "ExecStart=/opt/gridbot/bin/gridbot web" in unit
+    assert "After=network-online.target postgresql.service gridbot.service" in unit  # migrated first
+    assert "User=gridbot" in unit
+    assert "EnvironmentFile=/etc/gridbot/gridbot.env" in unit

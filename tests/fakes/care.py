@@ -70,6 +70,13 @@ class FakeCheckins:
         assert checkin.id is not None
         self.s.checkins[checkin.id] = copy.deepcopy(checkin)
 
+    async def latest(self, resident_ids: Collection[int]) -> dict[int, Checkin]:
+        found: dict[int, Checkin] = {}
+        for c in sorted(self.s.checkins.values(), key=lambda c: c.id or 0):
+            if c.resident_id in resident_ids:
+                found[c.resident_id] = copy.deepcopy(c)
+        return found
+
     async def claim_unanswered(self, asked_before: datetime, alerted_before: datetime) -> list[Checkin]:
         due = [
             c

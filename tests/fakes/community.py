@@ -106,8 +106,13 @@ class FakeCommunity:
         person = self.s.waiting.pop(person_id, None) or self.s.people[person_id]
         self.s.people[person_id] = replace(person, chat_id=chat_id)
 
+    async def spec(self) -> CommunitySpec:
+        assert self.s.spec is not None, "apply a spec first"
+        return self.s.spec
+
     async def apply(self, spec: CommunitySpec, now: datetime | None = None) -> None:
         s = self.s
+        s.spec = spec
         by_name: dict[str, Compound] = {}
         for c in spec.compounds:
             compound = Compound(s.new_id(), c.name, c.aliases)

@@ -14,7 +14,7 @@ from handlers.broadcasts.model import (
 )
 from handlers.care.model import Checkin, LedgerEntry
 from handlers.community.model import Building, Compound, Grid, Invite, Person, Resident, Role
-from handlers.community.settings import CommunitySettings
+from handlers.community.settings import CommunitySettings, CommunitySpec
 from handlers.labels.model import ClassificationLabel
 from handlers.messages import Reply
 from handlers.ports import Conversation
@@ -81,6 +81,7 @@ class FakeStore:
         self.invites: dict[str, Invite] = {}
         self.routes: dict[Category, tuple[Role, ...]] = {}
         self.settings = CommunitySettings()
+        self.spec: CommunitySpec | None = None  # the last applied (FakeCommunity.spec)
         self.ledger: dict[int, LedgerEntry] = {}
         self.checkins: dict[int, Checkin] = {}
         self.residents: dict[int, Resident] = {}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.imports.community_file import load_community
 from tests.driver import EXAMPLE_COMMUNITY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +119,22 @@ def test_invalid_community_file_changes_nothing(run, tmp_path: Path) -> None:  #
     assert "unknown building 太平洋 77号楼" in result.stderr
     assert "duplicate chat id 2002" in result.stderr
     assert count(run.db, "people") == people
+
+
+def test_the_exported_community_file_imports_as_it_was(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("db", "upgrade")
+    run("org", "import", str(EXAMPLE_COMMUNITY))
+    exported = tmp_path / "exported.yaml"
+    result = run("org", "export", str(exported), "--name", "宝山花园社区")
+    assert result.returncode == 0, result.stderr
+    original, back = load_community(EXAMPLE_COMMUNITY), load_community(exported)
+    assert (back.name, back.compounds, back.grids, back.people) == (
+        original.name,
+        original.compounds,
+        original.grids,
+        original.people,
+    )
+    assert run("org", "import", "--dry-run", str(exported)).returncode == 0
 
 
 def test_commands_on_an_unmigrated_database_say_what_to_do(run) -> None:  # type: ignore[no-untyped-def]
