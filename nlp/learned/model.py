@@ -17,7 +17,7 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import compress, repeat
 from operator import is_not, mul
 from typing import Any, cast
@@ -47,6 +47,11 @@ class Policy:
     raise_at: float = NEVER
     emergency: str | None = None
     override_at: float = NEVER
+
+    def model_leads(self) -> Policy:
+        """The shipped lead: the model's label wherever it knows a feature of the message (the rules'
+        emergencies still never replaced); the raise threshold is kept."""
+        return replace(self, rules_unsure_below=NEVER, decide_at=0.0, override_at=0.0)
 
 
 @dataclass(frozen=True)

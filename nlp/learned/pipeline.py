@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from nlp.learned.combine import RulesView, combine
-from nlp.learned.model import NEVER, LinearModel, Policy
+from nlp.learned.model import LinearModel, Policy
 from nlp.learned.train import Example, Params, default_read, export, fit, prepare
 from nlp.learned.tuning import (
     PARAM_GRID,
@@ -98,7 +98,7 @@ def train_model(
             if model_leads:
                 # The model's label wherever it knows a feature of the message; the rules keep their
                 # emergencies (never dropped) and explain; the raise threshold stays cross-validated.
-                policy = replace(policy, rules_unsure_below=NEVER, decide_at=0.0, override_at=0.0)
+                policy = policy.model_leads()
             rules_cv = figures(gold, [v.label for v in views])
             combined = [combine(v, vote, policy).label for v, vote in zip(views, votes, strict=True)]
             combined_cv = figures(gold, combined)

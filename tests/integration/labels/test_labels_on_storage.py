@@ -4,6 +4,7 @@ labelled examples with what the classifier (and its learned model) said; the CLI
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import update
@@ -13,6 +14,7 @@ from handlers.labels.export import examples, write_csv
 from handlers.labels.model import LabelSource
 from nlp import load_classifier
 from nlp.classifier import DEFAULT_MODEL
+from nlp.learned.model import NEVER
 from nlp.types import Category
 from storage.models import WorkOrderRow
 from storage.uow import SqlUnitOfWorkFactory
@@ -30,6 +32,13 @@ async def with_model(
     async with uow_factory() as uow:
         compounds = {c.name: list(c.aliases) for c in await uow.community.compounds()}
     classifier = load_classifier(None, compounds, model=DEFAULT_MODEL)
+    # The shipped policy lets the model decide wherever it knows a word, so a resident is rarely asked; the
+    # rules-first policy (the model decides only when it is sure) gives a choice with a model vote to store.
+    opinion = classifier.second_opinion
+    assert opinion is not None
+    opinion.model.policy = replace(
+        opinion.model.policy, rules_unsure_below=0.0, decide_at=0.9, override_at=NEVER
+    )
     return build_driver(uow_factory, clock, messenger, classifier)
 
 
