@@ -23,7 +23,7 @@ from handlers.ports import Clock
 from handlers.workorders.sla import WorkCalendar
 from nlp.types import Classifier
 from storage.uow import SqlUnitOfWorkFactory
-from web import audit_log, login, orders, record
+from web import audit_log, dashboard, login, orders, record
 from web.auth import Sessions
 from web.common import DeskState
 from web.runner import DeskRunner
@@ -82,6 +82,7 @@ def create_app(
             *orders.ROUTES,
             *record.ROUTES,
             *audit_log.ROUTES,
+            *dashboard.ROUTES,
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
         lifespan=lifespan,

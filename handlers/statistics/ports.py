@@ -151,8 +151,11 @@ class StatisticsRepository(Protocol):
     async def checkins(self, day: date) -> list[CheckinCount]: ...
     async def deliveries(self, start: datetime, end: datetime) -> DeliveryCount: ...
     async def replace_day(self, day: date, rows: Collection[DayRow], late: Collection[Lateness]) -> None: ...
-    async def rows(self, first: date, last: date, dimensions: Collection[str]) -> list[DayRow]:
-        """The stored rows of days first..last (inclusive) of these dimensions."""
+    async def rows(
+        self, first: date, last: date, dimensions: Collection[str], *, histograms: bool = True
+    ) -> list[DayRow]:
+        """The stored rows of days first..last (inclusive) of these dimensions (`histograms=False`: counts
+        only, the duration histograms left empty)."""
         ...
 
     async def totals(

@@ -42,6 +42,8 @@ class Report:
     by_grid: list[Slice] = field(default_factory=list)
     by_member: list[Slice] = field(default_factory=list)
     compound_category: dict[tuple[str, str], Counters] = field(default_factory=dict)
+    # The same table by stored keys (compound id or "-", category value), for links to the orders behind it.
+    crossed_keys: dict[tuple[str, str], Counters] = field(default_factory=dict)
     members: list[Assessment] = field(default_factory=list)
     grids: list[Assessment] = field(default_factory=list)
     late: list[OrderLine] = field(default_factory=list)  # late acceptances / resolutions in the period
@@ -139,6 +141,7 @@ async def build_report(
     if grid_id is None:
         for key, counters in by_key(rows, "compound_category").items():
             compound, _, category = key.partition(":")
+            report.crossed_keys[(compound, category)] = counters
             report.compound_category[(compounds.get(compound, NO_PLACE), category_name(category))] = counters
     if lists:
         start, _ = day_bounds(first, zone)

@@ -277,19 +277,22 @@ class SqlStatisticsRepository:
                 ],
             )
 
-    async def rows(self, first: date, last: date, dimensions: Collection[str]) -> list[DayRow]:
+    async def rows(
+        self, first: date, last: date, dimensions: Collection[str], *, histograms: bool = True
+    ) -> list[DayRow]:
         t = StatsDayRow.__table__.c
+        durations = (t.accept_minutes, t.resolve_minutes) if histograms else ()
         result = await self._session.execute(
-            select(
-                t.day, t.dimension, t.key, *(t[n] for n in COUNT_FIELDS), t.accept_minutes, t.resolve_minutes
-            )
+            select(t.day, t.dimension, t.key, *(t[n] for n in COUNT_FIELDS), *durations)
             .where(t.day >= first, t.day <= last, t.dimension.in_(list(dimensions)))
             .order_by(t.day)
         )
         rows = []
+        counted = 3 + len(COUNT_FIELDS)
         for row in result:
-            counters = Counters.of(dict(zip(COUNT_FIELDS, row[3:-2], strict=True)))
-            counters.accept_minutes, counters.resolve_minutes = from_json(row[-2]), from_json(row[-1])
+            counters = Counters.of(dict(zip(COUNT_FIELDS, row[3:counted], strict=True)))
+            if histograms:
+                counters.accept_minutes, counters.resolve_minutes = from_json(row[-2]), from_json(row[-1])
             rows.append(DayRow(row[0], row[1], row[2], counters))
         return rows
 

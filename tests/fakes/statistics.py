@@ -58,7 +58,9 @@ class FakeStatistics:
     async def replace_day(self, day: date, rows: Collection[DayRow], late: Collection[Lateness]) -> None:
         return None
 
-    async def rows(self, first: date, last: date, dimensions: Collection[str]) -> list[DayRow]:
+    async def rows(
+        self, first: date, last: date, dimensions: Collection[str], *, histograms: bool = True
+    ) -> list[DayRow]:
         return []
 
     async def totals(

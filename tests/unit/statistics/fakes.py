@@ -130,7 +130,9 @@ class FakeStatistics:
         self.stored.update({(r.day, r.dimension, r.key): r for r in rows})
         self.late = [x for x in self.late if x.day != day] + list(late)
 
-    async def rows(self, first: date, last: date, dimensions: Collection[str]) -> list[DayRow]:
+    async def rows(
+        self, first: date, last: date, dimensions: Collection[str], *, histograms: bool = True
+    ) -> list[DayRow]:
         return [r for (d, dim, _), r in self.stored.items() if first <= d <= last and dim in dimensions]
 
     async def totals(
