@@ -113,9 +113,11 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], widt
         return left + (plot_w * index / (count - 1) if count > 1 else plot_w / 2)
 
     every = max(1, -(-count // 8))
-    for index, label in enumerate(labels):
-        if index % every == 0 or index == count - 1:
-            figure.shapes.append(Text(x_of(index), height - 8, label, 11, "middle"))
+    shown = [i for i in range(count) if i % every == 0]
+    if shown and shown[-1] != count - 1 and count - 1 - shown[-1] >= max(every // 2, 1) + 1:
+        shown.append(count - 1)  # the last period too, unless it would sit on its neighbour's label
+    for index in shown:
+        figure.shapes.append(Text(x_of(index), height - 8, labels[index], 11, "middle"))
     legend_x = left
     for number, one in enumerate(series):
         colour = PALETTE[number % len(PALETTE)]

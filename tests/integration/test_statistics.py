@@ -11,11 +11,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from PIL import Image
 
 from handlers.community.model import Resident
 from handlers.context import Context
 from handlers.errors import NotAuthorised
-from handlers.messages import Incoming
+from handlers.messages import AttachmentKind, Incoming, Reply
 from handlers.statistics import texts as stexts
 from handlers.statistics.exports import day_range, export_orders_csv, write_monthly_workbook
 from handlers.statistics.periods import Period, month_bounds, trend
@@ -246,13 +247,19 @@ async def test_the_order_export_has_every_timestamp_and_escapes_formulas(
     assert o5["撤销时间"] == "2026-10-21 11:00"
 
 
-async def _say(uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, who: str, command: str, args: str) -> str:
+async def _replies(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, who: str, command: str, args: str
+) -> list[Reply]:
     async with uow_factory() as uow:
         person = next(p for p in await uow.community.people() if p.name == who)
         incoming = Incoming(chat_id=person.chat_id, sender_id=person.chat_id, text=f"/{command} {args}")
         ctx = Context(uow, clock, KeywordClassifier({}), incoming, person, None)
         await FEATURE.commands[command](ctx, args)
-        return "\n".join(reply.text for reply in ctx.replies)
+        return ctx.replies
+
+
+async def _say(uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, who: str, command: str, args: str) -> str:
+    return "\n".join(reply.text for reply in await _replies(uow_factory, clock, who, command, args))
 
 
 async def test_stats_and_report_in_chat_for_staff_and_a_grid_leader(
@@ -278,3 +285,35 @@ async def test_stats_and_report_in_chat_for_staff_and_a_grid_leader(
     assert await _say(uow_factory, clock, "刘书记", "report", "2026-1") == stexts.BAD_MONTH
     with pytest.raises(NotAuthorised):
         await _say(uow_factory, clock, "李娜", "stats", "")
+
+
+async def test_staff_receive_the_workbook_and_stats_come_with_a_chart(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, october: October
+) -> None:
+    await _rate_late(uow_factory, october)
+    clock.current = scenario.REPORT_TIME
+    await roll_up(uow_factory, clock, max_days=None)
+    staff = await _replies(uow_factory, clock, "刘书记", "report", "2026-10")
+    files = [r.attachment for r in staff if r.attachment is not None]
+    assert len(files) == 1
+    assert files[0].kind is AttachmentKind.DOCUMENT
+    assert files[0].filename == "月报_2026-10.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(files[0].data), read_only=True)
+    summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert summary["新增"] == 6  # the figures of the hand-computed October
+    assert summary["满意率"] == pytest.approx(4 / 5)  # with the late rating
+    leader = await _replies(uow_factory, clock, "孙志强", "report", "2026-10")
+    assert all(r.attachment is None for r in leader)  # the workbook covers the community: staff only
+
+    charts = {}
+    for who in ("刘书记", "孙志强"):
+        replies = await _replies(uow_factory, clock, who, "stats", "40")
+        photos = [r.attachment for r in replies if r.attachment is not None]
+        assert len(photos) == 1
+        assert photos[0].kind is AttachmentKind.PHOTO
+        assert replies[-1].attachment is None  # the figures in words come last
+        image = Image.open(io.BytesIO(photos[0].data))
+        assert image.format == "PNG"
+        assert image.size == (1280, 520)
+        charts[who] = photos[0].data
+    assert charts["刘书记"] != charts["孙志强"]  # the leader's chart draws their grid only
