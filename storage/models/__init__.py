@@ -31,7 +31,14 @@ from storage.models.desk import (
     DeskSessionRow,
     DeskSiteRow,
 )
-from storage.models.statistics import StatsDayRow, StatsDirtyDayRow, StatsLateOrderRow, StatsMarkRow  # noqa: F401
+from storage.models.statistics import (  # noqa: F401
+    StatsDayRow,
+    StatsDirtyDayRow,
+    StatsLateOrderRow,
+    StatsMarkRow,
+    StatsMonthRow,
+    StatsMonthState,
+)
 from storage.models.workorders import (
     OPEN_ORDER,
     OPEN_STATES,

@@ -135,6 +135,12 @@ class FakeStatistics:
     ) -> list[DayRow]:
         return [r for (d, dim, _), r in self.stored.items() if first <= d <= last and dim in dimensions]
 
+    async def claim_unbuilt_month(self, before: date) -> date | None:
+        return None  # no month rows: totals sum the day rows
+
+    async def build_month(self, month: date) -> int:
+        return 0
+
     async def totals(
         self, first: date, last: date, dimensions: Collection[str], durations: Collection[str]
     ) -> list[DayRow]:
