@@ -81,9 +81,10 @@ class Bar:
 
 
 def nice_top(value: float) -> float:
-    """The axis maximum: 1, 2 or 5 times a power of ten at or above `value` (at least 1)."""
-    if value <= 1:
-        return 1.0
+    """The axis maximum: 1, 2 or 5 times a power of ten at or above `value`; at least 4, so the four
+    gridlines of a small count fall on whole numbers."""
+    if value <= 4:
+        return 4.0
     scale = 1.0
     while scale * 10 < value:
         scale *= 10

@@ -45,11 +45,13 @@ def trend_figure(
     )
 
 
-def category_figure(report: Report, link: CategoryLink | None = None, limit: int = 12) -> Figure:
+def category_figure(
+    report: Report, link: CategoryLink | None = None, limit: int = 12, width: int = 640
+) -> Figure:
     """New orders by category, biggest first."""
     slices = [s for s in report.by_category if s.counters.new][:limit]
     bars = [Bar(s.name, s.counters.new, link(s.key) if link else "", " 张") for s in slices]
-    return bar_chart("各类别新增工单", bars)
+    return bar_chart("各类别新增工单", bars, width)
 
 
 def fill_periods(

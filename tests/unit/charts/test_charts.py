@@ -14,7 +14,7 @@ from handlers.charts.svg import to_svg
 
 
 def test_axis_tops_are_round_and_cover_the_data() -> None:
-    assert [nice_top(v) for v in (0, 1, 3, 12, 20, 21, 480, 5001)] == [1, 1, 5, 20, 20, 50, 500, 10000]
+    assert [nice_top(v) for v in (0, 1, 3, 5, 12, 20, 21, 480, 5001)] == [4, 4, 4, 5, 20, 20, 50, 500, 10000]
 
 
 def test_line_dots_sit_at_their_values_and_link_their_period() -> None:
@@ -23,6 +23,7 @@ def test_line_dots_sit_at_their_values_and_link_their_period() -> None:
     assert [d.href for d in dots] == ["/o?1", "/o?2", "/o?3"]
     bottom, middle, top = (d.y + d.h / 2 for d in dots)
     assert bottom - middle == pytest.approx(middle - top)  # 0, 5, 10 evenly spaced on a 0..10 axis
+    assert bottom - top == pytest.approx(260 - 44 - 28)  # 10 is the axis top: the plot's full height
     assert dots[0].x < dots[1].x < dots[2].x
     assert [d.title for d in dots] == ["a 新增 0", "b 新增 5", "c 新增 10"]
 
