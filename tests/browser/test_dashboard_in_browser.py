@@ -66,5 +66,6 @@ def test_the_dashboard_on_a_phone(chromium: Any, served: Served, tmp_path: Path)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert page.locator("#crossed").count() == 0  # a grid leader: their grid, no community table
     links = page.locator("a[href^='/orders?']").evaluate_all("els => els.map(e => e.getAttribute('href'))")
-    assert links and all("grid=" in href for href in links)
+    assert links
+    assert all("grid=" in href for href in links)
     context.close()
