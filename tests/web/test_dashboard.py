@@ -154,3 +154,21 @@ async def test_downloads_follow_the_filters_and_the_scope_and_are_audited(rolled
     assert audits == [("export", "orders:csv"), ("export", "orders:xlsx"), ("export", "report:monthly")]
     csv_row = next(r for r in await rolled.audit_rows() if r.record == "orders:csv")
     assert f"grid:{own}" in csv_row.fields
+
+
+async def test_the_order_list_exports_what_it_shows(rolled: Desk) -> None:
+    import csv
+    import io
+
+    await rolled.login("陈主任")
+    page = await rolled.client.get("/orders", params={"category": "repair", "state": "open"})
+    link = re.search(r'href="(/dashboard/orders\.csv\?[^"]+)"', page.text)
+    assert link is not None
+    exported = await rolled.client.get(unescape(link[1]))
+    assert exported.status_code == 200
+    lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    listed = page.text.count('class="order-line"')
+    assert listed > 0
+    assert len(lines) - 1 == listed
+    await rolled.login("钱芳")  # a grid member: no statistics, no export link
+    assert "/dashboard/orders.csv" not in (await rolled.client.get("/orders")).text

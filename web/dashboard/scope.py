@@ -94,6 +94,12 @@ def read_view(request: Request, viewer: Viewer) -> View:
             first, last = month_bounds(month)
         except ValueError:
             first = last = None
+    if first is not None and last is None:
+        last = today  # "from" alone, as the order list reads it
+    if first is None and last is not None:
+        first = last - timedelta(days=MAX_DAYS - 1)
+    if first is None and last is None and q.get("all") == "1":
+        first, last = today - timedelta(days=MAX_DAYS - 1), today  # the order list without dates
     if first is None or last is None or first > last or (last - first).days >= MAX_DAYS:
         days = int_field(q.get("days")) or 30
         days = days if 0 < days <= MAX_DAYS else 30
