@@ -298,7 +298,7 @@ class SqlStatisticsRepository:
         rows = []
         counted = 3 + len(COUNT_FIELDS)
         for row in result:
-            counters = Counters.of(dict(zip(COUNT_FIELDS, row[3:counted], strict=True)))
+            counters = Counters.of_row(row[3:counted])
             if histograms:
                 counters.accept_minutes, counters.resolve_minutes = from_json(row[-2]), from_json(row[-1])
             rows.append(DayRow(row[0], row[1], row[2], counters))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
+from typing import cast as typed
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy import BigInteger, Table, and_, cast, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.statistics.histogram import from_json, merge_into, to_json
@@ -20,8 +21,8 @@ from handlers.statistics.ports import DayRow
 from storage.models.statistics import StatsDayRow, StatsMonthRow, StatsMonthState
 from storage.upsert import insert_for
 
-_DAYS = cast(Table, StatsDayRow.__table__)
-_MONTHS = cast(Table, StatsMonthRow.__table__)
+_DAYS = typed(Table, StatsDayRow.__table__)
+_MONTHS = typed(Table, StatsMonthRow.__table__)
 Sums = dict[tuple[str, str], Counters]
 
 
@@ -76,12 +77,12 @@ async def _sum_into(
 ) -> None:
     t = table.c
     sums = await session.execute(
-        select(t.dimension, t.key, *(func.sum(t[n]) for n in COUNT_FIELDS))
+        select(t.dimension, t.key, *(cast(func.sum(t[n]), BigInteger) for n in COUNT_FIELDS))
         .where(where, t.dimension.in_(list(dimensions)))
         .group_by(t.dimension, t.key)
     )
     for row in sums:
-        _add(found, row[0], row[1], Counters.of(dict(zip(COUNT_FIELDS, row[2:], strict=True))))
+        _add(found, row[0], row[1], Counters.of_row(row[2:]))  # ints: the sums are cast to BIGINT
     wanted = [d for d in durations if d in dimensions]
     if wanted:
         histograms = await session.execute(
@@ -121,7 +122,7 @@ async def claim_unbuilt(session: AsyncSession, before: date, *, postgres: bool) 
     )
     if postgres:  # another replica's tick builds another month
         query = query.with_for_update(skip_locked=True)
-    return cast(date | None, await session.scalar(query))
+    return typed(date | None, await session.scalar(query))
 
 
 async def build(session: AsyncSession, month: date, day_rows: Iterable[DayRow]) -> int:

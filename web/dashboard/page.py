@@ -12,7 +12,8 @@ from starlette.responses import Response
 from handlers.charts.statistics import category_figure, trend_figure
 from handlers.charts.svg import to_svg
 from handlers.statistics.metrics import Counters
-from handlers.statistics.report import category_name
+from handlers.statistics.report import Report, category_name
+from handlers.statistics.rollup import NONE
 from handlers.statistics.texts import percent
 from web.common import desk, render
 from web.dashboard.data import load
@@ -36,6 +37,14 @@ def _tiles(view: View, c: Counters) -> list[tuple[str, str, str]]:
     ]
 
 
+def _cell(view: View, report: Report, compound: str, category: str) -> tuple[int, str]:
+    """(new orders, the link to them) of one compound x category cell; (0, "") when empty."""
+    counters = report.crossed_keys.get((compound, category))
+    if counters is None or not counters.new:
+        return 0, ""
+    return counters.new, view.orders(compound=compound if compound != NONE else None, category=category)
+
+
 async def dashboard(request: Request) -> Response:
     viewer = await statistics_viewer(request)
     if isinstance(viewer, Response):
@@ -55,6 +64,13 @@ async def dashboard(request: Request) -> Response:
     bars_svg = Markup(to_svg(category_figure(report, category_link, width=CHART_WIDTH)))  # noqa: S704 - escaped in to_svg
     categories = sorted({k for _, k in report.crossed_keys}, key=category_name)
     compounds = sorted({k for k, _ in report.crossed_keys}, key=lambda k: figures.compounds.get(k, k))
+    crossed = [
+        (
+            figures.compounds.get(compound, "未填写位置"),
+            [_cell(view, report, compound, c) for c in categories],
+        )
+        for compound in compounds
+    ]
     return render(
         request,
         "dashboard/index.html",
@@ -65,8 +81,8 @@ async def dashboard(request: Request) -> Response:
         tiles=_tiles(view, report.total),
         trend_svg=trend_svg,
         bars_svg=bars_svg,
-        crossed_categories=[(k, category_name(k)) for k in categories],
-        crossed_compounds=[(k, figures.compounds.get(k, "未填写位置")) for k in compounds],
+        crossed_categories=[category_name(k) for k in categories],
+        crossed=crossed,
         quick_days=QUICK_DAYS,
         pct=percent,
         last_month=(view.now.date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
