@@ -83,12 +83,15 @@ async def build_report(
     *,
     grid_id: int | None = None,
     lists: bool = True,
+    durations: bool = True,
     crossed: bool = True,
 ) -> Report:
     """The report of days first..last; `grid_id` narrows it to one grid (a grid leader's own).
 
     `lists=False` (chat, dashboards) leaves out the order lists and the durations of the breakdowns;
-    `crossed=False` the compound x category table (a grid leader's report reads its grid x category anyway).
+    `crossed=False` the compound x category table (a grid leader's report reads its grid x category anyway);
+    `durations=False` the medians and 90th percentiles (the desk's dashboard shows none: their histograms are
+    most of what a long period reads).
     """
     stats = statistics_of(uow)
     zone: tzinfo | None = now.tzinfo
@@ -100,7 +103,8 @@ async def build_report(
         dimensions.append("grid_category")  # a grid's categories
     elif crossed:
         dimensions.append("compound_category")
-    rows = await stats.totals(first, last, dimensions, DURATION_DIMENSIONS if lists else ("all", "grid"))
+    with_durations = (DURATION_DIMENSIONS if lists else ("all", "grid")) if durations else ()
+    rows = await stats.totals(first, last, dimensions, with_durations)
     community = uow.community
     compounds = {str(c.id): c.name for c in await community.compounds()}
     grids = {str(g.id): g.name for g in await community.grids()}

@@ -36,6 +36,7 @@ async def load(
         grid_id=view.grid_id,
         lists=False,
         crossed=view.grid_id is None,
+        durations=False,
     )
     points: list[tuple[date, date, Counters]] = []
     if with_trend:
@@ -44,5 +45,5 @@ async def load(
         rows = await statistics_of(uow).rows(view.first, view.last, [dimension], histograms=False)
         points = fill_periods(trend(rows, view.period, dimension, key), view.first, view.last, view.period)
     grids = [g for g in await uow.community.grids() if view.staff or g.id in view.grid_ids]
-    compounds = {str(c.id): c.name for c in await uow.community.compounds()}
+    compounds = {s.key: s.name for s in report.by_compound}  # every compound with a figure, named
     return Figures(report, points, grids, compounds)
