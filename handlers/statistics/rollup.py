@@ -4,7 +4,8 @@ The scheduler's tick (bot/schedule/jobs.py) runs `roll_up`; the database keeps w
 roll-up last looked for changes) and the dirty days. A tick first marks dirty the days of every order with an
 event since the mark (less a grace period, for transactions that committed late), plus today and yesterday
 (check-in answers and broadcast deliveries have no order event), then recomputes dirty days, newest first,
-each in its own transaction. A first run marks every day since the first order (the backfill).
+each in its own transaction, and then sums the days of each ended month that changed into its month rows
+(storage/repositories/statistics_months.py). A first run marks every day since the first order (the backfill).
 """
 
 from __future__ import annotations
