@@ -61,7 +61,7 @@ async def stats(ctx: Context, args: str) -> None:
 async def _send_chart(ctx: Context, first: date, last: date, grid_id: int | None, days: int) -> None:
     """The period's new and resolved orders as a PNG line chart (nothing when there is nothing to draw)."""
     dimension, key = ("all", "") if grid_id is None else ("grid", str(grid_id))
-    rows = await statistics_of(ctx.uow).rows(first, last, [dimension], histograms=False)
+    rows = await statistics_of(ctx.uow).rows(first, last, [dimension], histograms=False, keys=[key])
     period = Period.DAY if days <= 45 else Period.WEEK if days <= 200 else Period.MONTH
     points = fill_periods(trend(rows, period, dimension, key), first, last, period)
     if not any(c.new or c.resolved for _, _, c in points):

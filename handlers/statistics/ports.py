@@ -152,10 +152,16 @@ class StatisticsRepository(Protocol):
     async def deliveries(self, start: datetime, end: datetime) -> DeliveryCount: ...
     async def replace_day(self, day: date, rows: Collection[DayRow], late: Collection[Lateness]) -> None: ...
     async def rows(
-        self, first: date, last: date, dimensions: Collection[str], *, histograms: bool = True
+        self,
+        first: date,
+        last: date,
+        dimensions: Collection[str],
+        *,
+        histograms: bool = True,
+        keys: Collection[str] | None = None,
     ) -> list[DayRow]:
         """The stored rows of days first..last (inclusive) of these dimensions (`histograms=False`: counts
-        only, the duration histograms left empty)."""
+        only, the duration histograms left empty; `keys`: only these keys, e.g. one grid)."""
         ...
 
     async def totals(

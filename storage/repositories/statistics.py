@@ -286,15 +286,22 @@ class SqlStatisticsRepository:
             )
 
     async def rows(
-        self, first: date, last: date, dimensions: Collection[str], *, histograms: bool = True
+        self,
+        first: date,
+        last: date,
+        dimensions: Collection[str],
+        *,
+        histograms: bool = True,
+        keys: Collection[str] | None = None,
     ) -> list[DayRow]:
         t = StatsDayRow.__table__.c
         durations = (t.accept_minutes, t.resolve_minutes) if histograms else ()
-        result = await self._session.execute(
-            select(t.day, t.dimension, t.key, *(t[n] for n in COUNT_FIELDS), *durations)
-            .where(t.day >= first, t.day <= last, t.dimension.in_(list(dimensions)))
-            .order_by(t.day)
+        query = select(t.day, t.dimension, t.key, *(t[n] for n in COUNT_FIELDS), *durations).where(
+            t.day >= first, t.day <= last, t.dimension.in_(list(dimensions))
         )
+        if keys is not None:
+            query = query.where(t.key.in_(list(keys)))
+        result = await self._session.execute(query.order_by(t.day))
         rows = []
         counted = 3 + len(COUNT_FIELDS)
         for row in result:

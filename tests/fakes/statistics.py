@@ -59,7 +59,13 @@ class FakeStatistics:
         return None
 
     async def rows(
-        self, first: date, last: date, dimensions: Collection[str], *, histograms: bool = True
+        self,
+        first: date,
+        last: date,
+        dimensions: Collection[str],
+        *,
+        histograms: bool = True,
+        keys: Collection[str] | None = None,
     ) -> list[DayRow]:
         return []
 

@@ -42,7 +42,7 @@ async def load(
     if with_trend:
         dimension = "all" if view.grid_id is None else "grid"
         key = "" if view.grid_id is None else str(view.grid_id)
-        rows = await statistics_of(uow).rows(view.first, view.last, [dimension], histograms=False)
+        rows = await statistics_of(uow).rows(view.first, view.last, [dimension], histograms=False, keys=[key])
         points = fill_periods(trend(rows, view.period, dimension, key), view.first, view.last, view.period)
     grids = [g for g in await uow.community.grids() if view.staff or g.id in view.grid_ids]
     compounds = {s.key: s.name for s in report.by_compound}  # every compound with a figure, named

@@ -131,9 +131,19 @@ class FakeStatistics:
         self.late = [x for x in self.late if x.day != day] + list(late)
 
     async def rows(
-        self, first: date, last: date, dimensions: Collection[str], *, histograms: bool = True
+        self,
+        first: date,
+        last: date,
+        dimensions: Collection[str],
+        *,
+        histograms: bool = True,
+        keys: Collection[str] | None = None,
     ) -> list[DayRow]:
-        return [r for (d, dim, _), r in self.stored.items() if first <= d <= last and dim in dimensions]
+        return [
+            r
+            for (d, dim, key), r in self.stored.items()
+            if first <= d <= last and dim in dimensions and (keys is None or key in keys)
+        ]
 
     async def claim_unbuilt_month(self, before: date) -> date | None:
         return None  # no month rows: totals sum the day rows
