@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from handlers.community.model import Person, Resident, is_erased_chat
-from handlers.messages import Button, DeliveryPriority, Incoming, Reply
+from handlers.messages import Attachment, Button, DeliveryPriority, Incoming, Reply
 from handlers.ports import Clock, Happened, Notice, UnitOfWork
 from handlers.workorders.model import Actor
 from handlers.workorders.sla import WeekdayCalendar, WorkCalendar
@@ -60,6 +60,7 @@ class Context:
         photo: str | None = None,
         edit_message_id: int | None = None,
         priority: DeliveryPriority = DeliveryPriority.NORMAL,
+        attachment: Attachment | None = None,
     ) -> None:
         """Queue a message in the outbox; it is sent after this transaction commits (urgent ones first)."""
         if is_erased_chat(chat_id):
@@ -73,6 +74,7 @@ class Context:
             photo=photo,
             edit_message_id=edit_message_id,
             priority=priority,
+            attachment=attachment,
         )
         self.replies.append(reply)
         await self.uow.outbox.put(reply)
@@ -81,9 +83,11 @@ class Context:
         """Note something operations count (an order opened, an escalation) for after the commit."""
         self.notices.append(Notice(what, detail))
 
-    async def answer(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
-        """Reply in the chat the incoming message came from."""
-        await self.say(self.chat_id, text, buttons)
+    async def answer(
+        self, text: str, buttons: tuple[tuple[Button, ...], ...] = (), *, attachment: Attachment | None = None
+    ) -> None:
+        """Reply in the chat the incoming message came from (with a file, when given)."""
+        await self.say(self.chat_id, text, buttons, attachment=attachment)
 
 
 def rows(buttons: list[Button], per_row: int) -> tuple[tuple[Button, ...], ...]:

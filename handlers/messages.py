@@ -56,6 +56,32 @@ class DeliveryPriority(IntEnum):
     URGENT = 100
 
 
+class AttachmentKind(StrEnum):
+    DOCUMENT = "document"  # any file, kept as sent (a workbook)
+    PHOTO = "photo"  # an image shown inline (a chart)
+
+
+# What one attachment may weigh: its bytes travel in the outbox row with the reply (crash-safe, no second
+# store), so they are kept small. A month's workbook is tens to hundreds of KB, a chart tens of KB.
+MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the core sends with a reply (uploaded by the transport; the reply's text is its caption)."""
+
+    data: bytes
+    filename: str
+    kind: AttachmentKind = AttachmentKind.DOCUMENT
+
+    def __post_init__(self) -> None:
+        if not self.data or len(self.data) > MAX_ATTACHMENT_BYTES:
+            raise ValueError(f"an attachment has 1..{MAX_ATTACHMENT_BYTES} bytes, not {len(self.data)}")
+
+    def __repr__(self) -> str:  # never dump the bytes into a log
+        return f"Attachment({self.kind.value}, {self.filename!r}, {len(self.data)} bytes)"
+
+
 @dataclass(frozen=True)
 class Reply:
     """A message the core wants a chat to receive."""
@@ -68,6 +94,8 @@ class Reply:
     # Thread under the latest message about `order_id` in this chat (Telegram reply_to_message).
     thread: bool = False
     photo: str | None = None
+    # A file to upload (a document, or a photo from bytes); `text` becomes its caption when short enough.
+    attachment: Attachment | None = None
     # Replace the text and buttons of this earlier message instead of sending a new one.
     edit_message_id: int | None = None
     priority: DeliveryPriority = DeliveryPriority.NORMAL

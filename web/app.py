@@ -25,7 +25,7 @@ from handlers.workorders.sla import WorkCalendar
 from nlp.categories import Catalog, categories_of
 from nlp.types import Classifier
 from storage.uow import SqlUnitOfWorkFactory
-from web import audit_log, login, orders, record
+from web import audit_log, dashboard, login, orders, record
 from web.auth import Sessions
 from web.common import DeskState
 from web.labels import Labels
@@ -94,6 +94,7 @@ def create_app(
             *people.ROUTES,
             *ledger.ROUTES,
             *broadcasts.ROUTES,
+            *dashboard.ROUTES,
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
         lifespan=lifespan,

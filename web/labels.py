@@ -79,6 +79,18 @@ class Labels:
     def mask_phone(phone: str | None) -> str:
         return mask_phone(phone)
 
+    @staticmethod
+    def duty(hours: DutyHours | None) -> str:
+        return duty(hours)
+
+    @staticmethod
+    def duty_text(hours: DutyHours) -> str:
+        return duty_text(hours)
+
+    @staticmethod
+    def checkin(record: Checkin) -> str:
+        return checkin(record)
+
 
 def state(value: str) -> str:
     try:

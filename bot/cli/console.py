@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import itertools
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import func, select
@@ -21,7 +23,7 @@ from bot.imports.yaml_source import parse_duration
 from bot.schedule.clock import ConsoleClock
 from handlers.community.invites import NotInvitable, deep_link, issue
 from handlers.community.model import ROLE_LABELS, Role
-from handlers.messages import Button, Incoming, Reply
+from handlers.messages import Attachment, Button, Incoming, Reply
 from storage.models import MessageLinkRow, PersonRow, ResidentRow
 
 CONSOLE_HELP = """控制台指令 (console commands):
@@ -63,6 +65,7 @@ class ConsoleMessenger:
     names: dict[int, str] = field(default_factory=dict)
     messages: dict[int, ConsoleMessage] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    files: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "gridbot-console-files")
 
     def next_id(self) -> int:
         return next(self.ids)
@@ -79,8 +82,17 @@ class ConsoleMessenger:
         header = f"  ┌─ 发给 {who}  #{message.id}"
         if reply.photo:
             header += "  [照片]"
+        if reply.attachment is not None:
+            header += f"  📎 {self._save(message.id, reply.attachment)}"
         self._print(header, message, reply_to_message_id)
         return message.id
+
+    def _save(self, message_id: int, attachment: Attachment) -> Path:
+        """A file the bot sent, saved where the person at the console can open it."""
+        self.files.mkdir(parents=True, exist_ok=True)
+        path = self.files / f"{message_id}-{Path(attachment.filename).name}"
+        path.write_bytes(attachment.data)
+        return path
 
     def _print(self, header: str, message: ConsoleMessage, reply_to: int | None) -> None:
         if reply_to is not None:

@@ -18,6 +18,7 @@ from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
+    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -31,6 +32,7 @@ from bot.delivery.replies import DeliveryError, RetryLater, Unreachable
 from bot.telegram.base import ALLOWED_UPDATES, HandleFn
 from bot.telegram.rendering import BaseMessenger, Keyboard, MessageNotModified
 from bot.telegram.translate import incoming_from_callback, incoming_from_message
+from handlers.messages import Attachment, AttachmentKind
 
 
 def map_error(error: Exception) -> DeliveryError:
@@ -82,6 +84,22 @@ class AiogramMessenger(BaseMessenger):
             message = await self._bot.send_photo(
                 chat_id,
                 photo,
+                caption=caption,
+                reply_markup=_markup(buttons),
+                reply_parameters=_reply_to(reply_to),
+            )
+        except (AiogramError, TimeoutError) as error:
+            raise map_error(error) from error
+        return message.message_id
+
+    async def send_file(
+        self, chat_id: int, file: Attachment, caption: str | None, buttons: Keyboard, reply_to: int | None
+    ) -> int:
+        send = self._bot.send_photo if file.kind is AttachmentKind.PHOTO else self._bot.send_document
+        try:
+            message = await send(
+                chat_id,
+                BufferedInputFile(file.data, filename=file.filename),
                 caption=caption,
                 reply_markup=_markup(buttons),
                 reply_parameters=_reply_to(reply_to),

@@ -18,6 +18,7 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     ReplyParameters,
     Update,
 )
@@ -29,6 +30,7 @@ from bot.delivery.replies import DeliveryError, RetryLater, Unreachable
 from bot.telegram.base import ALLOWED_UPDATES, HandleFn
 from bot.telegram.rendering import BaseMessenger, Keyboard, MessageNotModified
 from bot.telegram.translate import incoming_from_callback, incoming_from_message
+from handlers.messages import Attachment, AttachmentKind
 
 PtbApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -85,6 +87,23 @@ class PtbMessenger(BaseMessenger):
             message = await self._application.bot.send_photo(
                 chat_id,
                 photo,
+                caption=caption,
+                reply_markup=_markup(buttons),
+                reply_parameters=_reply_to(reply_to),
+            )
+        except TelegramError as error:
+            raise map_error(error) from error
+        return message.message_id
+
+    async def send_file(
+        self, chat_id: int, file: Attachment, caption: str | None, buttons: Keyboard, reply_to: int | None
+    ) -> int:
+        bot = self._application.bot
+        send = bot.send_photo if file.kind is AttachmentKind.PHOTO else bot.send_document
+        try:
+            message = await send(
+                chat_id,
+                InputFile(file.data, filename=file.filename),
                 caption=caption,
                 reply_markup=_markup(buttons),
                 reply_parameters=_reply_to(reply_to),

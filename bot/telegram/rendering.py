@@ -1,6 +1,6 @@
 """How a neutral `Reply` becomes Telegram messages, whatever the framework: the shared rules.
 
-Adapters implement three primitives (send text, send photo, edit) and map their framework's errors to
+Adapters implement four primitives (send text, send photo, upload a file, edit) and map their framework's errors to
 `bot.delivery.replies` errors; splitting, captions and threading are decided here once.
 """
 
@@ -13,13 +13,14 @@ from abc import ABC, abstractmethod
 
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.replies import DeliveryError, RetryLater
-from handlers.messages import Button, Reply
+from handlers.messages import Attachment, Button, Reply
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096  # Telegram's limit for a message text, in characters
 MAX_CAPTION = 1024
 Keyboard = tuple[tuple[Button, ...], ...]
+Media = str | Attachment  # a Telegram file_id, or a file to upload
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -61,6 +62,12 @@ class BaseMessenger(ABC):
         """Send one photo (a Telegram file_id) with an optional caption; return its message id."""
 
     @abstractmethod
+    async def send_file(
+        self, chat_id: int, file: Attachment, caption: str | None, buttons: Keyboard, reply_to: int | None
+    ) -> int:
+        """Upload one file (multipart sendDocument, or sendPhoto for a photo); return its message id."""
+
+    @abstractmethod
     async def edit_text(self, chat_id: int, message_id: int, text: str, buttons: Keyboard) -> None:
         """Replace the text and buttons of an earlier message."""
 
@@ -73,28 +80,29 @@ class BaseMessenger(ABC):
                     reply.chat_id, reply.edit_message_id, split_text(reply.text)[0], reply.buttons
                 )
             return None
-        steps: list[tuple[str | None, str | None]] = []  # (photo, text) per message
-        if reply.photo is not None:
+        steps: list[tuple[Media | None, str | None]] = []  # (photo or file, text) per message
+        media: Media | None = reply.attachment if reply.attachment is not None else reply.photo
+        if media is not None:
             if len(reply.text) <= MAX_CAPTION:
-                steps.append((reply.photo, reply.text or None))
+                steps.append((media, reply.text or None))
             else:
-                steps.append((reply.photo, None))
+                steps.append((media, None))
                 steps += [(None, part) for part in split_text(reply.text)]
         else:
             steps += [(None, part) for part in split_text(reply.text)]
         message_id = 0
-        for index, (photo, text) in enumerate(steps):
+        for index, (medium, text) in enumerate(steps):
             last = index == len(steps) - 1
             buttons = reply.buttons if last else ()
             reply_to = reply_to_message_id if index == 0 else None
-            message_id = await self._step(reply.chat_id, index, photo, text, buttons, reply_to)
+            message_id = await self._step(reply.chat_id, index, medium, text, buttons, reply_to)
         return message_id
 
     async def _step(
         self,
         chat_id: int,
         index: int,
-        photo: str | None,
+        media: Media | None,
         text: str | None,
         buttons: Keyboard,
         reply_to: int | None,
@@ -104,8 +112,10 @@ class BaseMessenger(ABC):
             if index > 0 and self._limiter is not None:
                 await self._limiter.acquire(chat_id)  # the sender paced only the first part
             try:
-                if photo is not None:
-                    return await self.send_photo(chat_id, photo, text, buttons, reply_to)
+                if isinstance(media, Attachment):
+                    return await self.send_file(chat_id, media, text, buttons, reply_to)
+                if media is not None:
+                    return await self.send_photo(chat_id, media, text, buttons, reply_to)
                 assert text is not None
                 return await self.send_text(chat_id, text, buttons, reply_to)
             except RetryLater as error:

@@ -151,8 +151,17 @@ class StatisticsRepository(Protocol):
     async def checkins(self, day: date) -> list[CheckinCount]: ...
     async def deliveries(self, start: datetime, end: datetime) -> DeliveryCount: ...
     async def replace_day(self, day: date, rows: Collection[DayRow], late: Collection[Lateness]) -> None: ...
-    async def rows(self, first: date, last: date, dimensions: Collection[str]) -> list[DayRow]:
-        """The stored rows of days first..last (inclusive) of these dimensions."""
+    async def rows(
+        self,
+        first: date,
+        last: date,
+        dimensions: Collection[str],
+        *,
+        histograms: bool = True,
+        keys: Collection[str] | None = None,
+    ) -> list[DayRow]:
+        """The stored rows of days first..last (inclusive) of these dimensions (`histograms=False`: counts
+        only, the duration histograms left empty; `keys`: only these keys, e.g. one grid)."""
         ...
 
     async def totals(
@@ -160,6 +169,14 @@ class StatisticsRepository(Protocol):
     ) -> list[DayRow]:
         """Each (dimension, key) summed over days first..last (as a row dated `first`); the duration
         histograms are read and merged only for the dimensions in `durations` (they are the bulk)."""
+        ...
+
+    async def claim_unbuilt_month(self, before: date) -> date | None:
+        """The latest month before `before` whose month rows are not the sum of its day rows now."""
+        ...
+
+    async def build_month(self, month: date) -> int:
+        """Sum the month's day rows into its month rows (which `totals` then reads); returns the row count."""
         ...
 
     async def late_orders(self, first: date, last: date) -> list[OrderLine]: ...

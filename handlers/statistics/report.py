@@ -42,6 +42,8 @@ class Report:
     by_grid: list[Slice] = field(default_factory=list)
     by_member: list[Slice] = field(default_factory=list)
     compound_category: dict[tuple[str, str], Counters] = field(default_factory=dict)
+    # The same table by stored keys (compound id or "-", category value), for links to the orders behind it.
+    crossed_keys: dict[tuple[str, str], Counters] = field(default_factory=dict)
     members: list[Assessment] = field(default_factory=list)
     grids: list[Assessment] = field(default_factory=list)
     late: list[OrderLine] = field(default_factory=list)  # late acceptances / resolutions in the period
@@ -78,6 +80,7 @@ async def build_report(
     *,
     grid_id: int | None = None,
     lists: bool = True,
+    durations: bool = True,
     crossed: bool = True,
     categories: Catalog,
 ) -> Report:
@@ -85,7 +88,9 @@ async def build_report(
     grid (a grid leader's own).
 
     `lists=False` (chat, dashboards) leaves out the order lists and the durations of the breakdowns;
-    `crossed=False` the compound x category table (a grid leader's report reads its grid x category anyway).
+    `crossed=False` the compound x category table (a grid leader's report reads its grid x category anyway);
+    `durations=False` the medians and 90th percentiles (the desk's dashboard shows none: their histograms are
+    most of what a long period reads).
     """
     stats = statistics_of(uow)
     zone: tzinfo | None = now.tzinfo
@@ -97,7 +102,8 @@ async def build_report(
         dimensions.append("grid_category")  # a grid's categories
     elif crossed:
         dimensions.append("compound_category")
-    rows = await stats.totals(first, last, dimensions, DURATION_DIMENSIONS if lists else ("all", "grid"))
+    with_durations = (DURATION_DIMENSIONS if lists else ("all", "grid")) if durations else ()
+    rows = await stats.totals(first, last, dimensions, with_durations)
     community = uow.community
     compounds = {str(c.id): c.name for c in await community.compounds()}
     grids = {str(g.id): g.name for g in await community.grids()}
@@ -139,6 +145,7 @@ async def build_report(
     if grid_id is None:
         for key, counters in by_key(rows, "compound_category").items():
             compound, _, category = key.partition(":")
+            report.crossed_keys[(compound, category)] = counters
             report.compound_category[(compounds.get(compound, NO_PLACE), categories.label(category))] = (
                 counters
             )

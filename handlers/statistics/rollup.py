@@ -4,7 +4,8 @@ The scheduler's tick (bot/schedule/jobs.py) runs `roll_up`; the database keeps w
 roll-up last looked for changes) and the dirty days. A tick first marks dirty the days of every order with an
 event since the mark (less a grace period, for transactions that committed late), plus today and yesterday
 (check-in answers and broadcast deliveries have no order event), then recomputes dirty days, newest first,
-each in its own transaction. A first run marks every day since the first order (the backfill).
+each in its own transaction, and then sums the days of each ended month that changed into its month rows
+(storage/repositories/statistics/months.py). A first run marks every day since the first order (the backfill).
 """
 
 from __future__ import annotations
@@ -179,6 +180,21 @@ async def mark_changes(uow: UnitOfWork, now: datetime, *, everything: bool = Fal
     return len(days)
 
 
+async def build_months(uow_factory: UnitOfWorkFactory, before: date, limit: int = 48) -> int:
+    """Sum the day rows of ended months that changed into their month rows, one month per transaction."""
+    built = 0
+    while built < limit:
+        async with uow_factory() as uow:
+            stats = statistics_of(uow)
+            month = await stats.claim_unbuilt_month(before)
+            if month is None:
+                break
+            await stats.build_month(month)
+            await uow.commit()
+        built += 1
+    return built
+
+
 @dataclass(frozen=True)
 class RollupResult:
     marked: int
@@ -216,8 +232,9 @@ async def roll_up(
         done += len(days)
         if progress is not None:
             progress(min(days))
+    built = await build_months(uow_factory, now.date().replace(day=1))
     async with uow_factory() as uow:
         left = await statistics_of(uow).dirty_count()
-    if done:
-        log.info("statistics: %s day(s) recomputed, %s left", done, left)
+    if done or built:
+        log.info("statistics: %s day(s) and %s month(s) recomputed, %s day(s) left", done, built, left)
     return RollupResult(marked, done, left)

@@ -9,7 +9,10 @@ from handlers.statistics.report import Report, Slice
 NOT_ALLOWED = "统计只对社区工作人员和网格长开放。"
 BAD_MONTH = "月份请写成 2026-10 这样的格式，例如：/report 2026-10"
 NO_DATA = "这段时间还没有统计数据（每隔几分钟汇总一次，请稍后再试）。"
-REPORT_FILE_HINT = "完整的 Excel 月报（汇总、分类、网格、网格员考核、超期和不满意清单）请在工作台下载，或由管理员运行：gridbot report monthly --month {month} --out 月报.xlsx"
+CHART_CAPTION = "📈 近 {days} 天工单趋势：红线为新增，蓝线为办结"
+REPORT_FILE_CAPTION = "📎 {title}工作报告（Excel：汇总、分类、网格、网格员考核、超期和不满意清单）"
+REPORT_TOO_BIG = "这个月的报表太大，聊天里发不了。请在工作台“统计”页下载 {month} 的月报。"
+REPORT_FILE_HINT = "完整的 Excel 月报（全社区）由社区工作人员在聊天里发送 /report 获取，或在工作台下载，或由管理员运行：gridbot report monthly --month {month} --out 月报.xlsx"
 
 
 def percent(value: float | None) -> str:

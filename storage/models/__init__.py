@@ -34,7 +34,14 @@ from storage.models.desk import (
 )
 from storage.models.followups import FollowupRow
 from storage.models.labels import ClassificationLabelRow
-from storage.models.statistics import StatsDayRow, StatsDirtyDayRow, StatsLateOrderRow, StatsMarkRow  # noqa: F401
+from storage.models.statistics import (  # noqa: F401
+    StatsDayRow,
+    StatsDirtyDayRow,
+    StatsLateOrderRow,
+    StatsMarkRow,
+    StatsMonthRow,
+    StatsMonthState,
+)
 from storage.models.workorders import (
     OPEN_ORDER,
     OPEN_STATES,

@@ -1,4 +1,4 @@
-"""Tables of statistics: daily roll-ups, late orders, the days still to recompute, the roll-up's mark.
+"""Tables of statistics: daily and monthly roll-ups, late orders, the days still to recompute, the roll-up's mark.
 
 Also three indexes on other features' tables that the roll-up reads by (declared here so the feature that
 needs them owns them): events by time (the days a change touched; the orders a day touched), check-ins by
@@ -22,13 +22,9 @@ def _count() -> Mapped[int]:
     return mapped_column(Integer, default=0, server_default="0")
 
 
-class StatsDayRow(Base):
-    """One local day x dimension x key: the additive counters of handlers/statistics/metrics.py."""
+class _Counted:
+    """The additive counters of handlers/statistics/metrics.py and the two duration histograms."""
 
-    __tablename__ = "stats_days"
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    dimension: Mapped[str] = mapped_column(String(24), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
     new: Mapped[int] = _count()
     accepted: Mapped[int] = _count()
     resolved: Mapped[int] = _count()
@@ -58,6 +54,34 @@ class StatsDayRow(Base):
     # sparse histograms {minutes bucket: count} (handlers/statistics/histogram.py)
     accept_minutes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     resolve_minutes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StatsDayRow(_Counted, Base):
+    """One local day x dimension x key."""
+
+    __tablename__ = "stats_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(24), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class StatsMonthRow(_Counted, Base):
+    """A calendar month's day rows summed (`month` is its first day), so a year's figures read ~12 rows per
+    key instead of ~365. Kept only for months that have ended, and only read while built (StatsMonthState)."""
+
+    __tablename__ = "stats_months"
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(24), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class StatsMonthState(Base):
+    """Whether a month's rows are the sum of its day rows now: a day's recomputation clears `built`, the
+    roll-up tick rebuilds ended months; readers use a month's rows only while `built`."""
+
+    __tablename__ = "stats_month_states"
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    built: Mapped[bool] = mapped_column(default=False, server_default="0")
 
 
 class StatsLateOrderRow(Base):

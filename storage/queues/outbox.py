@@ -19,6 +19,7 @@ lease, the outcomes and the releases are shared with broadcast deliveries: stora
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from handlers.messages import Button, DeliveryPriority, Reply
+from handlers.messages import Attachment, AttachmentKind, Button, DeliveryPriority, Reply
 from handlers.ports import Clock
 from storage.bulk import chunks
 from storage.models import MessageLinkRow, OutboxRow
@@ -53,13 +54,30 @@ from storage.upsert import insert_for
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "text": reply.text,
         "buttons": [[[b.text, b.data] for b in row] for row in reply.buttons],
         "thread": reply.thread,
         "photo": reply.photo,
         "edit_message_id": reply.edit_message_id,
     }
+    if reply.attachment is not None:
+        # The file's bytes go in the row (base64; capped by MAX_ATTACHMENT_BYTES): what the transaction
+        # decided to send survives a crash as it was, with no second store to keep in step.
+        a = reply.attachment
+        payload["attachment"] = {
+            "kind": a.kind.value,
+            "filename": a.filename,
+            "data": base64.b64encode(a.data).decode("ascii"),
+        }
+    return payload
+
+
+def _attachment(payload: dict[str, Any]) -> Attachment | None:
+    stored = payload.get("attachment")
+    if not stored:
+        return None
+    return Attachment(base64.b64decode(stored["data"]), stored["filename"], AttachmentKind(stored["kind"]))
 
 
 _OUTBOX = cast(Table, OutboxRow.__table__)
@@ -191,6 +209,7 @@ def _reply(row: OutboxRow) -> Reply:
         order_id=row.order_id,
         thread=bool(payload.get("thread")),
         photo=payload.get("photo"),
+        attachment=_attachment(payload),
         edit_message_id=payload.get("edit_message_id"),
         priority=_priority(row.priority),
     )

@@ -187,6 +187,36 @@ async def test_photo_upload_file_id_and_download(emu: Emulator, http: aiohttp.Cl
     assert (await call(http, emu, "sendPhoto", chat_id=11, photo="https://example.com/a.jpg"))[0] == 400
 
 
+async def test_document_upload_is_recorded_and_downloadable(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    emu.add_chat(11)
+    workbook = b"PK\x03\x04" + bytes(range(256)) * 8
+    form = aiohttp.FormData(quote_fields=False)  # names as they are, as aiogram sends them
+    form.add_field("chat_id", "11")
+    form.add_field("caption", "2026年10月月报")
+    form.add_field(
+        "document", workbook, filename="月报_2026-10.xlsx", content_type="application/octet-stream"
+    )
+    async with http.post(f"{emu.url}/bot{emu.token}/sendDocument", data=form) as resp:
+        answer = await resp.json()
+    assert answer.get("ok"), answer
+    sent = answer["result"]
+    assert sent["document"]["file_name"] == "月报_2026-10.xlsx"
+    assert sent["document"]["file_size"] == len(workbook)
+    (message,) = emu.sent(11)
+    assert (message.method, message.caption, message.document) == (
+        "sendDocument",
+        "2026年10月月报",
+        sent["document"]["file_id"],
+    )
+    file = await ok(http, emu, "getFile", file_id=sent["document"]["file_id"])
+    async with http.get(f"{emu.url}/file/bot{emu.token}/{file['file_path']}") as resp:
+        assert await resp.read() == workbook
+    assert (await call(http, emu, "sendDocument", chat_id=11))[0] == 400  # no document
+    assert (await call(http, emu, "sendDocument", chat_id=11, document="no-such-file"))[0] == 400
+
+
 async def test_edits_callbacks_and_location(emu: Emulator, http: aiohttp.ClientSession) -> None:
     emu.user_shares_location(11, 31.23, 121.47)
     keyboard = {"inline_keyboard": [[{"text": "满意", "callback_data": "rate:5"}]]}

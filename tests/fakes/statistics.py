@@ -58,8 +58,22 @@ class FakeStatistics:
     async def replace_day(self, day: date, rows: Collection[DayRow], late: Collection[Lateness]) -> None:
         return None
 
-    async def rows(self, first: date, last: date, dimensions: Collection[str]) -> list[DayRow]:
+    async def rows(
+        self,
+        first: date,
+        last: date,
+        dimensions: Collection[str],
+        *,
+        histograms: bool = True,
+        keys: Collection[str] | None = None,
+    ) -> list[DayRow]:
         return []
+
+    async def claim_unbuilt_month(self, before: date) -> date | None:
+        return None  # no month rows: totals sum the day rows
+
+    async def build_month(self, month: date) -> int:
+        return 0
 
     async def totals(
         self, first: date, last: date, dimensions: Collection[str], durations: Collection[str]

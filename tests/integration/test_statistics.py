@@ -11,21 +11,25 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from PIL import Image
+from sqlalchemy import func, select, update
 
 from handlers.community.model import Resident
 from handlers.context import Context
 from handlers.errors import NotAuthorised
-from handlers.messages import Incoming
+from handlers.messages import AttachmentKind, Incoming, Reply
 from handlers.statistics import texts as stexts
 from handlers.statistics.exports import day_range, export_orders_csv, write_monthly_workbook
+from handlers.statistics.metrics import Counters, total
 from handlers.statistics.periods import Period, month_bounds, trend
-from handlers.statistics.ports import OrderFilter
+from handlers.statistics.ports import DayRow, OrderFilter
 from handlers.statistics.registry import FEATURE
 from handlers.statistics.report import Report, build_report
 from handlers.statistics.rollup import roll_up
 from nlp.categories import SHIPPED
 from storage.models import BroadcastDeliveryRow, BroadcastRow, BroadcastRunRow, CheckinRow
-from storage.repositories import statistics_lines
+from storage.models.statistics import StatsMonthRow, StatsMonthState
+from storage.repositories.statistics import lines as statistics_lines
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock, KeywordClassifier
 from tests.unit.statistics import scenario
@@ -249,13 +253,19 @@ async def test_the_order_export_has_every_timestamp_and_escapes_formulas(
     assert o5["撤销时间"] == "2026-10-21 11:00"
 
 
-async def _say(uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, who: str, command: str, args: str) -> str:
+async def _replies(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, who: str, command: str, args: str
+) -> list[Reply]:
     async with uow_factory() as uow:
         person = next(p for p in await uow.community.people() if p.name == who)
         incoming = Incoming(chat_id=person.chat_id, sender_id=person.chat_id, text=f"/{command} {args}")
         ctx = Context(uow, clock, KeywordClassifier({}), incoming, person, None)
         await FEATURE.commands[command](ctx, args)
-        return "\n".join(reply.text for reply in ctx.replies)
+        return ctx.replies
+
+
+async def _say(uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, who: str, command: str, args: str) -> str:
+    return "\n".join(reply.text for reply in await _replies(uow_factory, clock, who, command, args))
 
 
 async def test_stats_and_report_in_chat_for_staff_and_a_grid_leader(
@@ -281,3 +291,96 @@ async def test_stats_and_report_in_chat_for_staff_and_a_grid_leader(
     assert await _say(uow_factory, clock, "刘书记", "report", "2026-1") == stexts.BAD_MONTH
     with pytest.raises(NotAuthorised):
         await _say(uow_factory, clock, "李娜", "stats", "")
+
+
+async def test_staff_receive_the_workbook_and_stats_come_with_a_chart(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, october: October
+) -> None:
+    await _rate_late(uow_factory, october)
+    clock.current = scenario.REPORT_TIME
+    await roll_up(uow_factory, clock, max_days=None)
+    staff = await _replies(uow_factory, clock, "刘书记", "report", "2026-10")
+    files = [r.attachment for r in staff if r.attachment is not None]
+    assert len(files) == 1
+    assert files[0].kind is AttachmentKind.DOCUMENT
+    assert files[0].filename == "月报_2026-10.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(files[0].data), read_only=True)
+    summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert summary["新增"] == 6  # the figures of the hand-computed October
+    assert summary["满意率"] == pytest.approx(4 / 5)  # with the late rating
+    leader = await _replies(uow_factory, clock, "孙志强", "report", "2026-10")
+    assert all(r.attachment is None for r in leader)  # the workbook covers the community: staff only
+
+    charts = {}
+    for who in ("刘书记", "孙志强"):
+        replies = await _replies(uow_factory, clock, who, "stats", "40")
+        photos = [r.attachment for r in replies if r.attachment is not None]
+        assert len(photos) == 1
+        assert photos[0].kind is AttachmentKind.PHOTO
+        assert replies[-1].attachment is None  # the figures in words come last
+        image = Image.open(io.BytesIO(photos[0].data))
+        assert image.format == "PNG"
+        assert image.size == (1280, 520)
+        charts[who] = photos[0].data
+    assert charts["刘书记"] != charts["孙志强"]  # the leader's chart draws their grid only
+
+
+def _by_key(rows: list[DayRow]) -> dict[tuple[str, str], Counters]:
+    return {(r.dimension, r.key): r.counters for r in rows}
+
+
+async def test_a_whole_month_reads_its_month_rows_and_never_a_stale_one(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, october: October
+) -> None:
+    await _rate_late(uow_factory, october)
+    clock.current = scenario.REPORT_TIME
+    await roll_up(uow_factory, clock, max_days=None)  # O4's days recomputed, then October rebuilt
+    first, last = month_bounds("2026-10")
+    dims = ("all", "category", "compound", "grid", "assignee", "compound_category")
+    async with uow_factory() as uow:
+        summed = _by_key(await uow.statistics.totals(first, last, dims, dims))
+        spans_two_months = _by_key(await uow.statistics.totals(first, date(2026, 11, 3), ["all"], ["all"]))
+        by_day = {
+            k: total([r.counters for r in rows])
+            for k, rows in _group(await uow.statistics.rows(first, last, dims)).items()
+        }
+        built = await uow.session.scalar(select(StatsMonthState.built).where(StatsMonthState.month == first))
+        month_rows = await uow.session.scalar(
+            select(func.count()).where(StatsMonthRow.month == first, StatsMonthRow.dimension.in_(dims))
+        )
+    assert built is True
+    assert month_rows == len(by_day)
+    assert summed.keys() == by_day.keys()
+    for key, counters in by_day.items():  # every counter and both histograms, every slice
+        assert summed[key] == counters, key
+    assert_figures(summed[("all", "")], scenario.OCTOBER)
+    assert spans_two_months[("all", "")].new >= summed[("all", "")].new
+
+    async with (
+        uow_factory() as uow
+    ):  # proof the month row is what is read: change it behind the roll-up's back
+        await uow.session.execute(
+            update(StatsMonthRow)
+            .where(StatsMonthRow.month == first, StatsMonthRow.dimension == "all")
+            .values(new=StatsMonthRow.new + 100)
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        tampered = _by_key(await uow.statistics.totals(first, last, ["all"], ["all"]))
+    assert tampered[("all", "")].new == summed[("all", "")].new + 100
+
+    async with uow_factory() as uow:  # a day of October recomputed (here: emptied) and not yet rebuilt
+        await uow.statistics.replace_day(date(2026, 10, 13), [], [])
+        await uow.commit()
+    async with uow_factory() as uow:
+        after = _by_key(await uow.statistics.totals(first, last, ["all"], ["all"]))
+    assert (
+        after[("all", "")].new == summed[("all", "")].new - scenario.OCT_13["new"]
+    )  # the days, not the stale month
+
+
+def _group(rows: list[DayRow]) -> dict[tuple[str, str], list[DayRow]]:
+    groups: dict[tuple[str, str], list[DayRow]] = {}
+    for row in rows:
+        groups.setdefault((row.dimension, row.key), []).append(row)
+    return groups

@@ -1,4 +1,4 @@
-"""The bot's messages: sendMessage, sendPhoto, sendChatAction, edits, and answers to button presses.
+"""The bot's messages: sendMessage, sendPhoto, sendDocument, sendChatAction, edits, and answers to button presses.
 
 Each success is recorded (:class:`BotMessage`, :class:`EditRecord`, :class:`CallbackAnswer`) for tests to
 wait on; refusals use Telegram's own descriptions, so the frameworks' error mapping is exercised for real.
@@ -12,7 +12,7 @@ from typing import Any
 from tools.emulator.core import EmulatorCore
 from tools.emulator.records import BotMessage, CallbackAnswer, EditRecord
 from tools.emulator.state import BotState, Chat, bot_command_entities, strip_reply
-from tools.emulator.wire import Params, Upload, bad_request, image_size
+from tools.emulator.wire import ApiError, Params, Upload, bad_request, image_size
 
 __all__ = ["MessageMethods"]
 
@@ -50,8 +50,16 @@ def _validate_markup(markup: Any) -> dict[str, Any] | None:
     return markup
 
 
+def _add_caption(content: dict[str, Any], p: Params) -> None:
+    caption = p.string("caption")
+    if caption:
+        if len(caption) > 1024:
+            raise bad_request("message caption is too long")
+        content["caption"] = caption
+
+
 class MessageMethods(EmulatorCore):
-    """sendMessage, sendPhoto, sendChatAction, editMessageText/ReplyMarkup, answerCallbackQuery."""
+    """sendMessage, sendPhoto, sendDocument, sendChatAction, editMessageText/ReplyMarkup, answerCallbackQuery."""
 
     def _reply_target(self, bot: BotState, chat: Chat, p: Params) -> dict[str, Any] | None:
         params = p.object("reply_parameters")
@@ -105,6 +113,7 @@ class MessageMethods(EmulatorCore):
                 reply_to_message_id=reply_to["message_id"] if reply_to else None,
                 photo=photo[-1]["file_id"] if photo else None,
                 raw=message,
+                document=content["document"]["file_id"] if "document" in content else None,
             )
         )
         return message
@@ -145,12 +154,39 @@ class MessageMethods(EmulatorCore):
         else:
             raise bad_request("wrong file identifier/HTTP URL specified")
         content: dict[str, Any] = {"photo": sizes}
-        caption = p.string("caption")
-        if caption:
-            if len(caption) > 1024:
-                raise bad_request("message caption is too long")
-            content["caption"] = caption
+        _add_caption(content, p)
         return self._bot_message(bot, "sendPhoto", chat, p, content)
+
+    def _m_sendDocument(self, bot: BotState, p: Params) -> dict[str, Any]:
+        """A file upload (multipart) or a known file_id; the bytes are kept for tests and getFile."""
+        chat = self._target_chat(bot, p)
+        document = p.file("document")
+        if isinstance(document, Upload):
+            if not document.data:
+                raise bad_request("file must be non-empty")
+            if len(document.data) > 50 * 1024 * 1024:
+                raise ApiError(413, "Request Entity Too Large")
+            suffix = document.filename.rsplit(".", 1)[-1] if "." in document.filename else "bin"
+            stored = self._store_file(document.data, "documents", suffix[:8])
+            name, mime = document.filename, document.content_type
+        elif document and document in self.files:
+            stored = self.files[document]
+            name, mime = stored.path.rsplit("/", 1)[-1], "application/octet-stream"
+        elif not document:
+            raise bad_request("there is no document in the request")
+        else:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        content: dict[str, Any] = {
+            "document": {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_name": name,
+                "mime_type": mime or "application/octet-stream",
+                "file_size": len(stored.data),
+            }
+        }
+        _add_caption(content, p)
+        return self._bot_message(bot, "sendDocument", chat, p, content)
 
     def _m_sendChatAction(self, bot: BotState, p: Params) -> bool:
         self._target_chat(bot, p)

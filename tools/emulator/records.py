@@ -71,6 +71,7 @@ class BotMessage:
     reply_to_message_id: int | None
     photo: str | None  # file_id of the largest size
     raw: dict[str, Any]  # the Message object returned to the bot
+    document: str | None = None  # file_id of a sent document (sendDocument)
 
     @property
     def buttons(self) -> list[Button]:

@@ -37,14 +37,21 @@ def upgrade() -> None:
             sqlite_where=OPEN_ORDER,
         )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # In `public`, not in whatever schema comes first on the search path: an extension belongs to one
+        # schema, and dropping that schema (a tenant's, a test's) would take every user's operators with it.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+        home = op.get_bind().exec_driver_sql(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+            " WHERE e.extname = 'pg_trgm'"
+        )
+        schema = home.scalar_one()  # where it already was, if an earlier install put it elsewhere
         op.create_index(
             "ix_work_orders_text_trgm",
             "work_orders",
             ["text"],
             unique=False,
             postgresql_using="gin",
-            postgresql_ops={"text": "gin_trgm_ops"},
+            postgresql_ops={"text": f'"{schema}".gin_trgm_ops'},
         )
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
+import pytest
+
+from bot.cli.console import ConsoleMessenger
 from bot.delivery.replies import RetryLater
 from bot.telegram.rendering import BaseMessenger, Keyboard, MessageNotModified, split_text
-from handlers.messages import Button, Reply
+from handlers.messages import MAX_ATTACHMENT_BYTES, Attachment, AttachmentKind, Button, Reply
 
 
 def test_split_prefers_line_breaks_and_keeps_everything() -> None:
@@ -38,6 +44,13 @@ class FakeMessenger(BaseMessenger):
     ) -> int:
         self._maybe_fail()
         self.calls.append(("photo", chat_id, caption, buttons, reply_to))
+        return len(self.calls)
+
+    async def send_file(
+        self, chat_id: int, file: Attachment, caption: str | None, buttons: Keyboard, reply_to: int | None
+    ) -> int:
+        self._maybe_fail()
+        self.calls.append((f"file:{file.kind.value}:{file.filename}", chat_id, caption, buttons, reply_to))
         return len(self.calls)
 
     async def edit_text(self, chat_id: int, message_id: int, text: str, buttons: Keyboard) -> None:
@@ -90,3 +103,33 @@ async def test_an_unchanged_edit_is_fine() -> None:
     messenger = FakeMessenger()
     messenger.fail = [MessageNotModified("message is not modified")]
     assert await messenger.send(Reply(1, "卡片", edit_message_id=5), None) is None
+
+
+async def test_a_file_carries_a_short_text_as_its_caption_and_a_long_one_after_it() -> None:
+    messenger = FakeMessenger()
+    book = Attachment(b"PK\x03\x04 workbook", "月报_2026-10.xlsx")
+    await messenger.send(Reply(1, "2026年10月月报", BUTTONS, attachment=book), reply_to_message_id=7)
+    assert messenger.calls == [("file:document:月报_2026-10.xlsx", 1, "2026年10月月报", BUTTONS, 7)]
+    messenger = FakeMessenger()
+    chart = Attachment(b"\x89PNG chart", "chart.png", AttachmentKind.PHOTO)
+    await messenger.send(Reply(1, "统" * 1500, attachment=chart), reply_to_message_id=None)
+    kinds = [(call[0], call[2] is None) for call in messenger.calls]
+    assert kinds == [("file:photo:chart.png", True), ("text", False)]
+
+
+def test_an_attachment_is_capped_and_never_logs_its_bytes() -> None:
+    with pytest.raises(ValueError, match="bytes"):
+        Attachment(b"x" * (MAX_ATTACHMENT_BYTES + 1), "big.xlsx")
+    with pytest.raises(ValueError, match="bytes"):
+        Attachment(b"", "empty.xlsx")
+    assert "secret" not in repr(Attachment(b"secret", "a.csv"))
+
+
+async def test_the_console_saves_a_file_and_prints_where(tmp_path: Path) -> None:
+    out = io.StringIO()
+    console = ConsoleMessenger(out, files=tmp_path)
+    book = Attachment(b"PK\x03\x04 workbook", "月报_2026-10.xlsx")
+    message_id = await console.send(Reply(1, "📎 2026年10月工作报告", attachment=book), None)
+    saved = tmp_path / f"{message_id}-月报_2026-10.xlsx"
+    assert saved.read_bytes() == book.data
+    assert str(saved) in out.getvalue()

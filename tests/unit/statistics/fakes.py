@@ -130,8 +130,26 @@ class FakeStatistics:
         self.stored.update({(r.day, r.dimension, r.key): r for r in rows})
         self.late = [x for x in self.late if x.day != day] + list(late)
 
-    async def rows(self, first: date, last: date, dimensions: Collection[str]) -> list[DayRow]:
-        return [r for (d, dim, _), r in self.stored.items() if first <= d <= last and dim in dimensions]
+    async def rows(
+        self,
+        first: date,
+        last: date,
+        dimensions: Collection[str],
+        *,
+        histograms: bool = True,
+        keys: Collection[str] | None = None,
+    ) -> list[DayRow]:
+        return [
+            r
+            for (d, dim, key), r in self.stored.items()
+            if first <= d <= last and dim in dimensions and (keys is None or key in keys)
+        ]
+
+    async def claim_unbuilt_month(self, before: date) -> date | None:
+        return None  # no month rows: totals sum the day rows
+
+    async def build_month(self, month: date) -> int:
+        return 0
 
     async def totals(
         self, first: date, last: date, dimensions: Collection[str], durations: Collection[str]

@@ -71,7 +71,7 @@ def opinion() -> SecondOpinion:
 def test_with_the_shipped_policy_the_model_leads_but_its_emergency_is_only_possible(
     classifier: RuleClassifier,
 ) -> None:
-    priorities = {c: Priority.NORMAL for c in Category} | {Category.EMERGENCY: Priority.URGENT}
+    priorities = {c: Priority.NORMAL for c in SHIPPED_CATEGORIES} | {Category.EMERGENCY: Priority.URGENT}
     shipped = SecondOpinion.load(DEFAULT_MODEL, priorities)
     text = "楼下车库进水了 我爸下去挪车半个小时还没上来 电话也打不通"
     rules, norm = classifier.classify_by_rules(text)

@@ -15,7 +15,7 @@ from sqlalchemy import Table, and_, case, delete, func, insert, literal, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from handlers.statistics.histogram import from_json, merge_into, to_json
+from handlers.statistics.histogram import from_json
 from handlers.statistics.metrics import COUNT_FIELDS, REPEAT_WINDOW, Counters
 from handlers.statistics.ports import (
     CheckinCount,
@@ -27,6 +27,7 @@ from handlers.statistics.ports import (
     OrderLine,
     OrderRecord,
 )
+from handlers.statistics.rollup import DIMENSIONS
 from storage.models import (
     BroadcastDeliveryRow,
     BroadcastRunRow,
@@ -36,8 +37,14 @@ from storage.models import (
     ResidentRow,
     WorkOrderRow,
 )
-from storage.models.statistics import StatsDayRow, StatsDirtyDayRow, StatsLateOrderRow, StatsMarkRow
-from storage.repositories.statistics_lines import (
+from storage.models.statistics import (
+    StatsDayRow,
+    StatsDirtyDayRow,
+    StatsLateOrderRow,
+    StatsMarkRow,
+)
+from storage.repositories.statistics import months
+from storage.repositories.statistics.lines import (
     export_lines,
     late_lines,
     open_overdue_lines,
@@ -262,6 +269,7 @@ class SqlStatisticsRepository:
         await session.execute(delete(StatsLateOrderRow).where(StatsLateOrderRow.day == day))
         if rows:
             await session.execute(insert(_DAYS), [_day_values(row) for row in rows])
+        await months.set_built(session, day.replace(day=1), False)  # the month's rows no longer add up
         if late:
             await session.execute(
                 insert(_LATE),
@@ -277,45 +285,43 @@ class SqlStatisticsRepository:
                 ],
             )
 
-    async def rows(self, first: date, last: date, dimensions: Collection[str]) -> list[DayRow]:
+    async def rows(
+        self,
+        first: date,
+        last: date,
+        dimensions: Collection[str],
+        *,
+        histograms: bool = True,
+        keys: Collection[str] | None = None,
+    ) -> list[DayRow]:
         t = StatsDayRow.__table__.c
-        result = await self._session.execute(
-            select(
-                t.day, t.dimension, t.key, *(t[n] for n in COUNT_FIELDS), t.accept_minutes, t.resolve_minutes
-            )
-            .where(t.day >= first, t.day <= last, t.dimension.in_(list(dimensions)))
-            .order_by(t.day)
+        durations = (t.accept_minutes, t.resolve_minutes) if histograms else ()
+        query = select(t.day, t.dimension, t.key, *(t[n] for n in COUNT_FIELDS), *durations).where(
+            t.day >= first, t.day <= last, t.dimension.in_(list(dimensions))
         )
+        if keys is not None:
+            query = query.where(t.key.in_(list(keys)))
+        result = await self._session.execute(query.order_by(t.day))
         rows = []
+        counted = 3 + len(COUNT_FIELDS)
         for row in result:
-            counters = Counters.of(dict(zip(COUNT_FIELDS, row[3:-2], strict=True)))
-            counters.accept_minutes, counters.resolve_minutes = from_json(row[-2]), from_json(row[-1])
+            counters = Counters.of_row(row[3:counted])
+            if histograms:
+                counters.accept_minutes, counters.resolve_minutes = from_json(row[-2]), from_json(row[-1])
             rows.append(DayRow(row[0], row[1], row[2], counters))
         return rows
 
     async def totals(
         self, first: date, last: date, dimensions: Collection[str], durations: Collection[str]
     ) -> list[DayRow]:
-        t = StatsDayRow.__table__.c
-        in_range = and_(t.day >= first, t.day <= last)
-        sums = await self._session.execute(
-            select(t.dimension, t.key, *(func.sum(t[n]) for n in COUNT_FIELDS))
-            .where(in_range, t.dimension.in_(list(dimensions)))
-            .group_by(t.dimension, t.key)
-        )
-        found = {(row[0], row[1]): Counters.of(dict(zip(COUNT_FIELDS, row[2:], strict=True))) for row in sums}
-        wanted = [d for d in durations if d in dimensions]
-        if wanted:
-            histograms = await self._session.execute(
-                select(t.dimension, t.key, t.accept_minutes, t.resolve_minutes).where(
-                    in_range, t.dimension.in_(wanted)
-                )
-            )
-            for dimension, key, accept, resolve in histograms:
-                counters = found[(dimension, key)]
-                merge_into(counters.accept_minutes, from_json(accept))
-                merge_into(counters.resolve_minutes, from_json(resolve))
-        return [DayRow(first, dimension, key, counters) for (dimension, key), counters in found.items()]
+        return await months.totals(self._session, first, last, dimensions, durations)
+
+    async def claim_unbuilt_month(self, before: date) -> date | None:
+        return await months.claim_unbuilt(self._session, before, postgres=self._postgres)
+
+    async def build_month(self, month: date) -> int:
+        rows = await self.rows(month, months.month_end(month), DIMENSIONS)
+        return await months.build(self._session, month, rows)
 
     async def late_orders(self, first: date, last: date) -> list[OrderLine]:
         return await late_lines(self._session, first, last)
@@ -336,9 +342,4 @@ def _aware(value: datetime) -> datetime:
 
 
 def _day_values(row: DayRow) -> dict[str, Any]:
-    c = row.counters
-    values: dict[str, Any] = {"day": row.day, "dimension": row.dimension, "key": row.key}
-    values.update({name: getattr(c, name) for name in COUNT_FIELDS})
-    values["accept_minutes"] = to_json(c.accept_minutes)
-    values["resolve_minutes"] = to_json(c.resolve_minutes)
-    return values
+    return {"day": row.day, "dimension": row.dimension, "key": row.key, **months.counter_values(row.counters)}
