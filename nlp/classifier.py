@@ -11,7 +11,7 @@ from nlp.learned.opinion import SecondOpinion
 from nlp.location import LocationExtractor
 from nlp.normalise import Normaliser, default_normaliser
 from nlp.rules import RuleSet
-from nlp.soundalike import SoundAlike
+from nlp.soundalike import PinyinWords, SoundAlike
 from nlp.tokenizer import Tokenizer
 from nlp.types import Category, Classification, EmergencyLevel, Location, Priority
 
@@ -33,10 +33,12 @@ class RuleClassifier:
         locator: LocationExtractor,
         normaliser: Normaliser | None = None,
         soundalike: SoundAlike | None = None,
+        pinyin: PinyinWords | None = None,
     ) -> None:
         self.rules = rules
         self.normalise = normaliser or default_normaliser()
         self.soundalike = soundalike or SoundAlike(())
+        self.pinyin = pinyin or PinyinWords(())
         self.tokenizer = tokenizer
         self.engine = RuleEngine(rules, tokenizer.cut, tokenizer.has_token)
         self.locator = locator
@@ -88,7 +90,7 @@ class RuleClassifier:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
         text = text[:_MAX_CHARS]
-        norm = self.normalise(text)  # once, for the rules, the sound-alikes and the location
+        norm = self.pinyin(self.normalise(text))  # once, for the rules, the sound-alikes and the location
         norm, corrected = self.soundalike.correct(norm)
         scores = self.engine.score_normalised(norm, corrected)
         decision = self.engine.decide(scores)
@@ -145,7 +147,11 @@ def load_classifier(
     normaliser = default_normaliser()
     table = normaliser.table
     heard = SoundAlike.for_keywords(literals, table.sound_alike, table.protected, table.fixed)
-    classifier = RuleClassifier(rules, tokenizer, LocationExtractor(compounds), normaliser, heard)
+    # The most urgent categories' words first: they win a spelling several words share.
+    by_urgency = sorted(rules.categories, key=lambda c: _PRIORITY_RANK[Priority(c.priority)])
+    urgent_first = [p for cat in by_urgency for kw in cat.keywords for p in kw.parts]
+    spelled = PinyinWords([*urgent_first, *compound_words, *table.sound_alike, *table.abbreviations.values()])
+    classifier = RuleClassifier(rules, tokenizer, LocationExtractor(compounds), normaliser, heard, spelled)
     if model is not None:
         classifier.use_model(model)
     return classifier

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import unicodedata
 from collections.abc import Iterable
 from functools import cache
@@ -237,3 +238,99 @@ class SoundAlike:
         if not best or (len(best) > 1 and best[0][0] == best[1][0]):
             return None
         return best[0][1]
+
+
+_LETTER_RUN = re.compile(r"[a-z]+(?: [a-z]+)*")
+_MAX_SPELLINGS = 16  # readings multiply: a word of rare polyphones keeps its first few spellings
+
+
+@cache
+def _syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable a character is read as (about 400): what a typed word may split into."""
+    return frozenset(toneless(r) for readings in _raw_readings().values() for r in readings.split(","))
+
+
+def split_syllables(word: str) -> tuple[str, ...] | None:
+    """A run of letters as the fewest pinyin syllables ("ranqi" -> ran, qi); None when it is not pinyin
+    ("wifi", "hello"): English and brand names are never rewritten."""
+    known = _syllables()
+    best: list[tuple[str, ...] | None] = [()] + [None] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - 6), end):  # "zhuang" is the longest syllable
+            head = best[start]
+            if head is not None and word[start:end] in known:
+                candidate = (*head, word[start:end])
+                current = best[end]
+                if current is None or len(candidate) < len(current):
+                    best[end] = candidate
+    return best[len(word)]
+
+
+class PinyinWords:
+    """Words typed in toneless pinyin ("qiu jiu", "zhao huo le", "ranqi") rewritten into the known word
+    they spell (求救, 着火, 燃气), so the rules and the model read them as if typed in characters.
+
+    Only whole runs of pinyin syllables are read (a run holding a word that is not pinyin is left
+    alone), only words of two or more syllables are spelled, and the longest match wins. Every reading
+    of a character counts (着火 is typed "zhao huo" as often as "zhe huo"); where several words share a
+    spelling, the one given first wins: the classifier lists the most urgent categories' words first,
+    because reading "zhao huo" as 着火 rather than 找活 costs a question, the other way round a fire.
+    """
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._source = tuple(words)
+        self._by_spelling: dict[tuple[str, ...], str] | None = None
+        self._longest = 0
+
+    def _build(self) -> dict[tuple[str, ...], str]:
+        table: dict[tuple[str, ...], str] = {}
+        for word in dict.fromkeys(self._source):
+            if len(word) < 2 or not is_han(word):
+                continue
+            readings = [_raw_readings().get(str(ord(ch))) for ch in word]
+            if not all(readings):
+                continue
+            spellings: list[tuple[str, ...]] = [()]
+            for options in readings:
+                sounds = dict.fromkeys(toneless(r) for r in (options or "").split(","))
+                spellings = [(*head, s) for head in spellings for s in sounds][:_MAX_SPELLINGS]
+            for spelling in spellings:
+                table.setdefault(spelling, word)
+        self._longest = max(map(len, table), default=0)
+        self._by_spelling = table
+        return table
+
+    def __call__(self, text: str) -> str:
+        if not _LETTER_RUN.search(text):
+            return text
+        return _LETTER_RUN.sub(self._rewrite, text)
+
+    def _rewrite(self, match: re.Match[str]) -> str:
+        table = self._by_spelling if self._by_spelling is not None else self._build()
+        syllables: list[str] = []
+        for word in match.group().split(" "):
+            split = split_syllables(word)
+            if split is None:
+                return match.group()
+            syllables.extend(split)
+        if len(syllables) < 2:
+            return match.group()
+        out: list[tuple[bool, str]] = []  # (spelled a word, text)
+        i = 0
+        while i < len(syllables):
+            for n in range(min(self._longest, len(syllables) - i), 1, -1):
+                spelled_word = table.get(tuple(syllables[i : i + n]))
+                if spelled_word is not None:
+                    out.append((True, spelled_word))
+                    i += n
+                    break
+            else:
+                out.append((False, syllables[i]))
+                i += 1
+        if not any(spelled for spelled, _ in out):
+            return match.group()
+        # Words spelled next to each other join up (电梯困人); pinyin left over keeps its spaces.
+        text = out[0][1]
+        for (before, _), (spelled, part) in zip(out, out[1:], strict=False):
+            text += part if before and spelled else " " + part
+        return text

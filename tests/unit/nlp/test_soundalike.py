@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nlp import EmergencyLevel, RuleClassifier
-from nlp.soundalike import SoundAlike, initials, loosen, sound
+from nlp.soundalike import PinyinWords, SoundAlike, initials, loosen, sound, split_syllables
 
 
 def test_sound_is_toneless_pinyin_per_character() -> None:
@@ -68,3 +68,37 @@ def test_sound_alike_evidence_is_only_a_possible_emergency(classifier: RuleClass
     assert heard.emergency_level is EmergencyLevel.POSSIBLE
     written = classifier.classify("楼道里冒烟了")
     assert written.emergency_level is EmergencyLevel.CERTAIN
+
+
+def test_a_run_of_letters_splits_into_the_fewest_pinyin_syllables() -> None:
+    assert split_syllables("ranqi") == ("ran", "qi")
+    assert split_syllables("xian") == ("xian",)  # not xi + an
+    assert split_syllables("wifi") is None  # not pinyin: never rewritten
+    assert split_syllables("hello") is None
+
+
+def test_whole_words_typed_in_pinyin_become_the_words_they_spell() -> None:
+    spell = PinyinWords(["着火", "求救", "燃气", "困人", "电梯"])
+    assert spell("zhao huo le") == "着火 le"  # any reading of 着 counts
+    assert spell("zhe huo le kuai lai") == "着火 le kuai lai"
+    assert spell("qiu jiu! ranqi xie lou") == "求救! 燃气 xie lou"
+    assert spell("dianti kun ren le") == "电梯困人 le"
+
+
+def test_pinyin_is_left_alone_when_it_spells_nothing_known_or_is_not_pinyin() -> None:
+    spell = PinyinWords(["着火", "微信"])
+    assert spell("ni hao") == "ni hao"
+    assert spell("wifi zhao huo") == "wifi zhao huo"  # a run holding English is not pinyin
+    assert spell("zhao") == "zhao"  # one syllable spells no word
+    assert spell("app 着火") == "app 着火"
+
+
+def test_a_shared_spelling_goes_to_the_word_listed_first() -> None:
+    assert PinyinWords(["着火", "找活"])("zhao huo le") == "着火 le"
+    assert PinyinWords(["找活", "着火"])("zhao huo le") == "找活 le"
+
+
+def test_the_classifier_reads_an_emergency_typed_in_pinyin(classifier: RuleClassifier) -> None:
+    result = classifier.classify("qiu jiu! dianti kun ren le 兴泰3号楼")
+    assert result.emergency_level is not EmergencyLevel.NONE
+    assert result.location.compound == "兴泰小区"
