@@ -136,6 +136,7 @@ class ModelVote:
     emergency_probability: float = 0.0  # the emergency-versus-rest model's own probability
     decided: bool = False  # this vote, not the rules, chose Classification.category
     raised: bool = False  # this vote raised emergency_level to POSSIBLE
+    demoted: bool = False  # this vote turned the rules' emergency into `category`, kept POSSIBLE
     rules_category: Category = Category.UNKNOWN  # what the rules alone said
 
 

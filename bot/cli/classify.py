@@ -132,6 +132,7 @@ def to_json(result: Classification) -> dict[str, Any]:
             "alternatives": [{"category": c.value, "probability": p} for c, p in vote.alternatives],
             "emergency_probability": vote.emergency_probability,
             "raised_emergency": vote.raised,
+            "demoted_emergency": vote.demoted,
         },
     }
 

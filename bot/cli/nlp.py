@@ -198,7 +198,9 @@ nlp_app = typer.Typer(help="The learned second opinion of the classifier.", no_a
 nlp_app.add_typer(labels_app, name="labels")
 # The shipped labelled sets live in the source checkout, next to the tests that gate on them.
 SETS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
-DB_SOURCE = "community labels (database)"  # how the stored labels are named in the model's sources
+DB_SOURCE = "community labels (database)"
+# Chosen on the dev sets (dev_nearmiss.csv, dev_styles.csv): see README's classifier section.
+DEMOTE_BELOW = 0.0  # how the stored labels are named in the model's sources
 
 
 @nlp_app.command("train")
@@ -230,6 +232,18 @@ def train_command(
             "rules decide and the model only where they are unknown or unsure.",
         ),
     ] = True,
+    demote_below: Annotated[
+        float,
+        typer.Option(
+            "--demote-below",
+            min=0.0,
+            max=1.0,
+            help="The model may turn a rules' emergency into its own label, kept as a *possible* emergency "
+            "(advice and the question at once, only the all-staff alert waits), when it votes for another "
+            "label and its emergency probability is below this. 0: never. The shipped value was chosen on "
+            "the dev sets (README, classifier section).",
+        ),
+    ] = DEMOTE_BELOW,
 ) -> None:
     """Retrain the learned model from the shipped sets (--extra files, and with --with-db the community's
     stored labels) and write the model file.
@@ -280,6 +294,7 @@ def train_command(
             sources=sources,
             read=lambda text: by_rules[text][1],  # what the rules read is what the model reads
             model_leads=model_leads,
+            demote_below=demote_below,
         )
     except ImportError as exc:
         typer.echo(f"error: training needs scikit-learn: pip install 'gridbot[train]' ({exc})", err=True)
@@ -299,7 +314,8 @@ def train_command(
         f"chosen: {result.params}; the model decides where the rules say unknown when its probability "
         f"reaches {policy.decide_at}, replaces their label when their confidence is below "
         f"{policy.rules_unsure_below} and its probability reaches {policy.override_at}, and raises a "
-        f"possible emergency from {policy.raise_at}"
+        f"possible emergency from {policy.raise_at}; it demotes a rules' emergency to possible below an "
+        f"emergency probability of {policy.demote_below}"
     )
     dump_model(result.model, out)
     typer.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {len(examples)} examples)")

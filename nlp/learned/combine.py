@@ -9,6 +9,10 @@ features the model knows; chosen on dev_styles.csv, where it beat rules-first 0.
   rules see, even a possible one.
 - it raises an emergency the rules missed, as *possible* only (the resident is asked, the grid member is
   alerted): the model alone never wakes every member of staff. It never drops one.
+- it may demote an emergency the rules see (a near-miss: 消防演练, 上次漏气已经修好了) when it votes for another
+  label and finds an emergency very unlikely (`policy.demote_below`): the label becomes its own and the
+  emergency level *possible*, so the advice and the question still reach the resident at once and the grid
+  member is alerted; only the alert to every member of staff waits for the resident's answer.
 
 The same function serves the classifier, the threshold search (cross-validation on the training sets)
 and the evaluation, so what is measured is what runs.
@@ -35,6 +39,7 @@ class Outcome:
     label: str | None  # None: unknown
     decided: bool  # the model's vote chose `label` (the rules did not)
     raised: bool  # the model flags a possible emergency the rules did not see
+    demoted: bool = False  # the rules' emergency became `label`, kept as a possible emergency
 
 
 def needs_vote(rules: RulesView, policy: Policy) -> bool:
@@ -48,15 +53,21 @@ def combine(rules: RulesView, vote: Vote | None, policy: Policy) -> Outcome:
         return Outcome(rules.label, False, False)
     label, decided = rules.label, False
     emergency = policy.emergency
+    if emergency is not None and rules.label == emergency:
+        demoted = vote.label != emergency and vote.emergency_probability < policy.demote_below
+        return Outcome(vote.label, True, False, True) if demoted else Outcome(label, False, False)
     threshold = policy.decide_at if rules.label is None else policy.override_at
+    if vote.label == emergency:  # naming the emergency category takes more than leading on the rest
+        threshold = max(threshold, policy.emergency_at)
     confident = vote.probability >= threshold and vote.label != rules.label
     # Never replaces an emergency the rules see (even a possible one) with another label.
     if needs_vote(rules, policy) and confident and (not rules.emergency or vote.label == emergency):
         label, decided = vote.label, True
-    # An emergency the model chose, or one it finds likely whatever the label: possible, never certain.
+    # An emergency the model chose or votes for (even below `emergency_at`), or one it finds likely
+    # whatever the label: possible, never certain.
     raised = (
         emergency is not None
         and not rules.emergency
-        and ((decided and label == emergency) or vote.emergency_probability >= policy.raise_at)
+        and (vote.label == emergency or vote.emergency_probability >= policy.raise_at)
     )
     return Outcome(label, decided, raised)

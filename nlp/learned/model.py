@@ -40,6 +40,11 @@ class Policy:
         raise_at: the emergency-vs-rest probability from which the model raises a possible emergency.
         emergency: the label the model may raise (None: never raises).
         override_at: the probability it needs to replace the label of rules that are unsure.
+        demote_below: the emergency probability under which the model, voting for another label, turns
+            an emergency the rules see into that label with a *possible* emergency level (the resident
+            still gets the advice and the question; only the all-staff alert waits). 0: never.
+        emergency_at: the probability the model needs to name the emergency category where the rules
+            did not (below it the rules' label stays, and `raise_at` alone decides a possible level).
     """
 
     rules_unsure_below: float = 0.0
@@ -47,6 +52,8 @@ class Policy:
     raise_at: float = NEVER
     emergency: str | None = None
     override_at: float = NEVER
+    demote_below: float = 0.0
+    emergency_at: float = 0.0
 
     def model_leads(self) -> Policy:
         """The shipped lead: the model's label wherever it knows a feature of the message (the rules'

@@ -54,15 +54,17 @@ class SecondOpinion:
         """The combined result for a message whose normalised text is `norm`.
 
         The full vote (every label) is computed only when it can change something: the rules are unsure,
-        or the emergency probability alone (one column, asked whenever the rules see no emergency)
+        they see an emergency the policy lets the model demote, or the emergency probability alone (one column, asked whenever the rules see no emergency)
         reaches the raise threshold.
         """
         model = self.model
         policy = model.policy
         view = rules_view(result)
-        if result.category is Category.EMERGENCY and not self.always:
+        emergency = result.category is Category.EMERGENCY
+        demotable = emergency and policy.demote_below > 0.0
+        if emergency and not (self.always or demotable):
             return result  # nothing a vote can change: an emergency is never replaced, nor raised again
-        decide = self.always or needs_vote(view, policy)
+        decide = self.always or demotable or needs_vote(view, policy)
         if not decide and (view.emergency or policy.emergency is None or policy.raise_at > 1.0):
             return result
         features = model.features(norm)
@@ -77,6 +79,7 @@ class SecondOpinion:
             emergency_probability=round(vote.emergency_probability, 4),
             decided=outcome.decided,
             raised=outcome.raised,
+            demoted=outcome.demoted,
             rules_category=result.category,
         )
         changes: dict[str, object] = {"model": shown}
@@ -89,7 +92,7 @@ class SecondOpinion:
                 confidence=shown.probability,
                 candidates=(category,),
             )
-        if outcome.raised:
+        if outcome.raised or outcome.demoted:  # demoted: never dropped, only the all-staff alert waits
             changes["emergency_level"] = EmergencyLevel.POSSIBLE
             if result.category is Category.UNKNOWN and not outcome.decided:
                 candidates = (Category.EMERGENCY, *result.candidates)

@@ -61,6 +61,7 @@ def train_model(
     sources: dict[str, int] | None = None,
     read: Callable[[str], str] = default_read,
     model_leads: bool = False,
+    demote_below: float = 0.0,
 ) -> TrainingResult:
     """Choose the settings and thresholds by FOLDS-fold cross-validation, then fit on every example.
 
@@ -76,6 +77,9 @@ def train_model(
         model_leads: the model's label wherever it knows a feature of the message (the rules' emergencies
             still never dropped); otherwise the rules lead and the model decides only where they are
             unknown or unsure, with thresholds chosen by cross-validation.
+        demote_below: the emergency probability under which the model's vote for another label demotes
+            a rules' emergency to a possible one (`Policy.demote_below`; 0: never). Chosen on the dev
+            sets, not here: the training sets are what the rules were written from.
 
     Raises:
         ValueError: fewer than two labels.
@@ -105,7 +109,7 @@ def train_model(
     else:
         params = Params(min_df=1) if small else grid[0]
         policy = DEFAULT_POLICY
-    policy = replace(policy, emergency=emergency)
+    policy = replace(policy, emergency=emergency, demote_below=demote_below if emergency else 0.0)
     meta: dict[str, Any] = {
         "examples": len(items),
         "reading_digest": reading_digest(p.norm for p in items),

@@ -46,6 +46,7 @@ def test_classify_shows_both_votes() -> None:
         "alternatives",
         "emergency_probability",
         "raised_emergency",
+        "demoted_emergency",
     }
     assert 0 < vote["probability"] <= 1
     assert len(vote["alternatives"]) == 2

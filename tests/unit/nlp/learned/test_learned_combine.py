@@ -61,9 +61,14 @@ def test_the_model_raises_a_possible_emergency_the_rules_missed() -> None:
 def opinion() -> SecondOpinion:
     priorities = {c: Priority.NORMAL for c in SHIPPED_CATEGORIES} | {Category.EMERGENCY: Priority.URGENT}
     second = SecondOpinion.load(DEFAULT_MODEL, priorities)
-    # Rules first (the rules decide when they are sure), to test the raise path on its own.
+    # Rules first (the rules decide when they are sure) and no demotion, to test the raise path on its own.
     second.model.policy = replace(
-        second.model.policy, raise_at=0.3, decide_at=0.3, override_at=0.3, rules_unsure_below=0.5
+        second.model.policy,
+        raise_at=0.3,
+        decide_at=0.3,
+        override_at=0.3,
+        rules_unsure_below=0.5,
+        demote_below=0.0,
     )
     return second
 
@@ -134,3 +139,53 @@ def test_a_batch_gets_the_answers_of_one_by_one() -> None:
     classifier = load_classifier(model=DEFAULT_MODEL)
     assert classifier.classify_many(texts) == [classifier.classify(t) for t in texts]
     assert any(result.model is not None for result in classifier.classify_many(texts))
+
+
+DEMOTING = replace(POLICY, demote_below=0.1)
+
+
+def test_a_confident_model_demotes_a_rules_emergency_to_its_own_label() -> None:
+    outcome = combine(RulesView("emergency", 0.9, True), _vote("other", emergency=0.05), DEMOTING)
+    assert (outcome.label, outcome.decided, outcome.demoted, outcome.raised) == ("other", True, True, False)
+
+
+@pytest.mark.parametrize(
+    ("policy", "vote"),
+    [
+        (POLICY, _vote("other", emergency=0.001)),  # demote_below 0: the rules' emergency always stands
+        (DEMOTING, _vote("other", emergency=0.1)),  # not unlikely enough
+        (DEMOTING, _vote("emergency", emergency=0.01)),  # the model agrees it is an emergency
+        (DEMOTING, _vote("other", emergency=0.0, known=0)),  # a vote on nothing known
+    ],
+)
+def test_an_emergency_stays_unless_the_model_is_sure_it_is_not(policy: Policy, vote: Vote) -> None:
+    outcome = combine(RulesView("emergency", 0.9, True), vote, policy)
+    assert (outcome.label, outcome.demoted) == ("emergency", False)
+
+
+def test_only_the_rules_emergency_label_is_demoted_not_an_emergency_candidate() -> None:
+    # Unknown with the emergency button offered: the model may still not talk it away.
+    outcome = combine(RulesView(None, 0.0, True), _vote("repair", p=0.99, emergency=0.0), DEMOTING)
+    assert (outcome.label, outcome.demoted) == (None, False)
+
+
+def test_a_demoted_emergency_keeps_a_possible_level(
+    classifier: RuleClassifier, opinion: SecondOpinion
+) -> None:
+    # A drill announcement the rules read as a fire: the resident still gets the advice and the question
+    # (possible), only the alert to every member of staff waits. Never dropped to no level at all.
+    rules, norm = classifier.classify_by_rules("明天上午消防演练 着火了大家怎么从楼道撤离")
+    assert (rules.category, rules.emergency_level) == (Category.EMERGENCY, EmergencyLevel.CERTAIN)
+    assert opinion.apply(rules, norm) is rules  # demote_below 0 (the fixture's): not even asked
+    model = opinion.model
+    saved = model.policy
+    model.policy = replace(saved, demote_below=0.5)
+    try:
+        result = opinion.apply(rules, norm)
+    finally:
+        model.policy = saved
+    assert result.model is not None
+    assert result.model.demoted
+    assert result.category is not Category.EMERGENCY
+    assert result.category is result.model.category
+    assert result.emergency_level is EmergencyLevel.POSSIBLE
