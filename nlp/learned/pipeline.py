@@ -25,7 +25,14 @@ from nlp.learned.tuning import (
     stratified_folds,
 )
 
-SHIPPED_SETS = ("train_messages.csv", "train_styles.csv", "holdout_messages.csv", "dev_messages.csv")
+SHIPPED_SETS = (
+    "train_messages.csv",
+    "train_styles.csv",
+    "train_nearmiss.csv",
+    "train_everyday.csv",
+    "holdout_messages.csv",
+    "dev_messages.csv",
+)
 FOLDS = 5
 SEED = 20261201
 SMALL = 200  # below this many examples every feature counts (min_df 1): each one is precious
@@ -62,6 +69,7 @@ def train_model(
     read: Callable[[str], str] = default_read,
     model_leads: bool = False,
     demote_below: float = 0.0,
+    emergency_at: float = 0.0,
 ) -> TrainingResult:
     """Choose the settings and thresholds by FOLDS-fold cross-validation, then fit on every example.
 
@@ -80,6 +88,8 @@ def train_model(
         demote_below: the emergency probability under which the model's vote for another label demotes
             a rules' emergency to a possible one (`Policy.demote_below`; 0: never). Chosen on the dev
             sets, not here: the training sets are what the rules were written from.
+        emergency_at: the probability the model needs to name the emergency category where the rules
+            did not (`Policy.emergency_at`), chosen on the dev sets too.
 
     Raises:
         ValueError: fewer than two labels.
@@ -109,7 +119,12 @@ def train_model(
     else:
         params = Params(min_df=1) if small else grid[0]
         policy = DEFAULT_POLICY
-    policy = replace(policy, emergency=emergency, demote_below=demote_below if emergency else 0.0)
+    policy = replace(
+        policy,
+        emergency=emergency,
+        demote_below=demote_below if emergency else 0.0,
+        emergency_at=emergency_at if emergency else 0.0,
+    )
     meta: dict[str, Any] = {
         "examples": len(items),
         "reading_digest": reading_digest(p.norm for p in items),

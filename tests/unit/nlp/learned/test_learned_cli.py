@@ -37,7 +37,14 @@ def test_classify_shows_both_votes() -> None:
     assert result.exit_code == 0, result.output
     sure, vague = (json.loads(line) for line in result.stdout.splitlines())
     assert sure["rules"] == {"category": "emergency"}
-    assert sure["model"] is None
+    # The model is shown the rules' emergency (it may demote it); here it agrees, and nothing changes.
+    assert sure["model"]["category"] == "emergency"
+    assert sure["model"]["demoted_emergency"] is False
+    assert (sure["category"], sure["emergency_level"], sure["decided_by"]) == (
+        "emergency",
+        "certain",
+        "rules",
+    )
     vote = vague["model"]
     assert vote is not None
     assert set(vote) == {
