@@ -30,6 +30,8 @@ SHIPPED_SETS = (
     "train_styles.csv",
     "train_nearmiss.csv",
     "train_everyday.csv",
+    "train_voices.csv",
+    "train_lengths.csv",
     "holdout_messages.csv",
     "dev_messages.csv",
 )

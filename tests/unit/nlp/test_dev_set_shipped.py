@@ -7,8 +7,8 @@ sit a little under what was measured so that a retrained model that loses ground
 resident's chat: accuracy >= 0.93, emergency recall >= 0.97, emergency precision >= 0.85 (the issue's targets).
 
 dev_nearmiss.csv (near-misses beside real emergencies, written for the emergency policy) chose the policy's
-thresholds (`demote_below` 0.10, `emergency_at` 0.50): measured accuracy 0.844, emergency recall 0.978,
-precision 0.948, so the gates are accuracy >= 0.82, recall >= 0.97, precision >= 0.90.
+thresholds (`demote_below` 0.20, `emergency_at` 0.60): measured accuracy 0.862, emergency recall 0.978,
+precision 0.958, so the gates are accuracy >= 0.84, recall >= 0.97, precision >= 0.90.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def test_shipped_emergencies_on_dev_styles(report: Report) -> None:
 
 def test_shipped_near_misses_and_emergencies(shipped: RuleClassifier) -> None:
     report = _report(shipped, DEV_NEARMISS)
-    assert report.accuracy >= 0.82, format_report(report)
+    assert report.accuracy >= 0.84, format_report(report)
     emergency = report.score("emergency")
     assert emergency.recall >= 0.97, format_report(report)
     assert emergency.precision >= 0.90, format_report(report)
