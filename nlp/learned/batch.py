@@ -153,6 +153,11 @@ def _sorted(np: Any, features: Iterable[tuple[str, int]]) -> tuple[Any, Any]:
     return np.array([p for p, _ in pairs], dtype=np.int64), np.array([r for _, r in pairs], dtype=np.int64)
 
 
+def warm_up(model: LinearModel) -> None:
+    """Make the model's tables now."""
+    _tables(model)
+
+
 def _tables(model: LinearModel) -> _Tables:
     import numpy as np
 

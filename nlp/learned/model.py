@@ -186,6 +186,12 @@ class LinearModel:
         finally:
             self._ready = {}
 
+    def warm_up_batches(self) -> None:
+        """Import numpy and make the tables `prepared` uses now (before forking workers that share them)."""
+        from nlp.learned.batch import warm_up
+
+        warm_up(self)
+
     def _column(self, label: int) -> array[float]:
         # One label's weights, row by row: a strided copy of the row-major table (C speed), made for
         # every label the first time one is needed, so start-up never unpacks the whole table.
