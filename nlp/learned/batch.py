@@ -17,7 +17,7 @@ order (ascending rows, n-grams before words) with `numpy.bincount`, a plain loop
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from nlp.learned.features import MAX_N, occurrences
@@ -62,16 +62,21 @@ def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features
     ]
     numbers = np.concatenate([g for g, _ in grams])
     messages = np.concatenate([m for _, m in grams])
-    rows = [
-        _lookup(np, t.char_keys, t.char_rows, numbers, messages),
-        _lookup(np, t.word_keys, t.word_rows, numbers, messages),
-    ]
-    if len(t.prefix_keys):
-        tri_numbers, tri_messages = grams[2]
-        found_messages, found_prefixes = _lookup(np, t.prefix_keys, t.prefix_index, tri_numbers, tri_messages)
-        if len(found_messages):
-            rows.append(_long_words(np, model, t.long_words, norms, found_messages, found_prefixes))
-    entries = np.concatenate([m * n_rows + r for m, r in rows])
+    # Each n-gram the model knows, as an n-gram, a short word or the opening of longer words.
+    at = np.searchsorted(t.keys, numbers)
+    at[at == len(t.keys)] = 0
+    known = t.keys[at] == numbers
+    at, messages = at[known], messages[known]
+    found = []
+    for column in (t.char_rows, t.word_rows):
+        rows = column[at]
+        kept = rows >= 0
+        found.append(messages[kept] * n_rows + rows[kept])
+    prefixes = t.prefixes[at]
+    opening = prefixes >= 0
+    if opening.any():
+        found.append(_long_words(np, model, t.long_words, norms, messages[opening], prefixes[opening]))
+    entries = np.concatenate(found)
     # One entry per (message, row), sorted by message then row, with how often it occurs.
     keys, counts = np.unique(entries, return_counts=True)
     message, row = np.divmod(keys, n_rows)
@@ -95,16 +100,6 @@ def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features
     ]
 
 
-def _lookup(np: Any, keys: Any, rows: Any, numbers: Any, messages: Any) -> tuple[Any, Any]:
-    """(message, row) of every n-gram among `keys` (sorted), `rows` aligned with them."""
-    if not len(keys):
-        return messages[:0], messages[:0]
-    at = np.searchsorted(keys, numbers)
-    at[at == len(keys)] = 0
-    found = keys[at] == numbers
-    return messages[found], rows[at[found]]
-
-
 def _long_words(
     np: Any,
     model: LinearModel,
@@ -112,45 +107,46 @@ def _long_words(
     norms: Sequence[str],
     messages: Any,
     prefixes: Any,
-) -> tuple[Any, Any]:
-    """(message, row) of each occurrence of the model's words longer than MAX_N, where a message holds
-    their first MAX_N characters (`messages` and `prefixes` aligned: the prefix's index in `long_words`)."""
-    out_messages: list[int] = []
-    out_rows: list[int] = []
+) -> Any:
+    """The entries (message x rows + row) of each occurrence of the model's words longer than MAX_N in a
+    message holding their first MAX_N characters (`prefixes`: indexes in `long_words`, by `messages`)."""
+    entries: list[int] = []
+    n_rows = len(model.idf)
     words = model.words
     for m, p in dict.fromkeys(zip(messages.tolist(), prefixes.tolist(), strict=True)):
         norm = norms[m]
         for word in long_words[p]:
             count = occurrences(norm, word)
             if count:
-                out_messages.extend([m] * count)
-                out_rows.extend([words[word]] * count)
-    return np.array(out_messages, dtype=np.int64), np.array(out_rows, dtype=np.int64)
+                entries.extend([m * n_rows + words[word]] * count)
+    return np.array(entries, dtype=np.int64)
 
 
 class _Tables:
-    """A model's weights and feature names as numpy arrays, made once per model."""
+    """A model's weights and feature names as numpy arrays, made once per model: every n-gram it knows
+    (`keys`, sorted) with its row as an n-gram feature, as a short word, and as the opening of longer
+    words (an index in `long_words`); -1 where it is not one."""
 
     def __init__(self, np: Any, model: LinearModel) -> None:
         self.idf = np.frombuffer(model.idf, dtype=np.float64)
         self.weights = np.frombuffer(model.weights, dtype=np.float64).reshape(-1, len(model.labels))
         self.intercepts = np.asarray(model.intercepts, dtype=np.float64)
-        self.char_keys, self.char_rows = _sorted(np, model.chars.items())
-        short = [(w, r) for w, r in model.words.items() if len(w) <= MAX_N]
-        self.word_keys, self.word_rows = _sorted(np, short)
-        longer: dict[int, list[str]] = {}
+        self.spaces = np.array([c + 1 for c in range(LAST_SPACE + 1) if chr(c).isspace()], dtype=np.int64)
+        longer: dict[str, list[str]] = {}
         for w in model.words:
             if len(w) > MAX_N:
-                longer.setdefault(gram_number(w[:MAX_N]), []).append(w)
-        self.prefix_keys = np.array(sorted(longer), dtype=np.int64)
-        self.prefix_index = np.arange(len(longer), dtype=np.int64)
-        self.long_words = [tuple(longer[key]) for key in sorted(longer)]
-        self.spaces = np.array([c + 1 for c in range(LAST_SPACE + 1) if chr(c).isspace()], dtype=np.int64)
-
-
-def _sorted(np: Any, features: Iterable[tuple[str, int]]) -> tuple[Any, Any]:
-    pairs = sorted((gram_number(name), row) for name, row in features)
-    return np.array([p for p, _ in pairs], dtype=np.int64), np.array([r for _, r in pairs], dtype=np.int64)
+                longer.setdefault(w[:MAX_N], []).append(w)
+        self.long_words = [tuple(ws) for ws in longer.values()]
+        short = ((w, r) for w, r in model.words.items() if len(w) <= MAX_N)
+        openings = ((opening, i) for i, opening in enumerate(longer))
+        columns: dict[int, list[int]] = {}
+        for column, pairs in enumerate((model.chars.items(), short, openings)):
+            for gram, value in pairs:
+                columns.setdefault(gram_number(gram), [-1, -1, -1])[column] = value
+        numbers = sorted(columns)
+        self.keys = np.array(numbers, dtype=np.int64)
+        table = np.array([columns[n] for n in numbers], dtype=np.int64).reshape(-1, 3)
+        self.char_rows, self.word_rows, self.prefixes = (np.ascontiguousarray(table[:, c]) for c in range(3))
 
 
 def warm_up(model: LinearModel) -> None:
