@@ -218,7 +218,9 @@ def run(
         flush()
     finally:
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Waiting (for at most the pieces being classified): with wait=False, the interpreter's exit
+            # can race the pool's own closing and print "OSError: Bad file descriptor" (seen in bench-nlp).
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 _worker_classifier: RuleClassifier | None = None
