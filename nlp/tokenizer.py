@@ -39,11 +39,14 @@ _HEADER = struct.Struct("<QQQ")  # jieba's total, number of entries, bytes of wo
 
 
 def default_cache_dir() -> Path:
-    """Where the built dictionary is kept: GRIDBOT_CACHE_DIR, else the user's cache folder."""
+    """Where the built dictionary is kept: GRIDBOT_CACHE_DIR, else the user's cache folder (the temporary
+    folder for a user without a home)."""
     configured = os.environ.get("GRIDBOT_CACHE_DIR")
     if configured:
         return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gridbot"
+    home = os.path.expanduser("~")
+    fallback = os.path.join(home, ".cache") if home != "~" else tempfile.gettempdir()
+    return Path(os.environ.get("XDG_CACHE_HOME") or fallback) / "gridbot"
 
 
 class Tokenizer:

@@ -59,3 +59,9 @@ def test_an_unwritable_cache_folder_only_costs_time(tmp_path: Path) -> None:
     blocked.write_text("not a folder")
     tokenizer = Tokenizer(DEFAULT_USERDICT, WORDS, cache_dir=blocked / "cache")
     assert "森源华府" in tokenizer.cut("森源华府3栋")
+
+
+def test_the_cache_goes_where_gridbot_cache_dir_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDBOT_CACHE_DIR", str(tmp_path / "here"))
+    Tokenizer(DEFAULT_USERDICT, WORDS).warm_up()
+    assert len(list((tmp_path / "here").glob("jieba-*.bin"))) == 1
