@@ -16,12 +16,10 @@ jieba's code from the same dictionary.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import struct
 import sys
-import tempfile
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,9 +42,15 @@ def default_cache_dir() -> Path:
     configured = os.environ.get("GRIDBOT_CACHE_DIR")
     if configured:
         return Path(configured)
+    caches = os.environ.get("XDG_CACHE_HOME")
+    if caches:
+        return Path(caches) / "gridbot"
     home = os.path.expanduser("~")
-    fallback = os.path.join(home, ".cache") if home != "~" else tempfile.gettempdir()
-    return Path(os.environ.get("XDG_CACHE_HOME") or fallback) / "gridbot"
+    if home == "~":  # no home to expand
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / "gridbot"
+    return Path(home) / ".cache" / "gridbot"
 
 
 class Tokenizer:
@@ -95,6 +99,8 @@ class Tokenizer:
         """A fingerprint of everything the finished dictionary depends on."""
         main = Path(getattr(jieba, "__file__", "")).with_name("dict.txt")
         stat = main.stat() if main.exists() else None
+        import hashlib  # here, not at the top: `echo x | gridbot classify` never needs it
+
         h = hashlib.sha256()
         for part in (
             getattr(jieba, "__version__", ""),
@@ -206,6 +212,8 @@ def _write_cache(path: Path, freq: dict[str, int], total: int) -> None:
         return
     words = "\n".join(freq).encode("utf-8")
     body = _MAGIC + _HEADER.pack(total, len(freq), len(words)) + array("q", freq.values()).tobytes() + words
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
