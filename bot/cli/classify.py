@@ -8,10 +8,11 @@ Output is buffered and flushed only when the command is about to wait for more i
 full of messages costs one write per buffer, and a program talking to the command line by line (or a
 person at a terminal) still sees each answer before it sends the next message.
 
-A long input is classified by worker processes, one per CPU (`--jobs`): the first block is answered in
-the process itself (a message or a short file never starts a worker), then the classifier, already
-built, is forked, so the workers share its tables and start instantly. Answers keep the input's order
-and are the same as one process gives.
+A long input is classified by worker processes, one per CPU (`--jobs`): a message or a short file is
+answered in the process itself and never starts a worker; from the first block of input big enough to
+share (or the second block, however small), the classifier, already built and warmed up (jieba's
+dictionary, the model's batch tables), is forked, so the workers share its tables and start instantly.
+Answers keep the input's order and are the same as one process gives.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ NO_COMMUNITY = (
 )
 _CHUNK = 1 << 16
 _PIECE = 200  # lines handed to a worker at a time: small enough to keep every worker busy to the end
+_SHARED = 2 * _PIECE  # a first block of this many lines already goes to the workers
 # libyaml's loader when PyYAML was built with it (several times faster than the pure-Python one).
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder, not one per line as json.dumps would build
@@ -203,9 +205,10 @@ def run(
             flush()
 
     try:
+        share = jobs > 1  # until the workers are started (or cannot be)
         for n, block in enumerate(input_blocks(stdin, before_wait)):
-            if n == 1 and jobs > 1:
-                pool = _workers(classifier, jobs)
+            if share and (n >= 1 or len(block) >= _SHARED):
+                pool, share = _workers(classifier, jobs), False
             if pool is None:
                 stdout.write(answer(classifier, block))
                 continue
@@ -216,7 +219,9 @@ def run(
         flush()
     finally:
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Waiting (for at most the pieces being classified): with wait=False, the interpreter's exit
+            # can race the pool's own closing and print "OSError: Bad file descriptor" (seen in bench-nlp).
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 _worker_classifier: RuleClassifier | None = None
@@ -241,6 +246,8 @@ def _workers(classifier: RuleClassifier, jobs: int) -> Executor | None:
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
     classifier.warm_up()  # jieba's dictionary, built once and shared by the workers
+    if classifier.second_opinion is not None:
+        classifier.second_opinion.model.warm_up_batches()  # numpy and the model's tables, likewise
     context = multiprocessing.get_context("fork")
     return ProcessPoolExecutor(jobs, mp_context=context, initializer=_adopt, initargs=(classifier,))
 

@@ -13,7 +13,7 @@ the model knows are counted straight from the message, with no segmentation and 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 
 MAX_N = 3  # character 1-, 2- and 3-grams
 _WORD = re.compile("[\u4e00-\u9fd5]{2,}")  # jieba's hanzi range: its full mode yields these words whole
@@ -78,11 +78,10 @@ class WordCounter:
         self._long = {prefix: tuple(ws) for prefix, ws in longer.items()}
         self._prefixes = frozenset(self._long)
 
-    def count(self, norm: str, grams: Mapping[str, int]) -> dict[str, int]:
-        """Known word -> occurrences in `norm`; `grams` are the counted char_ngrams of `norm`."""
-        keys = grams.keys()
-        found = {w: grams[w] for w in self._short.intersection(keys)}
-        for prefix in self._prefixes.intersection(keys):
+    def count(self, norm: str, grams: Sequence[str]) -> dict[str, int]:
+        """Known word -> occurrences in `norm`; `grams` are the char_ngrams of `norm`."""
+        found = {w: grams.count(w) for w in self._short.intersection(grams)}
+        for prefix in self._prefixes.intersection(grams):
             for w in self._long[prefix]:
                 n = occurrences(norm, w)
                 if n:

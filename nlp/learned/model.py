@@ -9,23 +9,44 @@ pipeline computes them; the scores equal scikit-learn's `decision_function` (che
 Each label has its own one-versus-rest logistic model, so the emergency probability needs only the
 emergency column: it is computed for every message the rules do not already see as an emergency, and
 the thirteen-column vote only when the rules are unsure.
+
+A batch of messages (`prepared`, used by `gridbot classify` on each block of input it reads) has every
+label's scores computed at once with numpy, several times faster than one column at a time in Python.
+numpy is imported only for a batch of `BATCH` messages or more, so a single message (the bot, `echo x |
+gridbot classify`) never waits for it. Both ways add the products of a label's score in the same order,
+one IEEE addition at a time, so they give the same floating-point numbers to the last bit: an answer
+never depends on the batch its message came in.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import reduce
 from itertools import compress, repeat
-from operator import is_not, mul
+from operator import add, is_not, mul
 from typing import Any, cast
 
 from nlp.learned.features import WordCounter, char_ngrams
 
 NEVER = 1.01  # a probability threshold no vote reaches
+BATCH = 32  # messages from which `prepared` scores them together with numpy
 _ONE = 1
+
+
+def _added_in_order(products: Iterable[float]) -> float:
+    return reduce(add, products, 0.0)
+
+
+# A label's score adds its products one by one, in feature order, as the batch scorer does (numpy's
+# bincount). sum() of floats does exactly that up to Python 3.11; from 3.12 it compensates rounding errors,
+# which the batch scorer does not, so there the same in-order addition is spelled out.
+_in_order: Callable[[Iterable[float]], float] = sum if sys.version_info < (3, 12) else _added_in_order
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,7 @@ class Features:
 
     rows: list[int]
     values: list[float]
+    scores: list[float] | None = None  # every label's decision value, when scored with a batch
 
 
 class LinearModel:
@@ -116,6 +138,8 @@ class LinearModel:
         self._emergency = self.labels.index(policy.emergency) if policy.emergency in self.labels else None
         self._counter: WordCounter | None = None
         self._columns: list[array[float]] | None = None
+        self._ready: dict[str, Features] = {}  # texts of the batch at hand (`prepared`), scored
+        self.batch_tables: Any = None  # nlp/learned/batch.py's numpy copies of the weights, once made
 
     @property
     def counter(self) -> WordCounter:
@@ -124,31 +148,56 @@ class LinearModel:
         return self._counter
 
     def features(self, norm: str) -> Features:
-        """The known features of `norm` (the text the rules read)."""
-        grams = Counter(char_ngrams(norm))
-        char_rows, char_values = self._block(grams, self.chars)
+        """The known features of `norm` (the text the rules read), n-grams then words, each block by row;
+        scored already when `norm` is one of the batch being `prepared`."""
+        ready = self._ready.get(norm)
+        if ready is not None:
+            return ready
+        grams = char_ngrams(norm)
+        char_rows, char_values = self._block(Counter(grams), self.chars)
         word_rows, word_values = self._block(self.counter.count(norm, grams), self.words)
         return Features(char_rows + word_rows, char_values + word_values)
 
     def _block(self, counts: Mapping[str, int], index: Mapping[str, int]) -> tuple[list[int], list[float]]:
-        # The hot path of the model: every step runs as one C-level map/compress over the features.
+        # Every step runs as one C-level map over the features. Rows in ascending order: the order in
+        # which nlp/learned/batch.py adds them up too.
         keys = list(counts)
-        if not keys:
-            return [], []
         found = list(map(index.get, keys))
         if None in found:
             known = list(map(is_not, found, repeat(None)))
             keys = list(compress(keys, known))
             found = list(compress(found, known))
-            if not found:
-                return [], []
-        rows = cast(list[int], found)  # the unknown features (None) are gone
+        if not found:
+            return [], []
+        by_row = dict(zip(cast(list[int], found), map(counts.__getitem__, keys), strict=True))
+        rows = sorted(by_row)
+        counted = list(map(by_row.__getitem__, rows))
         values = list(map(self.idf.__getitem__, rows))
-        counted = list(map(counts.__getitem__, keys))
         for i in compress(range(len(rows)), map(_ONE.__lt__, counted)):  # sublinear tf: 1 + ln(count)
             values[i] *= 1.0 + math.log(counted[i])
-        scale = 1.0 / math.sqrt(sum(map(mul, values, values)))
+        scale = 1.0 / math.sqrt(_in_order(map(mul, values, values)))
         return rows, list(map(mul, values, repeat(scale)))
+
+    @contextmanager
+    def prepared(self, norms: Sequence[str]) -> Iterator[None]:
+        """Within the block, `features` of each of `norms` comes scored: from `BATCH` messages on, their
+        features and every label's scores are computed together (nlp/learned/batch.py), the same numbers
+        to the last bit as one message at a time."""
+        if len(norms) >= BATCH:
+            from nlp.learned.batch import features_together
+
+            unique = list(dict.fromkeys(norms))
+            self._ready = dict(zip(unique, features_together(self, unique), strict=True))
+        try:
+            yield
+        finally:
+            self._ready = {}
+
+    def warm_up_batches(self) -> None:
+        """Import numpy and make the tables `prepared` uses now (before forking workers that share them)."""
+        from nlp.learned.batch import warm_up
+
+        warm_up(self)
 
     def _column(self, label: int) -> array[float]:
         # One label's weights, row by row: a strided copy of the row-major table (C speed), made for
@@ -159,11 +208,13 @@ class LinearModel:
 
     def scores(self, f: Features) -> list[float]:
         """The decision value of every label (scikit-learn's decision_function)."""
+        if f.scores is not None:
+            return list(f.scores)
         if not f.rows:
             return list(self.intercepts)
         rows, values = f.rows, f.values
         return [
-            b + sum(map(mul, values, map(self._column(c).__getitem__, rows)))
+            b + _in_order(map(mul, values, map(self._column(c).__getitem__, rows)))
             for c, b in enumerate(self.intercepts)
         ]
 
@@ -172,8 +223,10 @@ class LinearModel:
         e = self._emergency
         if e is None:
             return 0.0
+        if f.scores is not None:
+            return _sigmoid(f.scores[e])
         column = self._column(e)
-        return _sigmoid(self.intercepts[e] + sum(map(mul, f.values, map(column.__getitem__, f.rows))))
+        return _sigmoid(self.intercepts[e] + _in_order(map(mul, f.values, map(column.__getitem__, f.rows))))
 
     def vote(self, f: Features) -> Vote:
         """The model's full opinion."""

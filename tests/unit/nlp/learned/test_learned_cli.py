@@ -10,9 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
+from bot.cli import classify as classify_cli
 from bot.cli.classify import build_classifier, fast_main, input_blocks, may_wait, run
 from bot.cli.nlp import classify_command, nlp_app, rules_app
 from nlp.classifier import DEFAULT_MODEL
@@ -209,7 +211,7 @@ def test_workers_answer_every_line_in_order_exactly_as_one_process(tmp_path: Pat
     texts = [*_dataset_texts(), "", "😀🔥🆘", "a\x00b\x1bc", "長" * 5000]
     source = tmp_path / "in.txt"
     source.write_text("\n".join(texts) + "\n", encoding="utf-8")
-    assert source.stat().st_size > 2 * 65536  # three blocks: the last two go to the workers
+    assert source.stat().st_size > 2 * 65536  # three blocks, each big enough to go to the workers
     classifier = build_classifier(None, None, DEFAULT_MODEL)
     outputs = []
     for jobs in (1, 2):
@@ -219,6 +221,28 @@ def test_workers_answer_every_line_in_order_exactly_as_one_process(tmp_path: Pat
         outputs.append(out.getvalue())
     assert outputs[0].count("\n") == len(texts)
     assert outputs[1] == outputs[0]
+
+
+def test_workers_start_with_a_first_block_worth_sharing_and_never_for_a_short_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+
+    def no_workers(classifier: object, jobs: int) -> None:
+        started.append(jobs)  # and classify alone, as where processes cannot be forked
+
+    monkeypatch.setattr(classify_cli, "_workers", no_workers)
+    classifier = build_classifier(None, None, None)
+    for lines, expected in ((50, []), (2500, [2]), (5000, [2])):  # one short block, one big, two
+        source = tmp_path / f"{lines}.txt"
+        source.write_text("".join(f"{n}号楼电梯坏了\n" for n in range(lines)), encoding="utf-8")
+        assert (source.stat().st_size > 65536) == (lines == 5000)
+        started.clear()
+        out = io.StringIO()
+        with source.open("rb") as stdin:
+            run(classifier, stdin, out, jobs=2)
+        assert started == expected, lines
+        assert out.getvalue().count("\n") == lines
 
 
 class _CountingOut(io.StringIO):

@@ -57,4 +57,4 @@ def test_counted_words_equal_jieba_full_mode_on_the_training_sets(classifier: Ru
     counter = WordCounter(vocabulary)
     for norm, expected in zip(norms, trained, strict=True):
         known = {w: n for w, n in expected.items() if w in vocabulary}
-        assert counter.count(norm, Counter(char_ngrams(norm))) == known, norm
+        assert counter.count(norm, char_ngrams(norm)) == known, norm

@@ -1,0 +1,163 @@
+"""Many messages' features and scores at once, with numpy (`gridbot classify` reads its input in blocks).
+
+One message at a time (nlp/learned/model.py) costs a dozen Python-level passes over its n-grams and
+thirteen more to score them. Here the whole block is one array of code points, and numpy does the rest:
+each character 1-, 2- and 3-gram becomes a number (its code points + 1 as digits in base 0x110001, so
+n-grams of different lengths never share one), looked up among the model's n-grams and short words by
+binary search; then counting, TF-IDF, the per-block L2 norms and every label's score. Python only looks
+for the model's longer words, in the few messages holding the first three characters of one.
+
+The numbers are the ones `LinearModel.features` and `LinearModel.scores` give, to the last bit, so an
+answer never depends on the block its message came in: the same n-grams (never across whitespace, as
+`str.split` cuts), every product and quotient the same single IEEE operation, sqrt correctly rounded in
+both, 1 + ln(count) from `math.log` in both, and every sum adding its terms one at a time in the same
+order (ascending rows, n-grams before words) with `numpy.bincount`, a plain loop in C over its input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from nlp.learned.features import MAX_N, occurrences
+
+if TYPE_CHECKING:
+    from nlp.learned.model import Features, LinearModel
+
+BASE = 0x110001  # one more than the highest code point: a 3-gram's number stays below 2**63
+# Python's whitespace (str.isspace, what str.split cuts at) ends at U+3000 (a test checks it).
+LAST_SPACE = 0x3000
+
+
+def gram_number(gram: str) -> int:
+    """The number standing for an n-gram in the arrays (code points + 1, as digits in BASE)."""
+    number = 0
+    for ch in gram:
+        number = number * BASE + ord(ch) + 1
+    return number
+
+
+def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features]:
+    """`model.features(norm)` of each of `norms`, with its `scores` filled in."""
+    import numpy as np
+
+    from nlp.learned.model import Features
+
+    t = _tables(model)
+    k, n_chars, n_rows = len(model.labels), len(model.chars), len(t.idf)
+    # The block as code points + 1, each message followed by a newline (whitespace: no n-gram spans two).
+    text = "\n".join(norms) + "\n"
+    digits = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64) + 1
+    owner = np.repeat(np.arange(len(norms), dtype=np.int64), [len(n) + 1 for n in norms])
+    solid = ~np.isin(digits, t.spaces)
+    n = len(digits)
+    both = solid[:-1] & solid[1:]
+    pairs = digits[:-1] * BASE + digits[1:]
+    triples = pairs[:-1] * BASE + digits[2:]
+    grams = [
+        (digits[solid], owner[solid]),
+        (pairs[both], owner[:-1][both]),
+        (triples[both[:-1] & both[1:]], owner[: n - 2][both[:-1] & both[1:]]),
+    ]
+    numbers = np.concatenate([g for g, _ in grams])
+    messages = np.concatenate([m for _, m in grams])
+    # Each n-gram the model knows, as an n-gram, a short word or the opening of longer words.
+    at = np.searchsorted(t.keys, numbers)
+    at[at == len(t.keys)] = 0
+    known = t.keys[at] == numbers
+    at, messages = at[known], messages[known]
+    found = []
+    for column in (t.char_rows, t.word_rows):
+        rows = column[at]
+        kept = rows >= 0
+        found.append(messages[kept] * n_rows + rows[kept])
+    prefixes = t.prefixes[at]
+    opening = prefixes >= 0
+    if opening.any():
+        found.append(_long_words(np, model, t.long_words, norms, messages[opening], prefixes[opening]))
+    entries = np.concatenate(found)
+    # One entry per (message, row), sorted by message then row, with how often it occurs.
+    keys, counts = np.unique(entries, return_counts=True)
+    message, row = np.divmod(keys, n_rows)
+    tf = np.array([1.0, 1.0, *(1.0 + math.log(c) for c in range(2, int(counts.max(initial=1)) + 1))])
+    values = t.idf[row] * tf[counts]
+    block = message * 2 + (row >= n_chars)  # n-grams and words are normalised apart
+    norm2 = np.bincount(block, weights=values * values, minlength=2 * len(norms))
+    with np.errstate(divide="ignore"):  # blocks with no feature: never looked up
+        scale = 1.0 / np.sqrt(norm2)
+    values = values * scale[block]
+    cells = (message[:, None] * k + np.arange(k)).ravel()
+    products = (values[:, None] * t.weights[row]).ravel()
+    totals = np.bincount(cells, weights=products, minlength=len(norms) * k).reshape(-1, k)
+    scores: list[list[float]] = (totals + t.intercepts).tolist()
+    bounds: list[int] = np.searchsorted(message, np.arange(len(norms) + 1)).tolist()
+    row_list: list[int] = row.tolist()
+    value_list: list[float] = values.tolist()
+    return [
+        Features(row_list[a:b], value_list[a:b], score)
+        for a, b, score in zip(bounds[:-1], bounds[1:], scores, strict=True)
+    ]
+
+
+def _long_words(
+    np: Any,
+    model: LinearModel,
+    long_words: list[tuple[str, ...]],
+    norms: Sequence[str],
+    messages: Any,
+    prefixes: Any,
+) -> Any:
+    """The entries (message x rows + row) of each occurrence of the model's words longer than MAX_N in a
+    message holding their first MAX_N characters (`prefixes`: indexes in `long_words`, by `messages`)."""
+    entries: list[int] = []
+    n_rows = len(model.idf)
+    words = model.words
+    for m, p in dict.fromkeys(zip(messages.tolist(), prefixes.tolist(), strict=True)):
+        norm = norms[m]
+        for word in long_words[p]:
+            count = occurrences(norm, word)
+            if count:
+                entries.extend([m * n_rows + words[word]] * count)
+    return np.array(entries, dtype=np.int64)
+
+
+class _Tables:
+    """A model's weights and feature names as numpy arrays, made once per model: every n-gram it knows
+    (`keys`, sorted) with its row as an n-gram feature, as a short word, and as the opening of longer
+    words (an index in `long_words`); -1 where it is not one."""
+
+    def __init__(self, np: Any, model: LinearModel) -> None:
+        self.idf = np.frombuffer(model.idf, dtype=np.float64)
+        self.weights = np.frombuffer(model.weights, dtype=np.float64).reshape(-1, len(model.labels))
+        self.intercepts = np.asarray(model.intercepts, dtype=np.float64)
+        self.spaces = np.array([c + 1 for c in range(LAST_SPACE + 1) if chr(c).isspace()], dtype=np.int64)
+        longer: dict[str, list[str]] = {}
+        for w in model.words:
+            if len(w) > MAX_N:
+                longer.setdefault(w[:MAX_N], []).append(w)
+        self.long_words = [tuple(ws) for ws in longer.values()]
+        short = ((w, r) for w, r in model.words.items() if len(w) <= MAX_N)
+        openings = ((opening, i) for i, opening in enumerate(longer))
+        columns: dict[int, list[int]] = {}
+        for column, pairs in enumerate((model.chars.items(), short, openings)):
+            for gram, value in pairs:
+                columns.setdefault(gram_number(gram), [-1, -1, -1])[column] = value
+        numbers = sorted(columns)
+        self.keys = np.array(numbers, dtype=np.int64)
+        table = np.array([columns[n] for n in numbers], dtype=np.int64).reshape(-1, 3)
+        self.char_rows, self.word_rows, self.prefixes = (np.ascontiguousarray(table[:, c]) for c in range(3))
+
+
+def warm_up(model: LinearModel) -> None:
+    """Make the model's tables now."""
+    _tables(model)
+
+
+def _tables(model: LinearModel) -> _Tables:
+    import numpy as np
+
+    if model.batch_tables is None:
+        model.batch_tables = _Tables(np, model)
+    tables: _Tables = model.batch_tables
+    return tables
