@@ -119,7 +119,12 @@ def _converters() -> tuple[Any, Any]:
 
 def _simplified(text: str) -> str:
     detect, convert = _converters()
-    if detect.convert(text) == text:
+    try:
+        detected = detect.convert(text)
+    except UnicodeEncodeError:  # a lone surrogate (only the Python API can pass one): replace, go on
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        detected = detect.convert(text)
+    if detected == text:
         return text  # already simplified: never let phrase conversion touch it
     return str(convert.convert(text))
 

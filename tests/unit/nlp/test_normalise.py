@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp import RulesError
+from nlp import Category, RuleClassifier, RulesError
 from nlp.normalise import load_chat_table, normalise
 
 
@@ -51,3 +51,9 @@ def test_bad_chat_table_names_the_section(tmp_path: Path) -> None:
     path.write_text("abbreviations: [wy, dt]\n", encoding="utf-8")
     with pytest.raises(RulesError, match="abbreviations"):
         load_chat_table(path)
+
+
+def test_a_lone_surrogate_is_replaced_not_raised(classifier: RuleClassifier) -> None:
+    # Only the Python API can pass one (stdin decoding replaces bad bytes); it must not crash OpenCC.
+    result = classifier.classify("兴泰5号楼着火了\ud800")
+    assert result.category is Category.EMERGENCY
