@@ -57,17 +57,22 @@ def combine(rules: RulesView, vote: Vote | None, policy: Policy) -> Outcome:
         demoted = vote.label != emergency and vote.emergency_probability < policy.demote_below
         return Outcome(vote.label, True, False, True) if demoted else Outcome(label, False, False)
     threshold = policy.decide_at if rules.label is None else policy.override_at
-    if vote.label == emergency:  # naming the emergency category takes more than leading on the rest
-        threshold = max(threshold, policy.emergency_at)
-    confident = vote.probability >= threshold and vote.label != rules.label
-    # Never replaces an emergency the rules see (even a possible one) with another label.
-    if needs_vote(rules, policy) and confident and (not rules.emergency or vote.label == emergency):
+    # The vote would decide (the rules unsure, the model sure enough); never replacing an emergency the
+    # rules see, even a possible one, with another label.
+    leads = (
+        needs_vote(rules, policy)
+        and vote.probability >= threshold
+        and vote.label != rules.label
+        and (not rules.emergency or vote.label == emergency)
+    )
+    # Naming the emergency category takes more than leading on the rest (`emergency_at`).
+    if leads and (vote.label != emergency or vote.probability >= policy.emergency_at):
         label, decided = vote.label, True
-    # An emergency the model chose or votes for (even below `emergency_at`), or one it finds likely
+    # An emergency the model chose or would have chosen but for `emergency_at`, or one it finds likely
     # whatever the label: possible, never certain.
     raised = (
         emergency is not None
         and not rules.emergency
-        and (vote.label == emergency or vote.emergency_probability >= policy.raise_at)
+        and ((leads and vote.label == emergency) or vote.emergency_probability >= policy.raise_at)
     )
     return Outcome(label, decided, raised)

@@ -189,3 +189,20 @@ def test_a_demoted_emergency_keeps_a_possible_level(
     assert result.category is not Category.EMERGENCY
     assert result.category is result.model.category
     assert result.emergency_level is EmergencyLevel.POSSIBLE
+
+
+def test_naming_an_emergency_takes_emergency_at_below_it_the_resident_is_asked() -> None:
+    leads = replace(POLICY, rules_unsure_below=1.01, decide_at=0.0, override_at=0.0, emergency_at=0.6)
+    rules = RulesView("repair", 0.9, False)
+    asked = combine(rules, _vote("emergency", p=0.5, emergency=0.5), leads)
+    assert (asked.label, asked.decided, asked.raised) == ("repair", False, True)
+    named = combine(rules, _vote("emergency", p=0.7, emergency=0.5), leads)
+    assert (named.label, named.decided, named.raised) == ("emergency", True, True)
+    # Another label needs no more than before.
+    assert combine(rules, _vote("sanitation", p=0.3), leads).label == "sanitation"
+
+
+def test_an_emergency_vote_too_weak_to_lead_raises_nothing() -> None:
+    # Rules first (decide_at 0.5): a vote for emergency at 0.3 neither decides nor asks the resident.
+    outcome = combine(RulesView(None, 0.0, False), _vote("emergency", p=0.3, emergency=0.3), POLICY)
+    assert (outcome.label, outcome.decided, outcome.raised) == (None, False, False)
