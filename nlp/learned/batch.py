@@ -17,13 +17,26 @@ order (ascending rows, n-grams before words) with `numpy.bincount`, a plain loop
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from nlp.learned.features import MAX_N, occurrences
+from nlp.learned.features import MAX_N, Features, occurrences
 
-if TYPE_CHECKING:
-    from nlp.learned.model import Features, LinearModel
+
+class LinearModel(Protocol):
+    """What is read of nlp/learned/model.py's LinearModel (which calls in here: no import back)."""
+
+    labels: tuple[str, ...]
+    chars: dict[str, int]
+    words: dict[str, int]
+    idf: array[float]
+    weights: array[float]
+    intercepts: tuple[float, ...]
+    batch_tables: Any
+
+    def features(self, norm: str) -> Features: ...
+
 
 BASE = 0x110001  # one more than the highest code point: a 3-gram's number stays below 2**63
 # Python's whitespace (str.isspace, what str.split cuts at) ends at U+3000 (a test checks it).
@@ -41,8 +54,6 @@ def gram_number(gram: str) -> int:
 def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features]:
     """`model.features(norm)` of each of `norms`, with its `scores` filled in."""
     import numpy as np
-
-    from nlp.learned.model import Features
 
     t = _tables(model)
     k, n_chars, n_rows = len(model.labels), len(model.chars), len(t.idf)

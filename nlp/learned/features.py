@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 MAX_N = 3  # character 1-, 2- and 3-grams
 _WORD = re.compile("[\u4e00-\u9fd5]{2,}")  # jieba's hanzi range: its full mode yields these words whole
@@ -21,6 +22,15 @@ _WORD = re.compile("[\u4e00-\u9fd5]{2,}")  # jieba's hanzi range: its full mode 
 _LIMIT = 4096
 _PAIRS = [slice(i, i + 2) for i in range(_LIMIT)]
 _TRIPLES = [slice(i, i + 3) for i in range(_LIMIT)]
+
+
+@dataclass(frozen=True)
+class Features:
+    """One message's known features: rows of the weight table and their TF-IDF values."""
+
+    rows: list[int]
+    values: list[float]
+    scores: list[float] | None = None  # every label's decision value, when scored with a batch
 
 
 def char_ngrams(norm: str) -> list[str]:

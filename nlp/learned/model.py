@@ -32,7 +32,7 @@ from itertools import compress, repeat
 from operator import add, is_not, mul
 from typing import Any, cast
 
-from nlp.learned.features import WordCounter, char_ngrams
+from nlp.learned.features import Features, WordCounter, char_ngrams
 
 NEVER = 1.01  # a probability threshold no vote reaches
 BATCH = 32  # messages from which `prepared` scores them together with numpy
@@ -91,15 +91,6 @@ class Vote:
     alternatives: tuple[tuple[str, float], ...]
     emergency_probability: float
     known_features: int  # features of the message the model knows; 0 = the vote is only the prior
-
-
-@dataclass(frozen=True)
-class Features:
-    """One message's known features: rows of the weight table and their TF-IDF values."""
-
-    rows: list[int]
-    values: list[float]
-    scores: list[float] | None = None  # every label's decision value, when scored with a batch
 
 
 class LinearModel:
