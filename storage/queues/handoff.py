@@ -59,6 +59,9 @@ class QueuedReply:
         return self.reply.urgent
 
 
+Sent = tuple[QueuedReply, int | None]  # a reply Telegram accepted, and the message id it got
+
+
 class Handoff(Protocol):
     """A sender in this process that takes replies at commit, in memory, instead of claiming them."""
 
@@ -68,6 +71,16 @@ class Handoff(Protocol):
     def take(self, items: list[QueuedReply], *, left_pending: bool) -> None:
         """Rows committed as claimed by `handed_name(name)`, in order; `left_pending`: others wait in the
         queue (their chat was busy) and need a claim."""
+        ...
+
+    def carry_sent(self) -> list[Sent]:
+        """The "sent" the sender has not written yet (at most its in-flight window), for the committing
+        unit of work to write in its own transaction; the sender sends nothing more until `carried`."""
+        ...
+
+    def carried(self, items: list[Sent], lost: set[int] | None) -> None:
+        """The unit of work that took `items` is over: committed (`lost`: the ids whose lease had run out),
+        or not (None: the sender writes them itself before its next message)."""
         ...
 
 
