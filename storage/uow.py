@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.ports import Clock
 from storage.chat_rows import ChatRows
 from storage.community_cache import CommunityCache
-from storage.queues.outbox import Handoff, SqlOutbox, mark_sent
+from storage.queues.outbox import Handoff, SqlOutbox
+from storage.queues.sent import mark_sent
 from storage.repositories.broadcasts import SqlBroadcastRepository
 from storage.repositories.care import SqlCheckinRepository, SqlLedgerRepository
 from storage.repositories.community import SqlCommunityRepository

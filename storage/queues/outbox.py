@@ -32,7 +32,6 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     and_,
-    case,
     exists,
     func,
     literal,
@@ -45,11 +44,11 @@ from sqlalchemy.orm import aliased
 
 from handlers.messages import Attachment, AttachmentKind, Button, DeliveryPriority, Reply
 from handlers.ports import Clock
-from storage.models import MessageLinkRow, OutboxRow
+from storage.models import OutboxRow
 from storage.queues.handoff import Handoff, QueuedReply, handed_name, insert_handed_arrays, insert_handed_rows
 from storage.queues.leases import Claim, LeaseQueue, owner_name
+from storage.queues.sent import mark_sent
 from storage.repositories.conversations import SqlMessageLinkRepository
-from storage.upsert import insert_for
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:
@@ -293,45 +292,6 @@ class SqlOutboxQueue(LeaseQueue):
                 select(OutboxRow.id).where(OutboxRow.status.in_(["pending", "sending"]))
             )
             return len(list(rows))
-
-
-async def mark_sent(
-    session: AsyncSession, sent: list[tuple[QueuedReply, int | None]], now: datetime
-) -> set[int]:
-    """In `session`'s transaction: mark rows sent, with their message links, in one statement (PostgreSQL;
-    two on SQLite); returns the ids whose lease was lost (they may be sent again). On the table, not the
-    mapped class: no ORM bookkeeping for rows no session holds."""
-    ids = [item.id for item, _ in sent]
-    owners = {owner_name(item.owner) for item, _ in sent}
-    message_ids = {item.id: message_id for item, message_id in sent}
-    marked_rows = (
-        update(_OUTBOX)
-        .where(_OUTBOX.c.id.in_(ids), _OUTBOX.c.status == "sending", _OUTBOX.c.claimed_by.in_(owners))
-        .values(
-            status="sent",
-            message_id=case(
-                {row_id: literal(m, BigInteger) for row_id, m in message_ids.items()}, value=_OUTBOX.c.id
-            ),
-            sent_at=now,
-            error=None,
-        )
-        .returning(_OUTBOX.c.id)
-    )
-    links = [
-        {"chat_id": item.reply.chat_id, "message_id": message_id, "order_id": item.reply.order_id}
-        for item, message_id in sent
-        if message_id is not None and item.reply.order_id is not None
-    ]
-    link_rows = insert_for(session, MessageLinkRow.__table__).on_conflict_do_nothing()
-    if session.get_bind().dialect.name == "postgresql" and links:
-        marked = marked_rows.cte("marked")
-        query = select(marked.c.id).add_cte(link_rows.values(links).cte("linked"))
-        done = set(await session.scalars(query))
-    else:
-        done = set(await session.scalars(marked_rows))
-        if links:
-            await session.execute(link_rows, links)
-    return set(ids) - done
 
 
 def _not_waiting(skip_chats: frozenset[int]) -> ColumnElement[bool]:
