@@ -230,7 +230,7 @@ async def part_in_process(args: argparse.Namespace, tmp: Path) -> None:
             f"  {name:10} {result.updates} updates ({result.reports} reports + consent presses), "
             f"{result.messages} messages: handler p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms "
             f"(target <= {HANDLER_P99:g}: {met(result.p99_ms <= HANDLER_P99)}); per report "
-            f"{per_report_statements:.1f} statements, {per_report_commits:.2f} commits"
+            f"{per_report_statements:.1f} statements, {per_report_commits:.3f} commits"
             + (
                 f" (targets <= {STATEMENTS} and <= {COMMITS}: {met(per_report_statements <= STATEMENTS)}, "
                 f"{met(per_report_commits <= COMMITS)})"

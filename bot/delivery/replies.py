@@ -112,6 +112,7 @@ class OutboxSender:
             return []
         sent, self._sent = self._sent, []
         self._settled.clear()
+        self._stop_timer()
         return sent
 
     def carried(self, items: list[Sent], lost: set[int] | None) -> None:
@@ -307,6 +308,7 @@ class OutboxSender:
             return
         sent, self._sent = self._sent, []
         self._settled.clear()
+        self._stop_timer()
         try:
             async with self._outcomes.recording():  # the in-flight window: see bot/delivery/outcomes.py
                 lost = await self._queue.record_sent(sent)
@@ -321,6 +323,12 @@ class OutboxSender:
         """Unless a commit carries them first, write the pending "sent" after CARRY_WAIT."""
         if self._sent and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(CARRY_WAIT, self._start_write)
+
+    def _stop_timer(self) -> None:
+        """What it would have written was taken: a later pass's "sent" gets its own CARRY_WAIT."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _start_write(self) -> None:
         self._timer = None

@@ -4,13 +4,14 @@ memory -> sent -> marked sent), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import ColumnElement, event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import replies
@@ -84,6 +85,13 @@ def running_bot(
     return ChatDriver(core, deliver), sender
 
 
+async def outbox_rows(engine: AsyncEngine, condition: ColumnElement[bool]) -> int:
+    """Outbox rows matching `condition`, read on a connection of their own (what is committed)."""
+    async with engine.connect() as connection:
+        found = await connection.scalar(select(func.count()).select_from(OutboxRow).where(condition))
+    return int(found or 0)
+
+
 class UnmarkedAtSend(RecordingMessenger):
     """Before each message goes out, reads (from its own connection) how many of those it delivered are
     not yet committed as sent: what a crash at that moment would send twice."""
@@ -94,11 +102,8 @@ class UnmarkedAtSend(RecordingMessenger):
         self.unmarked: list[int] = []
 
     async def send(self, reply: Reply, reply_to_message_id: int | None) -> int | None:
-        async with self.engine.connect() as connection:
-            marked = await connection.scalar(
-                select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "sent")
-            )
-        self.unmarked.append(len(self.delivered) - int(marked or 0))
+        marked = await outbox_rows(self.engine, OutboxRow.status == "sent")
+        self.unmarked.append(len(self.delivered) - marked)
         return await super().send(reply, reply_to_message_id)
 
 
@@ -238,3 +243,21 @@ async def test_every_community_table_bumps_the_version(
         key = "category" if table == "category_routes" else "id"
         await uow.session.execute(text(f"UPDATE {table} SET {key} = {key}"))
         assert await read_version(uow.session) > before
+
+
+async def test_a_sent_no_commit_carries_is_written_on_its_own_soon_after(
+    database: Database,
+    uow_factory: SqlUnitOfWorkFactory,
+    clock: FakeClock,
+    messenger: RecordingMessenger,
+    classifier: Classifier,
+) -> None:
+    """Nothing else happens after a pass: its last "sent" is written after CARRY_WAIT, not left to the
+    lease (which would send it again)."""
+    driver, _ = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings(), carry=True)
+    await driver.text(RESIDENT_ZHANG, "垃圾堆了好几天没人清理")
+    assert len(driver.sent) == 2
+    unmarked = OutboxRow.status != "sent"
+    assert await outbox_rows(database.engine, unmarked) == 1  # the last one, left for a commit
+    await asyncio.sleep(replies.CARRY_WAIT * 3)
+    assert await outbox_rows(database.engine, unmarked) == 0
