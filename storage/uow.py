@@ -9,6 +9,7 @@ from handlers.ports import Clock
 from storage.chat_rows import ChatRows
 from storage.community_cache import CommunityCache
 from storage.queues.outbox import Handoff, SqlOutbox
+from storage.queues.sent import mark_sent
 from storage.repositories.broadcasts import SqlBroadcastRepository
 from storage.repositories.care import SqlCheckinRepository, SqlLedgerRepository
 from storage.repositories.community import SqlCommunityRepository
@@ -106,8 +107,19 @@ class SqlUnitOfWork:
         return True
 
     async def commit(self) -> None:
-        await self.outbox.write()  # the replies, in one INSERT
-        await self.session.commit()
+        # The sender's last "sent" not written yet rides along in this transaction (one commit fewer per
+        # message); the sender sends nothing more until this is over, so the crash bound stays one message.
+        carried = self._handoff.carry_sent() if self._handoff is not None else []
+        lost: set[int] | None = None
+        try:
+            await self.outbox.write()  # the replies, in one INSERT
+            found = await mark_sent(self.session, carried, self._clock.now()) if carried else set()
+            await self.session.commit()
+            lost = found
+        finally:
+            if carried:
+                assert self._handoff is not None
+                self._handoff.carried(carried, lost)
         self.outbox.hand_over()  # those written claimed for this process's sender go to it in memory
 
     async def rollback(self) -> None:

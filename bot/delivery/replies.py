@@ -12,6 +12,7 @@ from bot.delivery.outcomes import OutcomesFirst
 from bot.delivery.ratelimit import Lane, RateLimiter
 from bot.settings import DeliverySettings
 from handlers.messages import Reply
+from storage.queues.handoff import Sent
 from storage.queues.leases import DeliveryOutcome, retry_or_fail
 from storage.queues.outbox import QueuedReply, SqlOutboxQueue, handed_name
 
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 
 # A chat's turn this close is simply waited for; a longer wait sets its messages aside for a later pass.
 CHAT_WAIT_INLINE = 0.5
+# A "sent" not written when a pass ends waits this long for a transaction of this process to carry it
+# (storage/uow.py: one commit fewer per message), then is written on its own.
+CARRY_WAIT = 0.1
 
 
 class DeliveryError(Exception):
@@ -39,6 +43,12 @@ class Messenger(Protocol):
     async def send(self, reply: Reply, reply_to_message_id: int | None) -> int | None:
         """Deliver one reply; return the chat's message id of what was sent (None for an edit)."""
         ...
+
+
+def _log_lost(lost: set[int]) -> None:
+    for row_id in sorted(lost):
+        # Our lease had run out and the row went back: it may be sent again.
+        log.warning("outbox %s: the claim expired before it was recorded as sent", row_id)
 
 
 class OutboxSender:
@@ -81,7 +91,11 @@ class OutboxSender:
         self._outcomes = outcomes or OutcomesFirst()
         self._handed: collections.deque[QueuedReply] = collections.deque()
         self._claim = True  # rows may wait in the queue: the next pass claims
-        self._sent: list[tuple[QueuedReply, int | None]] = []  # sent, their "sent" not written yet
+        self._sent: list[Sent] = []  # sent, their "sent" not written yet (at most `in_flight`)
+        self._settled = asyncio.Event()  # no "sent" being written (by this sender or a carrying commit)
+        self._settled.set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._writes: set[asyncio.Task[None]] = set()
         self._threads: dict[tuple[int, int], int] = {}  # (chat, order) -> message just sent there
 
     def take(self, items: list[QueuedReply], *, left_pending: bool) -> None:
@@ -90,6 +104,30 @@ class OutboxSender:
         self._handed.extend(items)
         self._claim = self._claim or left_pending
         self.wake(urgent=any(item.urgent for item in items), claim=left_pending)
+
+    def carry_sent(self) -> list[Sent]:
+        """For a committing unit of work (storage/uow.py): the "sent" not written yet, to be written in its
+        transaction. Until `carried`, this sender sends nothing more: one message at most stays unmarked."""
+        if not self._sent or not self._settled.is_set():
+            return []
+        sent, self._sent = self._sent, []
+        self._settled.clear()
+        self._stop_timer()
+        return sent
+
+    def carried(self, items: list[Sent], lost: set[int] | None) -> None:
+        """The carrying transaction is over: committed (`lost`: ids whose lease had run out), or not (None:
+        they are written by this sender, before its next message or after CARRY_WAIT)."""
+        if lost is None:
+            self._sent[:0] = items
+            self._write_later()
+        else:
+            _log_lost(lost)
+        self._settled.set()
+
+    async def settle(self) -> None:
+        """Write now the "sent" left for a carrying transaction (at a stop)."""
+        await self._write_sent()
 
     async def recover(self) -> int:
         """At start: take back what this name held before (a restart) and what dead senders held."""
@@ -107,9 +145,10 @@ class OutboxSender:
         self._claim = self._claim or claim
         self._wake.set()
 
-    async def flush(self, *, claim: bool = True) -> int:
+    async def flush(self, *, claim: bool = True, carry: bool = False) -> int:
         """Send everything pending now; returns how many messages were delivered. `claim=False`: only
-        what was handed over in memory, unless something was put back meanwhile."""
+        what was handed over in memory, unless something was put back meanwhile. `carry` (the running
+        sender): the last "sent" is left for the process's next commit to write (CARRY_WAIT at most)."""
         delivered = 0
         # Chats that must wait (a group's 20 a minute, a chat's 1 a second) are skipped, not waited for:
         # one busy group must not hold up everybody else's messages. Their rows stay queued, in order.
@@ -135,8 +174,11 @@ class OutboxSender:
                     break
                 delivered += await self._send_batch(batch, waiting, refused)
         finally:
-            await self._write_sent()
             self._threads.clear()
+            if carry:
+                self._write_later()
+            else:
+                await self._write_sent()
         return delivered
 
     async def _send_batch(self, batch: list[QueuedReply], waiting: set[int], refused: set[int]) -> int:
@@ -193,7 +235,7 @@ class OutboxSender:
             try:
                 await self._sweep()
                 claim, self._claim = self._claim, False
-                await self.flush(claim=claim)
+                await self.flush(claim=claim, carry=True)
             except Exception:  # a database hiccup must not kill the sender; the next pass retries
                 log.exception("outbox pass failed")
                 self._claim = True
@@ -208,6 +250,7 @@ class OutboxSender:
                 halt.cancel()
             if not done:
                 self._claim = True  # the safety net: rows other processes queued are claimed every poll
+        await self.settle()
 
     async def _sweep(self) -> None:
         """Now and then, put back the claims of senders that died (their lease ran out)."""
@@ -226,6 +269,11 @@ class OutboxSender:
         if not item.resolved and item.reply.order_id is not None:  # handed: its thread is found now
             key = (item.reply.chat_id, item.reply.order_id)
             reply_to = self._threads.get(key) or await self._queue.latest_message(*key)
+        # The previous message's "sent" is written before this one goes out (written or carried): a crash
+        # resends at most `in_flight` messages (the one on the wire, by default).
+        await self._settled.wait()
+        if len(self._sent) >= self._delivery.in_flight:
+            await self._write_sent()
         try:
             message_id = await self._messenger.send(item.reply, reply_to)
         except RetryLater as error:
@@ -251,20 +299,49 @@ class OutboxSender:
         if message_id is not None and item.reply.order_id is not None:
             self._threads[(item.reply.chat_id, item.reply.order_id)] = message_id
         self._sent.append((item, message_id))
-        if len(self._sent) >= self._delivery.in_flight:
-            await self._write_sent()
         return DeliveryOutcome.SENT
 
     async def _write_sent(self) -> None:
         """Write the "sent" of what went out since the last write, in one statement and transaction."""
+        await self._settled.wait()  # a carrying commit first: outcomes are written in order
         if not self._sent:
             return
         sent, self._sent = self._sent, []
-        async with self._outcomes.recording():  # the in-flight window: see bot/delivery/outcomes.py
-            lost = await self._queue.record_sent(sent)
-        for row_id in sorted(lost):
-            # Our lease had run out and the row went back: it may be sent again.
-            log.warning("outbox %s: the claim expired before it was recorded as sent", row_id)
+        self._settled.clear()
+        self._stop_timer()
+        try:
+            async with self._outcomes.recording():  # the in-flight window: see bot/delivery/outcomes.py
+                lost = await self._queue.record_sent(sent)
+        except BaseException:
+            self._sent[:0] = sent  # still to be written, before the next message goes out
+            raise
+        finally:
+            self._settled.set()
+        _log_lost(lost)
+
+    def _write_later(self) -> None:
+        """Unless a commit carries them first, write the pending "sent" after CARRY_WAIT."""
+        if self._sent and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(CARRY_WAIT, self._start_write)
+
+    def _stop_timer(self) -> None:
+        """What it would have written was taken: a later pass's "sent" gets its own CARRY_WAIT."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _start_write(self) -> None:
+        self._timer = None
+        task = asyncio.ensure_future(self._write_pending())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _write_pending(self) -> None:
+        try:
+            await self._write_sent()
+        except Exception:  # the database briefly away: try again (the next message waits for it anyway)
+            log.exception("outbox: writing what was sent failed")
+            self._write_later()
 
     async def _record(
         self, item: QueuedReply, outcome: DeliveryOutcome, *, message_id: int | None = None, error: str = ""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -31,10 +32,8 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     and_,
-    case,
     exists,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -45,12 +44,11 @@ from sqlalchemy.orm import aliased
 
 from handlers.messages import Attachment, AttachmentKind, Button, DeliveryPriority, Reply
 from handlers.ports import Clock
-from storage.bulk import chunks
-from storage.models import MessageLinkRow, OutboxRow
-from storage.queues.handoff import Handoff, QueuedReply, claim_if_alone, handed_name
+from storage.models import OutboxRow
+from storage.queues.handoff import Handoff, QueuedReply, handed_name, insert_handed_arrays, insert_handed_rows
 from storage.queues.leases import Claim, LeaseQueue, owner_name
+from storage.queues.sent import mark_sent
 from storage.repositories.conversations import SqlMessageLinkRepository
-from storage.upsert import insert_for
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:
@@ -81,6 +79,8 @@ def _attachment(payload: dict[str, Any]) -> Attachment | None:
 
 
 _OUTBOX = cast(Table, OutboxRow.__table__)
+_INSERT_ROWS = insert_handed_rows()
+_INSERT_ARRAYS = insert_handed_arrays()
 
 
 def _row(reply: Reply, priority: int, now: datetime) -> OutboxRow:
@@ -159,23 +159,34 @@ class SqlOutbox:
             else:  # one writer at a time (BEGIN IMMEDIATE): no sender claims meanwhile
                 free = set(chats)
         owner = handed_name(handoff.name) if handoff is not None else None
-        rows = [
-            {
-                "chat_id": q.reply.chat_id,
-                "payload": reply_payload(q.reply),
-                "order_id": q.reply.order_id,
-                "priority": q.priority,
-                "created_at": now,
-                **claim_if_alone(q.reply.chat_id, owner, now, q.reply.chat_id in free),
+        # One statement compiled once (storage/queues/handoff.py) for all rows: a row's id follows the
+        # order of the rows, so sorting the ids gives them back in the order queued.
+        if self._session.get_bind().dialect.name == "postgresql":
+            arrays = {
+                "p_chats": [q.reply.chat_id for q in queued],
+                "p_payloads": [json.dumps(reply_payload(q.reply)) for q in queued],
+                "p_order_ids": [q.reply.order_id for q in queued],
+                "p_priorities": [q.priority for q in queued],
+                "p_free": [owner is not None and q.reply.chat_id in free for q in queued],
+                "p_owner": owner,
+                "p_created_at": now,
             }
-            for q in queued
-        ]
-        # Multi-row INSERTs (each row with its own claim condition), one for up to 200 replies: a row's id
-        # follows the order of the rows, so sorting the ids gives them back in the order queued.
-        written: list[tuple[int, str]] = []
-        for chunk in chunks(rows, 200):  # (parameters: well under the drivers' 32k)
-            statement = insert(_OUTBOX).values(chunk).returning(_OUTBOX.c.id, _OUTBOX.c.status)
-            written += sorted((await self._session.execute(statement)).all())
+            result = await self._session.execute(_INSERT_ARRAYS, arrays)
+        else:
+            rows = [
+                {
+                    "p_chat": q.reply.chat_id,
+                    "p_payload": reply_payload(q.reply),
+                    "p_order_id": q.reply.order_id,
+                    "p_priority": q.priority,
+                    "p_created_at": now,
+                    "p_owner": owner,
+                    "p_free": owner is not None and q.reply.chat_id in free,
+                }
+                for q in queued
+            ]
+            result = await self._session.execute(_INSERT_ROWS, rows)
+        written = sorted(result.all())
         for q, (row_id, status) in zip(queued, written, strict=True):
             if status == "sending" and owner is not None:
                 reply = dataclasses.replace(q.reply, priority=_priority(q.priority))
@@ -263,39 +274,8 @@ class SqlOutboxQueue(LeaseQueue):
         transaction; returns the ids whose lease was lost (they may be sent again)."""
         if not sent:
             return set()
-        now = self._clock.now()
-        ids = [item.id for item, _ in sent]
-        owners = {owner_name(item.owner) for item, _ in sent}
-        message_ids = {item.id: message_id for item, message_id in sent}
-        marked_rows = (
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(ids), OutboxRow.status == "sending", OutboxRow.claimed_by.in_(owners))
-            .values(
-                status="sent",
-                message_id=case(
-                    {row_id: literal(m, BigInteger) for row_id, m in message_ids.items()}, value=OutboxRow.id
-                ),
-                sent_at=now,
-                error=None,
-            )
-            .returning(OutboxRow.id)
-        )
-        links = [
-            {"chat_id": item.reply.chat_id, "message_id": message_id, "order_id": item.reply.order_id}
-            for item, message_id in sent
-            if message_id is not None and item.reply.order_id is not None
-        ]
         async with self._session_factory() as session, session.begin():
-            link_rows = insert_for(session, MessageLinkRow.__table__).on_conflict_do_nothing()
-            if session.get_bind().dialect.name == "postgresql" and links:
-                marked = marked_rows.cte("marked")
-                query = select(marked.c.id).add_cte(link_rows.values(links).cte("linked"))
-                done = set(await session.scalars(query))
-            else:
-                done = set(await session.scalars(marked_rows))
-                if links:
-                    await session.execute(link_rows, links)
-        return set(ids) - done
+            return await mark_sent(session, sent, self._clock.now())
 
     async def latest_message(self, chat_id: int, order_id: int) -> int | None:
         """The newest message about `order_id` in `chat_id`: what a threaded reply is sent under."""

@@ -4,22 +4,25 @@ memory -> sent -> marked sent), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import ColumnElement, event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery import replies
 from bot.delivery.replies import OutboxSender
 from bot.settings import DeliverySettings
 from handlers.community.model import Resident
 from handlers.core import Core
+from handlers.messages import Reply
 from nlp.types import Classifier
 from storage.community_cache import read_version
-from storage.models import PersonRow
+from storage.models import OutboxRow, PersonRow
 from storage.queues.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import LEADER_WANG, MEMBER_LI, RESIDENT_CHEN, RESIDENT_ZHANG, ChatDriver, Sent
@@ -65,18 +68,43 @@ def running_bot(
     messenger: RecordingMessenger,
     classifier: Classifier,
     delivery: DeliverySettings,
-) -> ChatDriver:
-    """The core and the sender wired as bot/telegram/runner.py wires them: replies handed over at commit."""
+    *,
+    carry: bool = False,
+) -> tuple[ChatDriver, OutboxSender]:
+    """The core and the sender wired as bot/telegram/runner.py wires them: replies handed over at commit;
+    `carry`: as the running sender passes, the last "sent" left for the next commit to write."""
     core = Core(uow_factory, classifier, clock)
     sender = OutboxSender(SqlOutboxQueue(uow_factory.session_factory, clock), messenger, delivery=delivery)
     uow_factory.handoff = sender
 
     async def deliver() -> list[Sent]:
         start = len(messenger.delivered)
-        await sender.flush(claim=False)  # what a wake after the commit does: no claim
+        await sender.flush(claim=False, carry=carry)  # what a wake after the commit does: no claim
         return messenger.delivered[start:]
 
-    return ChatDriver(core, deliver)
+    return ChatDriver(core, deliver), sender
+
+
+async def outbox_rows(engine: AsyncEngine, condition: ColumnElement[bool]) -> int:
+    """Outbox rows matching `condition`, read on a connection of their own (what is committed)."""
+    async with engine.connect() as connection:
+        found = await connection.scalar(select(func.count()).select_from(OutboxRow).where(condition))
+    return int(found or 0)
+
+
+class UnmarkedAtSend(RecordingMessenger):
+    """Before each message goes out, reads (from its own connection) how many of those it delivered are
+    not yet committed as sent: what a crash at that moment would send twice."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.unmarked: list[int] = []
+
+    async def send(self, reply: Reply, reply_to_message_id: int | None) -> int | None:
+        marked = await outbox_rows(self.engine, OutboxRow.status == "sent")
+        self.unmarked.append(len(self.delivered) - marked)
+        return await super().send(reply, reply_to_message_id)
 
 
 async def test_a_report_costs_at_most_12_statements_and_one_commit_per_message_more(
@@ -86,7 +114,7 @@ async def test_a_report_costs_at_most_12_statements_and_one_commit_per_message_m
     messenger: RecordingMessenger,
     classifier: Classifier,
 ) -> None:
-    driver = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings())
+    driver, _ = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings())
     await driver.text(RESIDENT_CHEN, "楼道灯坏了")  # the process's first report loads the community
     with counting(database.engine) as counted:
         await driver.text(RESIDENT_ZHANG, "垃圾堆了好几天没人清理")
@@ -99,6 +127,36 @@ async def test_a_report_costs_at_most_12_statements_and_one_commit_per_message_m
     assert counted.commits == 1 + 2, counted.commits
 
 
+async def test_a_running_bot_carries_the_last_sent_into_the_next_commit_two_commits_a_report(
+    database: Database,
+    uow_factory: SqlUnitOfWorkFactory,
+    clock: FakeClock,
+    classifier: Classifier,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The running sender leaves its last "sent" for the next transaction of the process to write: each
+    report of two messages costs its handler's commit (carrying the previous report's last "sent") and
+    one "sent" between its two messages; still, no message goes out before the previous one is marked."""
+    # Only what a commit carries is counted here; the fallback write after CARRY_WAIT is not awaited.
+    monkeypatch.setattr(replies, "CARRY_WAIT", 60.0)
+    messenger = UnmarkedAtSend(database.engine)
+    driver, sender = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings(), carry=True)
+    await driver.text(RESIDENT_CHEN, "楼道灯坏了")  # the process's first report loads the community
+    with counting(database.engine) as counted:
+        await driver.text(RESIDENT_ZHANG, "垃圾堆了好几天没人清理")
+        await driver.text(RESIDENT_CHEN, "小区门口乱停车堵路")
+    assert len(driver.sent) == 6, [s.text for s in driver.sent]
+    assert counted.commits == 2 * 2, counted.commits
+    bots = [s for s in counted.statements if not s.startswith("SELECT count(*)")]  # not the guard's reads
+    assert len(bots) <= 2 * MAX_STATEMENTS[database.kind], "\n".join(bots)
+    # The crash bound of tests/e2e/test_crash.py: never more than the one on the wire unmarked.
+    assert messenger.unmarked == [0] * 6, messenger.unmarked
+    await sender.settle()  # a stop writes what was left for a commit
+    async with database.engine.connect() as connection:
+        statuses = set(await connection.scalars(select(OutboxRow.status)))
+    assert statuses == {"sent"}, statuses
+
+
 async def test_with_two_messages_in_flight_a_report_costs_two_commits(
     database: Database,
     uow_factory: SqlUnitOfWorkFactory,
@@ -107,7 +165,7 @@ async def test_with_two_messages_in_flight_a_report_costs_two_commits(
     classifier: Classifier,
 ) -> None:
     """GRIDBOT_SEND_IN_FLIGHT=2: both replies' "sent" in one statement and transaction."""
-    driver = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings(in_flight=2))
+    driver, _ = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings(in_flight=2))
     await driver.text(RESIDENT_CHEN, "楼道灯坏了")
     with counting(database.engine) as counted:
         await driver.text(RESIDENT_ZHANG, "垃圾堆了好几天没人清理")
@@ -123,7 +181,7 @@ async def test_the_community_is_read_once_and_again_after_any_change(
     messenger: RecordingMessenger,
     classifier: Classifier,
 ) -> None:
-    driver = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings())
+    driver, _ = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings())
     cache = uow_factory.community
     await driver.text(RESIDENT_CHEN, "楼道灯坏了")
     loads = cache.loads
@@ -153,7 +211,7 @@ async def test_fifty_orders_load_in_one_statement(
     classifier: Classifier,
 ) -> None:
     """Each order with its compound and its resident's chat: one joined query, not 1 + 2 per order."""
-    driver = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings())
+    driver, _ = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings())
     async with uow_factory() as uow:
         buildings = [b for c in await uow.community.compounds() for b in await uow.community.buildings(c.id)]
         for i, building in enumerate(buildings[:50]):  # one per building: none is offered as "me too"
@@ -185,3 +243,21 @@ async def test_every_community_table_bumps_the_version(
         key = "category" if table == "category_routes" else "id"
         await uow.session.execute(text(f"UPDATE {table} SET {key} = {key}"))
         assert await read_version(uow.session) > before
+
+
+async def test_a_sent_no_commit_carries_is_written_on_its_own_soon_after(
+    database: Database,
+    uow_factory: SqlUnitOfWorkFactory,
+    clock: FakeClock,
+    messenger: RecordingMessenger,
+    classifier: Classifier,
+) -> None:
+    """Nothing else happens after a pass: its last "sent" is written after CARRY_WAIT, not left to the
+    lease (which would send it again)."""
+    driver, _ = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings(), carry=True)
+    await driver.text(RESIDENT_ZHANG, "垃圾堆了好几天没人清理")
+    assert len(driver.sent) == 2
+    unmarked = OutboxRow.status != "sent"
+    assert await outbox_rows(database.engine, unmarked) == 1  # the last one, left for a commit
+    await asyncio.sleep(replies.CARRY_WAIT * 3)
+    assert await outbox_rows(database.engine, unmarked) == 0
