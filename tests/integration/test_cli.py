@@ -23,21 +23,26 @@ def gridbot_executable() -> str:
     return str(found) if found.exists() else (shutil.which("gridbot") or "gridbot")
 
 
+def run_gridbot(
+    db: Path, *args: str, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`gridbot ARGS` as a user runs it, on the SQLite database `db`, from the folder holding it."""
+    return subprocess.run(
+        [gridbot_executable(), *args],
+        cwd=db.parent,
+        env={**os.environ, "GRIDBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}"},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @pytest.fixture
 def run(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {**os.environ, "GRIDBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
-
     def gridbot(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [gridbot_executable(), *args],
-            cwd=tmp_path,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_gridbot(tmp_path / "cli.db", *args, stdin=stdin)
 
     gridbot.db = tmp_path / "cli.db"  # type: ignore[attr-defined]
     return gridbot

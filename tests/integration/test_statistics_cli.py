@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 from pathlib import Path
 
@@ -16,22 +15,13 @@ from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import EXAMPLE_COMMUNITY
 from tests.fakes import FakeClock
-from tests.integration.test_cli import gridbot_executable
+from tests.integration.test_cli import run_gridbot
 from tests.integration.test_statistics import _store
 from tests.unit.statistics import scenario
 
 
 def _gridbot(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GRIDBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
-    return subprocess.run(
-        [gridbot_executable(), "report", *args],
-        cwd=db.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_gridbot(db, "report", *args)
 
 
 @pytest.fixture

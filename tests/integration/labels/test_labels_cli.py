@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import os
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -25,7 +24,7 @@ from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import EXAMPLE_COMMUNITY, RESIDENT_ZHANG
 from tests.fakes import FakeClock
 from tests.integration.conftest import RecordingMessenger, build_driver
-from tests.integration.test_cli import gridbot_executable
+from tests.integration.test_cli import run_gridbot
 from tests.unit.labels.scenarios import resident_chooses
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -37,17 +36,8 @@ FORMULA = "=1+2 楼下有人留了电话13912345678"
 ELSE = (FORMULA, "谁家的猫咪跑出来了", "小区门口新开了一家面馆", "有没有人一起打羽毛球")
 
 
-def _gridbot(db: Path, *args: str, model: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GRIDBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
-    return subprocess.run(
-        [gridbot_executable(), *args],
-        cwd=db.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def _gridbot(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_gridbot(db, *args, timeout=300)  # `nlp train` cross-validates: minutes on a busy machine
 
 
 @pytest.fixture

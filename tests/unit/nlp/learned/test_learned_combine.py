@@ -57,6 +57,20 @@ def test_the_model_raises_a_possible_emergency_the_rules_missed() -> None:
     assert (chosen.label, chosen.decided, chosen.raised) == ("emergency", True, True)
 
 
+def _garage_as_repair(classifier: RuleClassifier) -> tuple[Classification, str]:
+    """Someone gone into a flooded garage, as if the rules were sure it is a repair (what the model
+    must still flag), and the text the model reads."""
+    rules, norm = classifier.classify_by_rules("楼下车库进水了 我爸下去挪车半个小时还没上来 电话也打不通")
+    as_repair = replace(
+        rules,
+        category=Category.REPAIR,
+        candidates=(Category.REPAIR,),
+        emergency_level=EmergencyLevel.NONE,
+        confidence=1.0,
+    )
+    return as_repair, norm
+
+
 @pytest.fixture(scope="module")
 def opinion() -> SecondOpinion:
     priorities = {c: Priority.NORMAL for c in SHIPPED_CATEGORIES} | {Category.EMERGENCY: Priority.URGENT}
@@ -78,15 +92,7 @@ def test_with_the_shipped_policy_the_model_leads_but_its_emergency_is_only_possi
 ) -> None:
     priorities = {c: Priority.NORMAL for c in SHIPPED_CATEGORIES} | {Category.EMERGENCY: Priority.URGENT}
     shipped = SecondOpinion.load(DEFAULT_MODEL, priorities)
-    text = "楼下车库进水了 我爸下去挪车半个小时还没上来 电话也打不通"
-    rules, norm = classifier.classify_by_rules(text)
-    as_repair = replace(
-        rules,
-        category=Category.REPAIR,
-        candidates=(Category.REPAIR,),
-        emergency_level=EmergencyLevel.NONE,
-        confidence=1.0,
-    )
+    as_repair, norm = _garage_as_repair(classifier)
     result = shipped.apply(as_repair, norm)
     assert result.model is not None
     assert result.model.decided
@@ -99,15 +105,7 @@ def test_with_the_shipped_policy_the_model_leads_but_its_emergency_is_only_possi
 def test_a_raised_emergency_is_possible_never_certain(
     classifier: RuleClassifier, opinion: SecondOpinion
 ) -> None:
-    text = "楼下车库进水了 我爸下去挪车半个小时还没上来 电话也打不通"
-    rules, norm = classifier.classify_by_rules(text)
-    as_repair = replace(
-        rules,
-        category=Category.REPAIR,
-        candidates=(Category.REPAIR,),
-        emergency_level=EmergencyLevel.NONE,
-        confidence=1.0,
-    )
+    as_repair, norm = _garage_as_repair(classifier)
     result = opinion.apply(as_repair, norm)
     assert result.model is not None
     assert result.model.raised
