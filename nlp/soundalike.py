@@ -301,9 +301,7 @@ class PinyinWords:
         return table
 
     def __call__(self, text: str) -> str:
-        if not _LETTER_RUN.search(text):
-            return text
-        return _LETTER_RUN.sub(self._rewrite, text)
+        return _LETTER_RUN.sub(self._rewrite, text)  # one scan; most messages hold no letters at all
 
     def _rewrite(self, match: re.Match[str]) -> str:
         table = self._by_spelling if self._by_spelling is not None else self._build()

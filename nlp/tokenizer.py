@@ -1,9 +1,9 @@
 """A private jieba tokenizer holding gridbot's user dictionary.
 
 A `jieba.Tokenizer` instance (not the module-level default) keeps our words out of any other
-jieba user in the process. It is built lazily: the classifier only needs tokens for `whole_word` keywords. jieba itself is
-imported on first use too (its HMM tables alone take tens of milliseconds to import): `echo x | gridbot
-classify` never needs it.
+jieba user in the process. It is built lazily: the classifier only needs tokens for `whole_word`
+keywords. jieba itself is imported on first use too (its HMM tables alone take tens of milliseconds to
+import): `echo x | gridbot classify` never needs it.
 
 Building the dictionary the way jieba does costs most of a second (its cache file is read back by
 `marshal.load` from a file object, one small read per entry, ~0.7 s; then every user word is added with a

@@ -54,8 +54,8 @@ class SecondOpinion:
         """The combined result for a message whose normalised text is `norm`.
 
         The full vote (every label) is computed only when it can change something: the rules are unsure,
-        they see an emergency the policy lets the model demote, or the emergency probability alone (one column, asked whenever the rules see no emergency)
-        reaches the raise threshold.
+        they see an emergency the policy lets the model demote, or the emergency probability alone (one
+        column, asked whenever the rules see no emergency) reaches the raise threshold.
         """
         model = self.model
         policy = model.policy

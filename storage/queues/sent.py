@@ -13,16 +13,14 @@ from sqlalchemy import BigInteger, Table, case, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import MessageLinkRow, OutboxRow
-from storage.queues.handoff import QueuedReply
+from storage.queues.handoff import Sent
 from storage.queues.leases import owner_name
 from storage.upsert import insert_for
 
 _OUTBOX = cast(Table, OutboxRow.__table__)
 
 
-async def mark_sent(
-    session: AsyncSession, sent: list[tuple[QueuedReply, int | None]], now: datetime
-) -> set[int]:
+async def mark_sent(session: AsyncSession, sent: list[Sent], now: datetime) -> set[int]:
     """In `session`'s transaction: mark rows sent, with their message links, in one statement (PostgreSQL;
     two on SQLite); returns the ids whose lease was lost (they may be sent again). On the table, not the
     mapped class: no ORM bookkeeping for rows no session holds."""
