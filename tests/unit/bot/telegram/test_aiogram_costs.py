@@ -1,0 +1,58 @@
+"""Two costs the aiogram adapter avoids (issue 16): a worker thread per message for its filter, and pydantic
+rebuilding the class of every Bot API answer after the garbage collector freed it."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from datetime import UTC, datetime
+
+from aiogram import methods
+from aiogram.methods.base import Response
+from aiogram.types import Chat, Location, Message, PhotoSize, Sticker
+
+from bot.telegram.aiogram_adapter import AiogramTransport, has_content
+
+
+async def _ignore(_incoming: object) -> None:
+    return None
+
+
+def _message(**content: object) -> Message:
+    return Message(
+        message_id=1, date=datetime(2026, 12, 2, tzinfo=UTC), chat=Chat(id=7, type="private"), **content
+    )
+
+
+def test_message_filters_run_on_the_loop_not_on_a_thread() -> None:
+    transport = AiogramTransport("123:abc", "http://127.0.0.1:9", _ignore)
+    handlers = transport.dispatcher.sub_routers[0].message.handlers
+    filters = [f for handler in handlers for f in handler.filters or ()]
+    assert filters, "the message handler has its content filter"
+    # aiogram awaits an awaitable filter and sends any other (a magic filter included) to asyncio.to_thread.
+    assert all(f.awaitable for f in filters)
+    asyncio.run(transport.close())
+
+
+def test_the_filter_passes_what_the_core_reads() -> None:
+    photo = PhotoSize(file_id="f", file_unique_id="u", width=1, height=1)
+    sticker = Sticker(
+        file_id="s", file_unique_id="v", type="regular", width=1, height=1, is_animated=False, is_video=False
+    )
+    assert asyncio.run(has_content(_message(text="楼道灯坏了")))
+    assert asyncio.run(has_content(_message(photo=[photo])))
+    assert asyncio.run(has_content(_message(location=Location(latitude=31.0, longitude=121.0))))
+    assert not asyncio.run(has_content(_message(sticker=sticker)))
+
+
+def test_answer_types_outlive_the_garbage_collector() -> None:
+    for method in (
+        methods.SendMessage,
+        methods.GetUpdates,
+        methods.EditMessageText,
+        methods.AnswerCallbackQuery,
+    ):
+        answer_type = weakref.ref(Response[method.__returning__])  # type: ignore[name-defined]
+        gc.collect()
+        assert answer_type() is not None, f"Response[{method.__name__}] would be built again"
