@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util.concurrency import await_
+
+from storage.sqlite_inline import BUSY_TIMEOUT_MS, inline_creator
 
 
 def is_sqlite(url: str) -> bool:
@@ -21,8 +24,12 @@ STATEMENT_CACHE = 500
 POOL_RECYCLE_SECONDS = 1800
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, inline: bool = True, **kwargs: Any) -> AsyncEngine:
     """Create the engine; SQLite gets WAL and a busy timeout so the console and a sender can share it.
+
+    A file SQLite database is called on the event loop's thread (`inline`, storage/sqlite_inline.py: no
+    worker-thread hand-over per call, waits for the write lock without blocking the loop); the web desk
+    passes inline=False and keeps aiosqlite's thread, so a long report query never holds up its loop.
 
     SQLite runs with `synchronous=NORMAL` in WAL mode: a commit is durable once the WAL is synced at the
     next checkpoint; a power cut (not a process crash) may lose the last transactions, never corrupt the
@@ -33,8 +40,17 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """
     kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
+        inline = inline and ":memory:" not in url
         connect_args = {"timeout": 30, "cached_statements": STATEMENT_CACHE}
-        engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+        if inline:
+            sa_url = make_url(url)
+            cargs, cparams = sa_url.get_dialect()().create_connect_args(sa_url)
+            creator = inline_creator(
+                list(cargs), {**cparams, **connect_args, **kwargs.pop("connect_args", {})}
+            )
+            engine = create_async_engine(url, async_creator=creator, **kwargs)
+        else:
+            engine = create_async_engine(url, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -43,7 +59,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cursor.close()
             # We issue BEGIN ourselves (below); the driver's implicit, deferred BEGIN would let two
             # concurrent transactions (a handler and the outbox sender) both read and then fail with
@@ -53,7 +69,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
             # IMMEDIATE takes the write lock up front, so transactions queue on busy_timeout instead.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if inline:
+                await_(connection.connection.driver_connection.begin_immediate())
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     connect_args = kwargs.pop("connect_args", {})

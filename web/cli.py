@@ -68,7 +68,7 @@ async def login_link(settings: Settings, name: str) -> str | None:
     from storage.database import make_engine, make_session_factory
     from storage.uow import SqlUnitOfWorkFactory
 
-    engine = make_engine(settings.database.url)
+    engine = make_engine(settings.database.url, inline=False)
     clock = SystemClock(settings.timezone)
     try:
         async with SqlUnitOfWorkFactory(make_session_factory(engine), clock)() as uow:
