@@ -70,10 +70,14 @@ class SqlUpdateJournal:
             return [JournaledUpdate(row.update_id, dict(row.payload)) for row in rows]
 
     async def mark_handled(self, update_id: int) -> None:
+        await self.mark_handled_many([update_id])
+
+    async def mark_handled_many(self, update_ids: list[int]) -> None:
+        """Mark several updates handled in one transaction."""
         async with self._session_factory() as session, session.begin():
             await session.execute(
                 update(TelegramUpdateRow)
-                .where(TelegramUpdateRow.update_id == update_id)
+                .where(TelegramUpdateRow.update_id.in_(update_ids))
                 .values(handled_at=self._clock.now())
             )
 

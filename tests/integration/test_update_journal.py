@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from bot.telegram.pump import MAX_FAILURES, UpdatePump
@@ -38,3 +39,53 @@ async def test_a_poison_update_is_given_up_after_the_limit(
         assert left == ([] if attempt == MAX_FAILURES else [1]), attempt
     assert handled == [2]  # the good update was handled once, at the first start
     assert pump.given_up == 1
+
+
+class CountingJournal(SqlUpdateJournal):
+    """Counts the journal's handled-marking transactions."""
+
+    marking_rounds = 0
+
+    async def mark_handled_many(self, update_ids: list[int]) -> None:
+        self.marking_rounds += 1
+        await super().mark_handled_many(update_ids)
+
+
+async def test_updates_handled_together_are_marked_in_one_transaction(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    journal = CountingJournal(uow_factory.session_factory, clock)
+    await journal.record([update(i, chat=9000 + i) for i in range(1, 21)])
+
+    async def process(_payload: dict[str, Any]) -> None:
+        return None
+
+    pump = UpdatePump(journal, process)
+    await pump.start()
+    assert await pump.drain(5)
+    assert await journal.unhandled() == []  # all marked before the pump stopped
+    assert pump.handled == 20
+    assert journal.marking_rounds <= 2  # not one commit per update
+
+
+async def test_handled_but_not_yet_marked_updates_are_not_adopted_again(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    journal = SqlUpdateJournal(uow_factory.session_factory, clock)
+    await journal.record([update(1)])
+    handled: list[int] = []
+    done = asyncio.Event()
+
+    async def process(payload: dict[str, Any]) -> None:
+        handled.append(payload["update_id"])
+        done.set()
+
+    pump = UpdatePump(journal, process)
+    await pump.start()
+    await done.wait()
+    await asyncio.sleep(0)  # the worker has finished with it; its mark is still waiting (MARK_WAIT)
+    assert [u.update_id for u in await journal.unhandled()] == [1]
+    assert await pump.adopt(older_than=0) == 0  # handled here: not queued a second time
+    assert await pump.drain(5)
+    assert handled == [1]
+    assert await journal.unhandled() == []
