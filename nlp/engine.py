@@ -36,6 +36,8 @@ __all__ = ["Decision", "RuleEngine", "Scores", "on_token_bounds"]
 # A hit is (literal, start). Its enclosure: the labels owning every longer hit that contains it.
 _Hit = tuple[str, int]
 _Enclosure = dict[_Hit, frozenset[str]]
+# A literal's part in one label: its plain keyword (summed weight, texts) if any, its (rule id, group bits).
+_Entry = tuple[tuple[float, tuple[str, ...]] | None, tuple[tuple[int, int], ...]]
 
 
 class RuleEngine:
@@ -114,6 +116,15 @@ class RuleEngine:
                         bits[lit] = bits.get(lit, 0) | (1 << g)
                 for lit in kw.parts:
                     lit_rules.setdefault(lit, []).append((rid, bits[lit]))
+        # Per label, one look-up per hit in _label instead of two: literal -> (its plain keyword's
+        # weight and texts or None, the combinations it is part of).
+        self._table: dict[str, dict[str, _Entry]] = {
+            name: {
+                lit: (self._single[name].get(lit), tuple(self._lit_rules[name].get(lit, ())))
+                for lit in (*self._single[name], *self._lit_rules[name])
+            }
+            for name in self._names
+        }
         # Literal -> (offset, shorter literal) for every other literal occurring inside it: a hit of
         # the longer literal implies those hits, each enclosed by it.
         self._inner: dict[str, tuple[tuple[int, str], ...]] = {}
@@ -193,7 +204,9 @@ class RuleEngine:
             if total <= 0:
                 continue
             totals[name] = total
-            if found:
+            if len(found) == 1:  # the common case, without the sort and the dict
+                keywords[name] = (found[0][1],)
+            elif found:
                 keywords[name] = tuple(dict.fromkeys(t for _, t in sorted(found)))
             if name in self._watched:
                 steady[name] = steady_total
@@ -278,28 +291,29 @@ class RuleEngine:
         `not_words`: whole-word literals jieba did not cut as words here; they still count as parts
         of combinations (冒灰烟: 冒 + 烟), never as keywords on their own.
         """
-        single = self._single[name]
-        lit_rules = self._lit_rules[name]
+        table = self._table[name]
         rules = self._rules
         best: dict[str, tuple[float, int]] = {}  # plain keyword literal -> (factor, first position)
         # Combinations: first over the whole message (rule -> mask, and its parts' hits); only those
         # complete there are then checked clause by clause, which is the rarer, slower question.
         masks: dict[int, int] = {}
         parts: dict[int, list[tuple[int, float, int]]] = {}  # rule -> (bits, factor, position)
+        factor = 1.0
         for hit in mine:
             lit, start = hit
-            factor = factor_at(spans, start) if spans else 1.0
-            if factor <= 0:
-                continue
-            labels = enclosure.get(hit)
-            alone = labels is None or name in labels
-            if alone and lit in single and lit not in not_words:
+            if spans:
+                factor = factor_at(spans, start)
+                if factor <= 0:
+                    continue
+            alone = (labels := enclosure.get(hit)) is None or name in labels
+            single, combos = table[lit]
+            if alone and single is not None and lit not in not_words:
                 seen = best.get(lit)
                 if seen is None:
                     best[lit] = (factor, start)
                 elif factor > seen[0]:
                     best[lit] = (factor, seen[1])
-            for rid, bits in lit_rules.get(lit, ()):
+            for rid, bits in combos:
                 if not alone and rules[rid].needs_alone:
                     continue
                 masks[rid] = masks.get(rid, 0) | bits
@@ -311,23 +325,21 @@ class RuleEngine:
         total = steady = 0.0
         found: list[tuple[int, str]] = []
         for lit, (factor, start) in best.items():
-            weight, texts = single[lit]
+            weight, texts = table[lit][0]  # type: ignore[misc]  # only plain keywords are in best
             total += weight * factor
             if factor == 1.0:
                 steady += weight
-            found.extend((start, text) for text in texts)
-        done: dict[int, tuple[float, int]] = {}
+            for text in texts:
+                found.append((start, text))
+        # Complete combinations add up in the order their first part was hit.
         for rid, mask in masks.items():
             rule = rules[rid]
-            if mask == rule.full:
-                met_at = met(rule, parts[rid], units)
-                if met_at is not None:
-                    done[rid] = met_at
-        for rid, (factor, start) in done.items():
-            total += rules[rid].weight * factor
-            if factor == 1.0:
-                steady += rules[rid].weight
-            found.append((start, rules[rid].text))
+            if mask == rule.full and (met_at := met(rule, parts[rid], units)) is not None:
+                factor, start = met_at
+                total += rule.weight * factor
+                if factor == 1.0:
+                    steady += rule.weight
+                found.append((start, rule.text))
         return total, steady, found
 
     def _filter(self, name: str, norm: str, mine: list[_Hit]) -> tuple[list[_Hit], frozenset[str]]:
