@@ -36,6 +36,9 @@ __all__ = ["Decision", "RuleEngine", "Scores", "on_token_bounds"]
 # A hit is (literal, start). Its enclosure: the labels owning every longer hit that contains it.
 _Hit = tuple[str, int]
 _Enclosure = dict[_Hit, frozenset[str]]
+_NO_WORDS: frozenset[str] = frozenset()  # one shared empty set: made once, not once per label
+# A literal's labels' precedence ranks, its labels and its inner literals (offset, literal).
+_Literal = tuple[tuple[int, ...], frozenset[str], tuple[tuple[int, str], ...]]
 # A literal's part in one label: its plain keyword (summed weight, texts) if any, its (rule id, group bits).
 _Entry = tuple[tuple[float, tuple[str, ...]] | None, tuple[tuple[int, int], ...]]
 
@@ -137,6 +140,11 @@ class RuleEngine:
             ]
             if inner:
                 self._inner[lit] = tuple(inner)
+        # Literal -> (its labels' precedence ranks, its labels, its inner literals): one look-up per hit.
+        self._literal: dict[str, _Literal] = {
+            lit: (tuple(sorted(self._precedence[n] for n in names)), names, self._inner.get(lit, ()))
+            for lit, names in self._owners.items()
+        }
 
     @property
     def literals(self) -> tuple[str, ...]:
@@ -157,16 +165,25 @@ class RuleEngine:
         hits = self._index.scan(norm)
         if not hits:
             return Scores(self._zero, {})
-        enclosure = self._enclosure(hits)
-        owners = self._owners
-        by_label: dict[str, list[_Hit]] = {}
+        # One pass over the hits: each label's hits (keyed by precedence, so a plain sort orders the
+        # labels), and each hit inside a longer hit -> the labels owning every longer hit around it.
+        enclosure: _Enclosure = {}
+        by_label: dict[int, list[_Hit]] = {}
+        literal = self._literal
         for hit in hits:
-            for name in owners[hit[0]]:
-                mine = by_label.get(name)
+            ranks, owners, inner = literal[hit[0]]
+            for rank in ranks:
+                mine = by_label.get(rank)
                 if mine is None:
-                    by_label[name] = [hit]
+                    by_label[rank] = [hit]
                 else:
                     mine.append(hit)
+            if inner:
+                start = hit[1]
+                for at, sub in inner:
+                    key = (sub, start + at)
+                    seen = enclosure.get(key)
+                    enclosure[key] = owners if seen is None else seen & owners
         units = Units(norm)
         governed: Governed | None = None
         polarity = self._polarity
@@ -176,8 +193,10 @@ class RuleEngine:
         steady: dict[str, float] = {}
         moved: dict[str, float] = {}
         moved_found: dict[str, list[tuple[int, str]]] = {}
-        for name in sorted(by_label, key=self._precedence.__getitem__):
-            mine = by_label[name]
+        names = self._names
+        for rank in sorted(by_label):
+            name = names[rank]
+            mine = by_label[rank]
             spans = moves = None
             total, steady_total, found = self._label(name, mine, enclosure, units, None)
             # Cues are looked for once a governed label has evidence that could decide: below the
@@ -188,7 +207,7 @@ class RuleEngine:
                 spans, moves = governed.spans.get(name), governed.moves.get(name)
                 if spans:
                     total, steady_total, found = self._label(name, mine, enclosure, units, spans)
-            not_words: frozenset[str] = frozenset()
+            not_words = _NO_WORDS
             if (total > 0 or moves) and name in self._filtered:
                 kept, not_words = self._filter(name, norm, mine)
                 if len(kept) < len(mine) or not_words:
@@ -261,21 +280,6 @@ class RuleEngine:
             return steady
         return self._label(name, sure, enclosure, units, None, not_words)[0]
 
-    def _enclosure(self, hits: list[_Hit]) -> _Enclosure:
-        """Hits inside a longer hit -> the labels owning every longer hit around them."""
-        enclosure: _Enclosure = {}
-        inner_of = self._inner
-        owners = self._owners
-        for lit, start in hits:
-            inner = inner_of.get(lit)
-            if inner:
-                mine = owners[lit]
-                for at, sub in inner:
-                    key = (sub, start + at)
-                    seen = enclosure.get(key)
-                    enclosure[key] = mine if seen is None else seen & mine
-        return enclosure
-
     def _label(
         self,
         name: str,
@@ -283,7 +287,7 @@ class RuleEngine:
         enclosure: _Enclosure,
         units: Units,
         spans: list[Span] | None,
-        not_words: frozenset[str] = frozenset(),
+        not_words: frozenset[str] = _NO_WORDS,
     ) -> tuple[float, float, list[tuple[int, str]]]:
         """One label's score, its steady part (evidence no cue lowered) and the matched keyword texts
         (with positions) from its hits.
@@ -356,7 +360,7 @@ class RuleEngine:
                 mine = [h for h in mine if not any(s <= h[1] and h[1] + len(h[0]) <= e for s, e in spans)]
         whole = self._whole_word.get(name)
         if not whole:
-            return mine, frozenset()
+            return mine, _NO_WORDS
         candidates = {h[0] for h in mine if h[0] in whole}
         return mine, frozenset(lit for lit in candidates if not self._is_token(norm, lit))
 
