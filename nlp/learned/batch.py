@@ -53,6 +53,36 @@ def gram_number(gram: str) -> int:
 
 def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features]:
     """`model.features(norm)` of each of `norms`, with its `scores` filled in."""
+    scored = score_together(model, norms)
+    return [scored.features(i) for i in range(len(norms))]
+
+
+class Scored:
+    """A block's known features and scores as arrays: `features(i)` makes message i's Features only when
+    it is asked for (a classified message needs only its scores, and a few lists per message cost more
+    than scoring it).
+
+    Attributes:
+        rows, values: every message's features, message after message, rows ascending within each.
+        bounds: message i's features are rows[bounds[i]:bounds[i + 1]].
+        known: how many features each message has.
+        scores: (messages x labels) decision values.
+    """
+
+    def __init__(self, rows: Any, values: Any, bounds: list[int], scores: Any) -> None:
+        self.rows = rows
+        self.values = values
+        self.bounds = bounds
+        self.known: list[int] = [b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        self.scores = scores
+
+    def features(self, i: int) -> Features:
+        a, b = self.bounds[i], self.bounds[i + 1]
+        return Features(self.rows[a:b].tolist(), self.values[a:b].tolist(), self.scores[i].tolist())
+
+
+def score_together(model: LinearModel, norms: Sequence[str]) -> Scored:
+    """The known features and every label's score of each of `norms`."""
     import numpy as np
 
     t = _tables(model)
@@ -101,14 +131,35 @@ def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features
     cells = (message[:, None] * k + np.arange(k)).ravel()
     products = (values[:, None] * t.weights[row]).ravel()
     totals = np.bincount(cells, weights=products, minlength=len(norms) * k).reshape(-1, k)
-    scores: list[list[float]] = (totals + t.intercepts).tolist()
     bounds: list[int] = np.searchsorted(message, np.arange(len(norms) + 1)).tolist()
-    row_list: list[int] = row.tolist()
-    value_list: list[float] = values.tolist()
-    return [
-        Features(row_list[a:b], value_list[a:b], score)
-        for a, b, score in zip(bounds[:-1], bounds[1:], scores, strict=True)
-    ]
+    return Scored(row, values, bounds, totals + t.intercepts)
+
+
+VoteArgs = tuple[str, float, tuple[tuple[str, float], ...], float, int]
+
+
+def votes_together(labels: Sequence[str], emergency: int | None, scored: Scored) -> list[VoteArgs]:
+    """The arguments of each message's `Vote`, the numbers `LinearModel.vote` gives to the last bit: the
+    same sigmoid branches (exp from `math`: numpy's own may differ from the C library's in the last bit),
+    the total added in label order one term at a time (as `sum` does), ties ranked in label order (a
+    stable sort, as `sorted`)."""
+    import numpy as np
+
+    scores = scored.scores
+    n, k = scores.shape
+    exps = np.fromiter(map(math.exp, (-np.abs(scores)).ravel().tolist()), dtype=np.float64, count=n * k)
+    exps = exps.reshape(n, k)
+    sig = np.where(scores >= 0, 1.0 / (1.0 + exps), exps / (1.0 + exps))
+    total = sig[:, 0].copy()
+    for c in range(1, k):
+        total += sig[:, c]
+    ranked = np.argsort(-scores, axis=1, kind="stable")[:, :3]
+    probs: list[list[float]] = (np.take_along_axis(sig, ranked, axis=1) / total[:, None]).T.tolist()
+    names = [list(map(labels.__getitem__, place)) for place in ranked.T.tolist()]
+    runners_up = [zip(names[p], probs[p], strict=True) for p in range(1, len(names))]
+    alternatives = list(zip(*runners_up, strict=True)) if runners_up else [()] * n
+    chance: list[float] = sig[:, emergency].tolist() if emergency is not None else [0.0] * n
+    return list(zip(names[0], probs[0], alternatives, chance, scored.known, strict=True))
 
 
 def _long_words(
