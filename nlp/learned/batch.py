@@ -44,12 +44,17 @@ BASE = 0x110001  # one more than the highest code point: a 3-gram's number stays
 LAST_SPACE = 0x3000
 
 
-def gram_number(gram: str) -> int:
-    """The number standing for an n-gram in the arrays (code points + 1, as digits in BASE)."""
-    number = 0
-    for ch in gram:
-        number = number * BASE + ord(ch) + 1
-    return number
+def gram_numbers(np: Any, grams: Sequence[str]) -> Any:
+    """The numbers standing for n-grams (of at most MAX_N characters) in the arrays: code points + 1, as
+    digits in BASE."""
+    lengths = np.array(list(map(len, grams)), dtype=np.int64)
+    digits = np.frombuffer("".join(grams).encode("utf-32-le", "surrogatepass"), dtype=np.uint32) + 1
+    first = np.cumsum(lengths) - lengths
+    numbers = np.zeros(len(grams), dtype=np.int64)
+    for i in range(MAX_N):  # Horner's rule, a character at a time for every n-gram long enough
+        more = lengths > i
+        numbers[more] = numbers[more] * BASE + digits[first[more] + i]
+    return numbers
 
 
 def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features]:
@@ -187,8 +192,9 @@ class _Tables:
         self.idf = np.frombuffer(model.idf, dtype=np.float64)
         self.weights = np.frombuffer(model.weights, dtype=np.float64).reshape(-1, len(model.labels))
         self.intercepts = np.asarray(model.intercepts, dtype=np.float64)
-        # Whitespace by code point + 1, and False for every one after the last whitespace.
-        self.spaces = np.array([chr(c - 1).isspace() if c else False for c in range(LAST_SPACE + 3)])
+        # Whitespace by code point + 1 (str.isspace), False for every one after the last.
+        self.spaces = np.zeros(LAST_SPACE + 3, dtype=bool)
+        self.spaces[[c + 1 for c, ch in enumerate(map(chr, range(LAST_SPACE + 1))) if ch.isspace()]] = True
         longer: dict[str, list[str]] = {}
         for w in model.words:
             if len(w) > MAX_N:
@@ -201,14 +207,16 @@ class _Tables:
         width = max(map(len, spelled), default=MAX_N)
         self.long_chars = np.array([[ord(c) + 1 for c in w] + [0] * (width - len(w)) for w in spelled])
         self.long_chars = self.long_chars.reshape(-1, width).astype(np.int64)
-        short = ((w, r) for w, r in model.words.items() if len(w) <= MAX_N)
-        openings = ((opening, i) for i, opening in enumerate(longer))
-        columns: dict[int, list[int]] = {}
-        for column, pairs in enumerate((model.chars.items(), short, openings)):
-            for gram, value in pairs:
-                columns.setdefault(gram_number(gram), [-1, -1, -1])[column] = value
-        self.grams = NumberTable(np.array(list(columns), dtype=np.int64))
-        table = np.array(list(columns.values()), dtype=np.int64).reshape(-1, 3)
+        short = {w: r for w, r in model.words.items() if len(w) <= MAX_N}
+        sources = (list(model.chars), list(short), list(longer))
+        values = np.array([*model.chars.values(), *short.values(), *range(len(longer))], dtype=np.int64)
+        column = np.repeat(np.arange(3), [len(grams) for grams in sources])
+        keys, inverse = np.unique(
+            gram_numbers(np, [g for grams in sources for g in grams]), return_inverse=True
+        )
+        self.grams = NumberTable(keys)
+        table = np.full((len(keys), 3), -1, dtype=np.int64)
+        table[inverse, column] = values
         self.char_rows, self.word_rows, self.prefixes = (np.ascontiguousarray(table[:, c]) for c in range(3))
 
 

@@ -26,19 +26,16 @@ class NumberTable:
         self._mask = (1 << bits) - 1
         self._keys = np.full(1 << bits, -1, dtype=np.int64)
         self._positions = np.full(1 << bits, -1, dtype=np.intp)
-        # Every key goes in at once too: a free slot goes to the first key wanting it, the others move on
-        # (a slot is never freed again, so every key stays reachable from its home slot).
+        # Every key goes in at once too: one of the keys wanting a free slot gets it (whichever numpy wrote
+        # last), the others move on; a slot is never freed again, so every key stays reachable from its home.
         waiting = np.arange(len(keys))
         slot = self._home(keys)
         while waiting.size:
-            free = np.flatnonzero(self._positions[slot] < 0)
-            claimed, first = np.unique(slot[free], return_index=True)
-            taken = free[first]
-            self._positions[claimed] = waiting[taken]
-            self._keys[claimed] = keys[waiting[taken]]
-            left = np.ones(len(waiting), dtype=bool)
-            left[taken] = False
-            waiting, slot = waiting[left], (slot[left] + 1) & self._mask
+            free = self._positions[slot] < 0
+            self._positions[slot[free]] = waiting[free]
+            placed = self._positions[slot] == waiting
+            self._keys[slot[placed]] = keys[waiting[placed]]
+            waiting, slot = waiting[~placed], (slot[~placed] + 1) & self._mask
 
     def _home(self, numbers: Any) -> Any:
         return ((numbers.astype(np.uint64) * _MULTIPLIER) >> self._shift).astype(np.intp)
