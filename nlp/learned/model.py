@@ -11,7 +11,8 @@ emergency column: it is computed for every message the rules do not already see 
 the thirteen-column vote only when the rules are unsure.
 
 A batch of messages (`prepared`, used by `gridbot classify` on each block of input it reads) has every
-label's scores computed at once with numpy, several times faster than one column at a time in Python.
+label's scores, and the votes made of them, computed at once with numpy, several times faster than one
+column at a time in Python.
 numpy is imported only for a batch of `BATCH` messages or more, so a single message (the bot, `echo x |
 gridbot classify`) never waits for it. Both ways add the products of a label's score in the same order,
 one IEEE addition at a time, so they give the same floating-point numbers to the last bit: an answer

@@ -20,7 +20,7 @@ def rules_view(result: Classification) -> RulesView:
         or Category.EMERGENCY in result.candidates
         or result.emergency_level is not EmergencyLevel.NONE
     )
-    label = None if result.category is Category.UNKNOWN else result.category.value
+    label = None if result.category is Category.UNKNOWN else result.category  # a Category is its key (a str)
     return RulesView(label, result.confidence, emergency)
 
 
