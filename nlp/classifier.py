@@ -21,6 +21,10 @@ DEFAULT_USERDICT = DATA_DIR / "userdict.txt"
 DEFAULT_MODEL = DATA_DIR / "model.bin"  # the learned second opinion (`gridbot nlp train` writes it)
 _MAX_CHARS = 2000  # longer messages are cut: the point is made early, and cost stays bounded
 _PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
+_RANK = _PRIORITY_RANK.__getitem__
+# The engine's certainty ("none", "possible", "certain") as a level: a dict look-up, not an Enum call.
+_LEVELS = {level.value: level for level in EmergencyLevel}
+_EMERGENCY = Category.EMERGENCY.value
 
 
 class RuleClassifier:
@@ -98,20 +102,20 @@ class RuleClassifier:
         scores = self.engine.score_normalised(norm, corrected)
         decision = self.engine.decide(scores)
         location = self.locator.extract_normalised(norm) if norm else Location()
-        candidates = tuple(self._category[name] for name in decision.candidates)
+        candidates = tuple(map(self._category.__getitem__, decision.candidates))
         if decision.label is None:
             category = Category.UNKNOWN
-            contenders = [self._priority[c] for c in candidates]
-            priority = min(contenders, key=_PRIORITY_RANK.__getitem__, default=Priority.NORMAL)
-            shown = candidates
+            priority = min(map(self._priority.__getitem__, candidates), key=_RANK, default=Priority.NORMAL)
+            shown = decision.candidates
         else:
             category = self._category[decision.label]
             priority = self._priority[category]
-            shown = (category,)
+            shown = (decision.label,)
+        # The engine's keywords by label name (plain strings: no Category.value call per message).
         if len(shown) == 1:  # the engine's keyword tuples are already free of duplicates
-            keywords = scores.keywords.get(shown[0].value, ())
+            keywords = scores.keywords.get(shown[0], ())
         else:
-            keywords = tuple(dict.fromkeys(k for c in shown for k in scores.keywords.get(c.value, ())))
+            keywords = tuple(dict.fromkeys(k for name in shown for k in scores.keywords.get(name, ())))
         result = Classification(
             category=category,
             priority=priority,
@@ -119,7 +123,7 @@ class RuleClassifier:
             keywords=keywords,
             confidence=decision.confidence if category is not Category.UNKNOWN else 0.0,
             candidates=candidates,
-            emergency_level=EmergencyLevel(self.engine.certainty(scores, decision, Category.EMERGENCY.value)),
+            emergency_level=_LEVELS[self.engine.certainty(scores, decision, _EMERGENCY)],
         )
         return result, norm
 

@@ -3,9 +3,10 @@
 One message at a time (nlp/learned/model.py) costs a dozen Python-level passes over its n-grams and
 thirteen more to score them. Here the whole block is one array of code points, and numpy does the rest:
 each character 1-, 2- and 3-gram becomes a number (its code points + 1 as digits in base 0x110001, so
-n-grams of different lengths never share one), looked up among the model's n-grams and short words by
-binary search; then counting, TF-IDF, the per-block L2 norms and every label's score. Python only looks
-for the model's longer words, in the few messages holding the first three characters of one.
+n-grams of different lengths never share one), looked up among the model's n-grams and short words in a
+hash table (nlp/learned/lookup.py); the model's longer words are compared character by character where
+a message holds their first three; then counting, TF-IDF, the per-block L2 norms and every label's score,
+and the votes (`votes_together`).
 
 The numbers are the ones `LinearModel.features` and `LinearModel.scores` give, to the last bit, so an
 answer never depends on the block its message came in: the same n-grams (never across whitespace, as
@@ -21,7 +22,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from nlp.learned.features import MAX_N, Features, occurrences
+from nlp.learned.features import MAX_N, Features
 
 
 class LinearModel(Protocol):
@@ -43,16 +44,51 @@ BASE = 0x110001  # one more than the highest code point: a 3-gram's number stays
 LAST_SPACE = 0x3000
 
 
-def gram_number(gram: str) -> int:
-    """The number standing for an n-gram in the arrays (code points + 1, as digits in BASE)."""
-    number = 0
-    for ch in gram:
-        number = number * BASE + ord(ch) + 1
-    return number
+def gram_numbers(np: Any, grams: Sequence[str]) -> Any:
+    """The numbers standing for n-grams (of at most MAX_N characters) in the arrays: code points + 1, as
+    digits in BASE."""
+    lengths = np.array(list(map(len, grams)), dtype=np.int64)
+    digits = np.frombuffer("".join(grams).encode("utf-32-le", "surrogatepass"), dtype=np.uint32) + 1
+    first = np.cumsum(lengths) - lengths
+    numbers = np.zeros(len(grams), dtype=np.int64)
+    for i in range(MAX_N):  # Horner's rule, a character at a time for every n-gram long enough
+        more = lengths > i
+        numbers[more] = numbers[more] * BASE + digits[first[more] + i]
+    return numbers
 
 
 def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features]:
     """`model.features(norm)` of each of `norms`, with its `scores` filled in."""
+    scored = score_together(model, norms)
+    return [scored.features(i) for i in range(len(norms))]
+
+
+class Scored:
+    """A block's known features and scores as arrays: `features(i)` makes message i's Features only when
+    it is asked for (a classified message needs only its scores, and a few lists per message cost more
+    than scoring it).
+
+    Attributes:
+        rows, values: every message's features, message after message, rows ascending within each.
+        bounds: message i's features are rows[bounds[i]:bounds[i + 1]].
+        known: how many features each message has.
+        scores: (messages x labels) decision values.
+    """
+
+    def __init__(self, rows: Any, values: Any, bounds: list[int], scores: Any) -> None:
+        self.rows = rows
+        self.values = values
+        self.bounds = bounds
+        self.known: list[int] = [b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        self.scores = scores
+
+    def features(self, i: int) -> Features:
+        a, b = self.bounds[i], self.bounds[i + 1]
+        return Features(self.rows[a:b].tolist(), self.values[a:b].tolist(), self.scores[i].tolist())
+
+
+def score_together(model: LinearModel, norms: Sequence[str]) -> Scored:
+    """The known features and every label's score of each of `norms`."""
     import numpy as np
 
     t = _tables(model)
@@ -61,34 +97,29 @@ def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features
     text = "\n".join(norms) + "\n"
     digits = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64) + 1
     owner = np.repeat(np.arange(len(norms), dtype=np.int64), [len(n) + 1 for n in norms])
-    solid = ~np.isin(digits, t.spaces)
-    n = len(digits)
+    solid = ~t.spaces[np.minimum(digits, len(t.spaces) - 1)]
     both = solid[:-1] & solid[1:]
     pairs = digits[:-1] * BASE + digits[1:]
-    triples = pairs[:-1] * BASE + digits[2:]
-    grams = [
-        (digits[solid], owner[solid]),
-        (pairs[both], owner[:-1][both]),
-        (triples[both[:-1] & both[1:]], owner[: n - 2][both[:-1] & both[1:]]),
-    ]
-    numbers = np.concatenate([g for g, _ in grams])
-    messages = np.concatenate([m for _, m in grams])
+    starts = np.flatnonzero(both[:-1] & both[1:])  # where each 3-gram starts
+    numbers = np.concatenate([digits[solid], pairs[both], pairs[starts] * BASE + digits[starts + 2]])
+    messages = np.concatenate([owner[solid], owner[:-1][both], owner[starts]])
     # Each n-gram the model knows, as an n-gram, a short word or the opening of longer words.
-    at = np.searchsorted(t.keys, numbers)
-    at[at == len(t.keys)] = 0
-    known = t.keys[at] == numbers
-    at, messages = at[known], messages[known]
+    at = t.grams.find(numbers)
     found = []
+    if t.long_rows.size:
+        opening = at[len(numbers) - len(starts) :]
+        opening = np.where(opening >= 0, t.prefixes[opening], -1)
+        kept = opening >= 0
+        found.append(_long_words(np, t, digits, owner, starts[kept], opening[kept], n_rows))
+    known = at >= 0
+    at, messages = at[known], messages[known]
     for column in (t.char_rows, t.word_rows):
         rows = column[at]
         kept = rows >= 0
         found.append(messages[kept] * n_rows + rows[kept])
-    prefixes = t.prefixes[at]
-    opening = prefixes >= 0
-    if opening.any():
-        found.append(_long_words(np, model, t.long_words, norms, messages[opening], prefixes[opening]))
     entries = np.concatenate(found)
-    # One entry per (message, row), sorted by message then row, with how often it occurs.
+    if len(norms) * n_rows < 2**31:  # int32 sorts faster (the usual block: some hundreds of messages)
+        entries = entries.astype(np.int32)
     keys, counts = np.unique(entries, return_counts=True)
     message, row = np.divmod(keys, n_rows)
     tf = np.array([1.0, 1.0, *(1.0 + math.log(c) for c in range(2, int(counts.max(initial=1)) + 1))])
@@ -99,64 +130,93 @@ def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features
         scale = 1.0 / np.sqrt(norm2)
     values = values * scale[block]
     cells = (message[:, None] * k + np.arange(k)).ravel()
-    products = (values[:, None] * t.weights[row]).ravel()
-    totals = np.bincount(cells, weights=products, minlength=len(norms) * k).reshape(-1, k)
-    scores: list[list[float]] = (totals + t.intercepts).tolist()
+    products = np.take(t.weights, row, axis=0)  # take: several times faster than indexing rows
+    products *= values[:, None]
+    totals = np.bincount(cells, weights=products.ravel(), minlength=len(norms) * k).reshape(-1, k)
     bounds: list[int] = np.searchsorted(message, np.arange(len(norms) + 1)).tolist()
-    row_list: list[int] = row.tolist()
-    value_list: list[float] = values.tolist()
-    return [
-        Features(row_list[a:b], value_list[a:b], score)
-        for a, b, score in zip(bounds[:-1], bounds[1:], scores, strict=True)
-    ]
+    return Scored(row, values, bounds, totals + t.intercepts)
 
 
-def _long_words(
-    np: Any,
-    model: LinearModel,
-    long_words: list[tuple[str, ...]],
-    norms: Sequence[str],
-    messages: Any,
-    prefixes: Any,
-) -> Any:
-    """The entries (message x rows + row) of each occurrence of the model's words longer than MAX_N in a
-    message holding their first MAX_N characters (`prefixes`: indexes in `long_words`, by `messages`)."""
-    entries: list[int] = []
-    n_rows = len(model.idf)
-    words = model.words
-    for m, p in dict.fromkeys(zip(messages.tolist(), prefixes.tolist(), strict=True)):
-        norm = norms[m]
-        for word in long_words[p]:
-            count = occurrences(norm, word)
-            if count:
-                entries.extend([m * n_rows + words[word]] * count)
-    return np.array(entries, dtype=np.int64)
+VoteArgs = tuple[str, float, tuple[tuple[str, float], ...], float, int]
+
+
+def votes_together(labels: Sequence[str], emergency: int | None, scored: Scored) -> list[VoteArgs]:
+    """The arguments of each message's `Vote`, the numbers `LinearModel.vote` gives to the last bit: the
+    same sigmoid branches (exp from `math`: numpy's own may differ from the C library's in the last bit),
+    the total added in label order one term at a time (as `sum` does), ties ranked in label order (a
+    stable sort, as `sorted`)."""
+    import numpy as np
+
+    scores = scored.scores
+    n, k = scores.shape
+    exps = np.fromiter(map(math.exp, (-np.abs(scores)).ravel().tolist()), dtype=np.float64, count=n * k)
+    exps = exps.reshape(n, k)
+    sig = np.where(scores >= 0, 1.0 / (1.0 + exps), exps / (1.0 + exps))
+    total = sig[:, 0].copy()
+    for c in range(1, k):
+        total += sig[:, c]
+    ranked = np.argsort(-scores, axis=1, kind="stable")[:, :3]
+    probs: list[list[float]] = (np.take_along_axis(sig, ranked, axis=1) / total[:, None]).T.tolist()
+    names = [list(map(labels.__getitem__, place)) for place in ranked.T.tolist()]
+    runners_up = [zip(names[p], probs[p], strict=True) for p in range(1, len(names))]
+    alternatives = list(zip(*runners_up, strict=True)) if runners_up else [()] * n
+    chance: list[float] = sig[:, emergency].tolist() if emergency is not None else [0.0] * n
+    return list(zip(names[0], probs[0], alternatives, chance, scored.known, strict=True))
+
+
+def _long_words(np: Any, t: _Tables, digits: Any, owner: Any, starts: Any, openings: Any, n_rows: int) -> Any:
+    """The entries (message x rows + row) of each occurrence of the model's words longer than MAX_N: each
+    word opening with a 3-gram at one of `starts` (`openings`: indexes in `t.long_first`) is compared
+    there character by character (0 past a word's end matches anything; no code point + 1 is 0)."""
+    many = t.long_count[openings]
+    # Each (start, word opening there): word indexes counted up from each opening's first.
+    before = np.repeat(np.cumsum(many) - many, many)
+    words = np.repeat(t.long_first[openings], many) + np.arange(int(many.sum())) - before
+    at = np.repeat(starts, many)
+    padded = np.concatenate([digits, np.zeros(t.long_chars.shape[1], dtype=np.int64)])
+    same = np.ones(len(words), dtype=bool)
+    for d in range(MAX_N, t.long_chars.shape[1]):
+        wanted = t.long_chars[words, d]
+        same &= (wanted == 0) | (padded[at + d] == wanted)
+    return owner[at[same]] * n_rows + t.long_rows[words[same]]
 
 
 class _Tables:
     """A model's weights and feature names as numpy arrays, made once per model: every n-gram it knows
-    (`keys`, sorted) with its row as an n-gram feature, as a short word, and as the opening of longer
-    words (an index in `long_words`); -1 where it is not one."""
+    (found by `grams`) with its row as an n-gram feature, as a short word, and as the opening of longer
+    words (an index in `long_first`); -1 where it is not one."""
 
     def __init__(self, np: Any, model: LinearModel) -> None:
+        from nlp.learned.lookup import NumberTable
+
         self.idf = np.frombuffer(model.idf, dtype=np.float64)
         self.weights = np.frombuffer(model.weights, dtype=np.float64).reshape(-1, len(model.labels))
         self.intercepts = np.asarray(model.intercepts, dtype=np.float64)
-        self.spaces = np.array([c + 1 for c in range(LAST_SPACE + 1) if chr(c).isspace()], dtype=np.int64)
+        # Whitespace by code point + 1 (str.isspace), False for every one after the last.
+        self.spaces = np.zeros(LAST_SPACE + 3, dtype=bool)
+        self.spaces[[c + 1 for c, ch in enumerate(map(chr, range(LAST_SPACE + 1))) if ch.isspace()]] = True
         longer: dict[str, list[str]] = {}
         for w in model.words:
             if len(w) > MAX_N:
                 longer.setdefault(w[:MAX_N], []).append(w)
-        self.long_words = [tuple(ws) for ws in longer.values()]
-        short = ((w, r) for w, r in model.words.items() if len(w) <= MAX_N)
-        openings = ((opening, i) for i, opening in enumerate(longer))
-        columns: dict[int, list[int]] = {}
-        for column, pairs in enumerate((model.chars.items(), short, openings)):
-            for gram, value in pairs:
-                columns.setdefault(gram_number(gram), [-1, -1, -1])[column] = value
-        numbers = sorted(columns)
-        self.keys = np.array(numbers, dtype=np.int64)
-        table = np.array([columns[n] for n in numbers], dtype=np.int64).reshape(-1, 3)
+        # The longer words opening with each 3-gram: long_first[i] up to long_first[i] + long_count[i].
+        spelled = [w for ws in longer.values() for w in ws]
+        self.long_count = np.array([len(ws) for ws in longer.values()], dtype=np.int64)
+        self.long_first = np.cumsum(self.long_count) - self.long_count
+        self.long_rows = np.array([model.words[w] for w in spelled], dtype=np.int64)
+        width = max(map(len, spelled), default=MAX_N)
+        self.long_chars = np.array([[ord(c) + 1 for c in w] + [0] * (width - len(w)) for w in spelled])
+        self.long_chars = self.long_chars.reshape(-1, width).astype(np.int64)
+        short = {w: r for w, r in model.words.items() if len(w) <= MAX_N}
+        sources = (list(model.chars), list(short), list(longer))
+        values = np.array([*model.chars.values(), *short.values(), *range(len(longer))], dtype=np.int64)
+        column = np.repeat(np.arange(3), [len(grams) for grams in sources])
+        keys, inverse = np.unique(
+            gram_numbers(np, [g for grams in sources for g in grams]), return_inverse=True
+        )
+        self.grams = NumberTable(keys)
+        table = np.full((len(keys), 3), -1, dtype=np.int64)
+        table[inverse, column] = values
         self.char_rows, self.word_rows, self.prefixes = (np.ascontiguousarray(table[:, c]) for c in range(3))
 
 

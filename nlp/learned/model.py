@@ -11,7 +11,8 @@ emergency column: it is computed for every message the rules do not already see 
 the thirteen-column vote only when the rules are unsure.
 
 A batch of messages (`prepared`, used by `gridbot classify` on each block of input it reads) has every
-label's scores computed at once with numpy, several times faster than one column at a time in Python.
+label's scores, and the votes made of them, computed at once with numpy, several times faster than one
+column at a time in Python.
 numpy is imported only for a batch of `BATCH` messages or more, so a single message (the bot, `echo x |
 gridbot classify`) never waits for it. Both ways add the products of a label's score in the same order,
 one IEEE addition at a time, so they give the same floating-point numbers to the last bit: an answer
@@ -129,7 +130,10 @@ class LinearModel:
         self._emergency = self.labels.index(policy.emergency) if policy.emergency in self.labels else None
         self._counter: WordCounter | None = None
         self._columns: list[array[float]] | None = None
-        self._ready: dict[str, Features] = {}  # texts of the batch at hand (`prepared`), scored
+        # The batch at hand (`prepared`): each text's place in it, its scores, and its vote's arguments.
+        self._ready: dict[str, int] = {}
+        self._scored: Any = None  # nlp/learned/batch.py's Scored
+        self._votes: list[Any] = []
         self.batch_tables: Any = None  # nlp/learned/batch.py's numpy copies of the weights, once made
 
     @property
@@ -143,7 +147,7 @@ class LinearModel:
         scored already when `norm` is one of the batch being `prepared`."""
         ready = self._ready.get(norm)
         if ready is not None:
-            return ready
+            return cast(Features, self._scored.features(ready))
         grams = char_ngrams(norm)
         char_rows, char_values = self._block(Counter(grams), self.chars)
         word_rows, word_values = self._block(self.counter.count(norm, grams), self.words)
@@ -171,18 +175,34 @@ class LinearModel:
 
     @contextmanager
     def prepared(self, norms: Sequence[str]) -> Iterator[None]:
-        """Within the block, `features` of each of `norms` comes scored: from `BATCH` messages on, their
-        features and every label's scores are computed together (nlp/learned/batch.py), the same numbers
-        to the last bit as one message at a time."""
+        """Within the block, `features`, `vote_of` and `emergency_probability_of` each of `norms` are ready:
+        from `BATCH` messages on, their features, every label's score and the votes are computed together
+        with numpy (nlp/learned/batch.py), the same numbers to the last bit as one message at a time."""
         if len(norms) >= BATCH:
-            from nlp.learned.batch import features_together
+            from nlp.learned.batch import score_together, votes_together
 
             unique = list(dict.fromkeys(norms))
-            self._ready = dict(zip(unique, features_together(self, unique), strict=True))
+            self._scored = score_together(self, unique)
+            self._votes = votes_together(self.labels, self._emergency, self._scored)
+            self._ready = {norm: i for i, norm in enumerate(unique)}
         try:
             yield
         finally:
-            self._ready = {}
+            self._ready, self._scored, self._votes = {}, None, []
+
+    def vote_of(self, norm: str) -> Vote:
+        """`vote(features(norm))`, made from the batch's numbers when `norm` is one of it."""
+        ready = self._ready.get(norm)
+        if ready is not None:
+            return Vote(*self._votes[ready])
+        return self.vote(self.features(norm))
+
+    def emergency_probability_of(self, norm: str) -> float:
+        """`emergency_probability(features(norm))`, read from the batch when `norm` is one of it."""
+        ready = self._ready.get(norm)
+        if ready is not None:
+            return cast(float, self._votes[ready][3])
+        return self.emergency_probability(self.features(norm))
 
     def warm_up_batches(self) -> None:
         """Import numpy and make the tables `prepared` uses now (before forking workers that share them)."""

@@ -9,8 +9,8 @@ import pytest
 
 from nlp import RuleClassifier, load_classifier
 from nlp.classifier import DEFAULT_MODEL
-from nlp.learned.batch import LAST_SPACE, features_together
-from nlp.learned.model import BATCH
+from nlp.learned.batch import LAST_SPACE, features_together, score_together, votes_together
+from nlp.learned.model import BATCH, Vote
 from tests.unit.nlp.conftest import COMPOUNDS
 
 DATA = Path(__file__).resolve().parents[3] / "data"
@@ -50,6 +50,9 @@ def test_batch_features_and_scores_equal_one_message_at_a_time(classifier: RuleC
             assert batched.values == alone.values, norm  # exactly: the same float operations in order
             assert batched.scores == model.scores(alone), norm
             assert model.emergency_probability(batched) == model.emergency_probability(alone), norm
+        # Every vote too, to the last bit (its figures are rounded for the JSON: one bit could change them).
+        votes = votes_together(model.labels, model.labels.index("emergency"), score_together(model, block))
+        assert [Vote(*v) for v in votes] == [model.vote(model.features(norm)) for norm in block]
 
 
 def test_classify_many_answers_as_classify_does_and_scores_the_block_at_once(
@@ -62,6 +65,7 @@ def test_classify_many_answers_as_classify_does_and_scores_the_block_at_once(
     norms = [classifier.classify_by_rules(t)[1] for t in texts[:BATCH]]
     with model.prepared(norms):
         assert all(model.features(n).scores is not None for n in norms)  # the block was scored at once
+        assert [model.vote_of(n) for n in norms] == [model.vote(model.features(n)) for n in norms]
     assert model.features(norms[0]).scores is None  # and forgotten after it
 
 

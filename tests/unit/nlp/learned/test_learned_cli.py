@@ -15,11 +15,12 @@ import typer
 from typer.testing import CliRunner
 
 from bot.cli import classify as classify_cli
-from bot.cli.classify import build_classifier, fast_main, input_blocks, may_wait, run
+from bot.cli.classify import build_classifier, fast_main, input_blocks, json_line, may_wait, run, to_json
 from bot.cli.nlp import classify_command, nlp_app, rules_app
 from nlp.classifier import DEFAULT_MODEL
 from nlp.learned.pipeline import SHIPPED_SETS
 from nlp.learned.store import load_model
+from nlp.types import Category, Classification, EmergencyLevel, Location, ModelVote, Priority
 
 ROOT = Path(__file__).resolve().parents[4]
 # The rules find nothing in this one, so the learned model is asked.
@@ -289,3 +290,36 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
         proc.stderr.close()
         assert proc.wait(timeout=120) == 1
     assert "Traceback" not in errors
+
+
+def test_json_lines_are_the_encoded_documented_shape() -> None:
+    # `answer` writes each line directly (json_line); it must be the text of encoding to_json's dict.
+    classifier = build_classifier(None, None)
+    with (ROOT / "tests" / "data" / "dev_styles.csv").open(encoding="utf-8") as fh:
+        texts = [row["text"] for row in csv.DictReader(fh)]
+    results = [
+        *classifier.classify_many(texts),
+        *build_classifier(None, None, None).classify_many(texts[:50]),
+    ]
+    assert {r.model is None for r in results} == {True, False}
+    assert any(r.model is not None and r.model.decided for r in results)
+    assert any(not r.location.is_empty for r in results)
+    odd_vote = ModelVote(Category.FRAUD, 1.0, (), 0.0, decided=True, raised=True, demoted=True)
+    odd = [
+        Classification(
+            Category("heating"),
+            Priority.URGENT,
+            Location("兴泰小区", "5", None, "501"),
+            ('"引号"', "back\\slash", "new\nline", "\x00\u2028😀", "é"),
+            float("nan"),
+            (Category("heating"), Category.REPAIR),
+            EmergencyLevel.POSSIBLE,
+            odd_vote,
+        ),
+        Classification(Category.UNKNOWN, Priority.NORMAL, confidence=1),  # type: ignore[arg-type]
+        Classification(Category.OTHER, Priority.HIGH, confidence=float("inf"), model=odd_vote),
+        Classification(Category.OTHER, Priority.HIGH, confidence=1e-07, keywords=("x",)),
+    ]
+    encoder = json.JSONEncoder(ensure_ascii=False)
+    for result in [*results, *odd]:
+        assert json_line(result) == encoder.encode(to_json(result)), result
