@@ -13,6 +13,7 @@ unambiguous (exactly one compound within reach):
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -38,6 +39,7 @@ _INTRODUCERS = "在住是到去从的了我你他她们家"
 _SHORT_NAME = 3  # names this long or shorter are common words too (太平洋, 阳光, 南通)
 _PLACE_SUFFIXES = ("苑", "府", "园", "城", "湾", "区", "小区")  # ...unless they end like a place name
 _INITIALS = re.compile(rf"(?<![a-z])([a-z]{{2,4}})(?={_NUMBER})")
+_LETTER = re.compile("[a-z]")
 
 
 class CompoundNames:
@@ -59,6 +61,11 @@ class CompoundNames:
         self._any_name = (
             re.compile("|".join(re.escape(n) for n in sorted({n for n, _ in self._names}))) if names else None
         )
+        # The names by their first character, in the order above: a message holds the first
+        # characters of one or two names, so only those names are looked for.
+        self._by_first: dict[str, list[tuple[int, str, str]]] = {}
+        for rank, (name, canonical) in enumerate(self._names):
+            self._by_first.setdefault(name[0], []).append((rank, name, canonical))
 
     def find(self, norm: str) -> str | None:
         """The canonical name of the compound `norm` mentions first, or None."""
@@ -75,7 +82,11 @@ class CompoundNames:
     def _exact(self, norm: str) -> str | None:
         best: tuple[int, str] | None = None
         taken: list[tuple[int, int]] = []
-        for name, canonical in self._names:
+        present = [names for first, names in self._by_first.items() if first in norm]
+        candidates = (
+            present[0] if len(present) == 1 else sorted(entry for names in present for entry in names)
+        )
+        for _, name, canonical in candidates:
             start = norm.find(name)
             while start != -1:
                 end = start + len(name)
@@ -89,7 +100,9 @@ class CompoundNames:
         return best[1] if best else None
 
     @cached_property
-    def _sounds(self) -> tuple[dict[str, tuple[str, ...]], dict[str, list[tuple[str, str]]]]:
+    def _sounds(
+        self,
+    ) -> tuple[dict[str, tuple[str, ...]], dict[str, list[tuple[str, str]]], re.Pattern[str] | None]:
         """Loose sound of a name -> (name, canonical); its first two sounds -> sounds, longest first."""
         by_sound: dict[str, list[tuple[str, str]]] = {}
         for name, canonical in self._names:
@@ -98,14 +111,17 @@ class CompoundNames:
         openings: dict[str, list[str]] = {}
         for key in sorted(by_sound, key=len, reverse=True):
             openings.setdefault(key[:2], []).append(key)
-        return {piece: tuple(keys) for piece, keys in openings.items()}, by_sound
+        # Whether a name's first two sounds are heard at all: one C-level search (a pattern opening
+        # with literals scans for their first characters), where most messages end.
+        heard_any = re.compile("|".join(map(re.escape, sorted(openings)))) if openings else None
+        return {piece: tuple(keys) for piece, keys in openings.items()}, by_sound, heard_any
 
     def _by_sound(self, norm: str) -> str | None:
-        openings, by_sound = self._sounds
+        openings, by_sound, heard_any = self._sounds
         heard = sound(norm, loose=True)
-        shared = openings.keys() & {heard[i : i + 2] for i in range(len(heard) - 1)}
-        if not shared:
+        if heard_any is None or not heard_any.search(heard):
             return None
+        shared = openings.keys() & set(map(operator.add, heard, heard[1:]))
         # Every place a name is heard, by position (longer names first at the same place).
         heard_at = sorted(
             (start, -len(key), key)
@@ -168,7 +184,7 @@ class CompoundNames:
         return table
 
     def _by_initials(self, norm: str) -> str | None:
-        if not any("a" <= ch <= "z" for ch in norm):
+        if not _LETTER.search(norm):
             return None
         for m in _INITIALS.finditer(norm):
             canonicals = self._initials.get(m.group(1))

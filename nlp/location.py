@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 
 from nlp.compounds import CompoundNames
 from nlp.normalise import normalise
@@ -72,12 +73,21 @@ class LocationExtractor:
             marked = _ROOM_MARKED.search(norm)
             if marked:
                 room = _digits(marked.group(1))
+        if building_m is None and unit is None and room is None:
+            return _place_only(compound)
         return Location(
             compound=compound,
             building=_digits(building_m.group(1)) if building_m else None,
             unit=unit,
             room=room,
         )
+
+
+@cache
+def _place_only(compound: str | None) -> Location:
+    """One shared Location per compound (and one for none): half the messages name no building, unit or
+    room, and a frozen dataclass costs a microsecond to build (Location is immutable, so sharing is safe)."""
+    return Location(compound)
 
 
 def _digits(value: str) -> str | None:

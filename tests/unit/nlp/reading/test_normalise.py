@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from nlp import Category, RuleClassifier, RulesError
-from nlp.normalise import load_chat_table, normalise
+from nlp.normalise import _LETTERS, _TIDY, _nfkc, load_chat_table, normalise
 
 
 @pytest.mark.parametrize(
@@ -57,3 +60,26 @@ def test_a_lone_surrogate_is_replaced_not_raised(classifier: RuleClassifier) -> 
     # Only the Python API can pass one (stdin decoding replaces bad bytes); it must not crash OpenCC.
     result = classifier.classify("兴泰5号楼着火了\ud800")
     assert result.category is Category.EMERGENCY
+
+
+# The fast paths stand for simpler forms (see nlp/normalise.py); on every string of a small alphabet
+# holding what each one treats specially they must answer as those forms do.
+_ODD = "ab z!?,.~。…、;:【】[]「\t\n\u3000\u00a0，！？ＡＢ１a\u0301é电Ｘ"
+
+
+def _strings(count: int) -> list[str]:
+    rnd = random.Random(7)
+    return ["".join(rnd.choice(_ODD) for _ in range(rnd.randint(0, 10))) for _ in range(count)]
+
+
+def test_nfkc_fast_path_is_nfkc() -> None:
+    for text in [*_strings(20_000), "你好，在吗？！", "Ａ\u0301，", "，\u0301"]:
+        assert _nfkc(text) == unicodedata.normalize("NFKC", text), repr(text)
+
+
+def test_tidy_and_letters_patterns_match_their_plain_forms() -> None:
+    tidy = re.compile(r"[【】〔〕\[\]「」『』〖〗]|[!?,.~。…、;:]{2}|\s\s|[^\S ]")
+    letters = re.compile(r"(?<![a-z])[a-z]{2,6}(?![a-z])")
+    for text in [*_strings(20_000), "abcdefg hi", "a.b", "x"]:
+        assert bool(_TIDY.search(text)) == bool(tidy.search(text)), repr(text)
+        assert [m.span() for m in _LETTERS.finditer(text)] == [m.span() for m in letters.finditer(text)]

@@ -93,6 +93,16 @@ def test_pinyin_is_left_alone_when_it_spells_nothing_known_or_is_not_pinyin() ->
     assert spell("app 着火") == "app 着火"
 
 
+def test_the_spelling_table_is_built_only_for_two_syllables_of_pinyin() -> None:
+    # Building it takes a tenth of a second: `echo x | gridbot classify` and messages holding only
+    # English or one syllable must not pay for it.
+    spell = PinyinWords(["着火"])
+    assert spell("x wifi ok zhao 1") == "x wifi ok zhao 1"
+    assert spell._by_spelling is None
+    assert spell("zhao huo") == "着火"
+    assert spell._by_spelling is not None
+
+
 def test_a_shared_spelling_goes_to_the_word_listed_first() -> None:
     assert PinyinWords(["着火", "找活"])("zhao huo le") == "着火 le"
     assert PinyinWords(["找活", "着火"])("zhao huo le") == "找活 le"
