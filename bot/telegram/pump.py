@@ -180,22 +180,27 @@ class UpdatePump:
             self._marking = asyncio.create_task(self._mark_soon(), name="gridbot-update-marks")
 
     async def _mark_soon(self) -> None:
-        await asyncio.sleep(MARK_WAIT)
-        await self._mark_handled()
+        # Until nothing waits: updates handled while a round was being written wait for the next round.
+        wait = MARK_WAIT
+        while self._to_mark:
+            await asyncio.sleep(wait)
+            wait = MARK_WAIT if await self._mark_handled() else min(max(2 * wait, 1.0), 30.0)
 
-    async def _mark_handled(self) -> None:
+    async def _mark_handled(self) -> bool:
+        """Mark what waits; False when the journal could not be written (they wait for the next round)."""
         marks, self._to_mark = self._to_mark, []
         if not marks:
-            return
+            return True
         try:
             async with self._writing():
                 await self._journal.mark_handled_many(marks)
         except Exception as error:  # the database may be briefly away: the next round takes them along
             log.warning("marking %d update(s) handled failed (%s)", len(marks), type(error).__name__)
             self._to_mark = marks + self._to_mark
-            return
-        # Only now may an adoption round (bot/telegram/pump.py adopt) skip them as handled by the journal.
+            return False
+        # Only now may an adoption round (adopt) skip them as handled by the journal.
         self._mine.difference_update(marks)
+        return True
 
     async def _work(self) -> None:
         while True:

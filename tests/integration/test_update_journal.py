@@ -89,3 +89,44 @@ async def test_handled_but_not_yet_marked_updates_are_not_adopted_again(
     assert await pump.drain(5)
     assert handled == [1]
     assert await journal.unhandled() == []
+
+
+class SlowJournal(SqlUpdateJournal):
+    """Its first marking round waits until `release` is set."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.writing = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def mark_handled_many(self, update_ids: list[int]) -> None:
+        if not self.writing.is_set():
+            self.writing.set()
+            await self.release.wait()
+        await super().mark_handled_many(update_ids)
+
+
+async def test_an_update_handled_while_marks_are_written_is_marked_in_the_next_round(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    journal = SlowJournal(uow_factory.session_factory, clock)
+    await journal.record([update(1)])
+
+    second_handled = asyncio.Event()
+
+    async def process(payload: dict[str, Any]) -> None:
+        if payload["update_id"] == 2:
+            second_handled.set()
+
+    pump = UpdatePump(journal, process)
+    await pump.start()
+    await journal.writing.wait()  # update 1's round is being written
+    await pump.accept([update(2, chat=9002).payload])
+    await second_handled.wait()
+    journal.release.set()
+    for _ in range(200):  # no further update comes: the pump marks update 2 on its own, within 2 s
+        if not await journal.unhandled():
+            break
+        await asyncio.sleep(0.01)
+    assert await journal.unhandled() == []
+    assert await pump.drain(5)
