@@ -78,8 +78,11 @@ async def build_app(
     clock: Clock | None = None,
     classifier: Classifier | None = None,
     check_migrations: bool = True,
+    inline_sqlite: bool = True,
 ) -> App:
-    engine = make_engine(settings.database.url)
+    """`inline_sqlite`: SQLite called on the loop's thread (storage/sqlite_inline.py); the web desk passes
+    False, so a long report query runs on aiosqlite's thread and never holds up its pages."""
+    engine = make_engine(settings.database.url, inline=inline_sqlite)
     if check_migrations and await pending_revisions(engine):
         await engine.dispose()
         raise NotMigrated("the database schema is not up to date: run `gridbot db upgrade`")

@@ -23,7 +23,8 @@ async def serve(settings: Settings) -> None:
     from bot.schedule.workdays import ChineseWorkCalendar
     from web.app import create_app
 
-    core = await build_app(settings)  # refuses a database behind the migrations, like `gridbot run`
+    # Refuses a database behind the migrations, like `gridbot run`; SQLite keeps aiosqlite's thread here.
+    core = await build_app(settings, inline_sqlite=False)
     try:
         # The very classifier the chat uses (rules file, stored compounds, learned second opinion): a phoned-in
         # report is classified exactly like a chat report.
@@ -68,7 +69,7 @@ async def login_link(settings: Settings, name: str) -> str | None:
     from storage.database import make_engine, make_session_factory
     from storage.uow import SqlUnitOfWorkFactory
 
-    engine = make_engine(settings.database.url, inline=False)
+    engine = make_engine(settings.database.url)
     clock = SystemClock(settings.timezone)
     try:
         async with SqlUnitOfWorkFactory(make_session_factory(engine), clock)() as uow:

@@ -135,3 +135,20 @@ def test_the_desk_keeps_the_threaded_driver(tmp_path: Path) -> None:
         return kind
 
     assert asyncio.run(driver()) is not InlineConnection
+
+
+async def test_the_desk_server_asks_for_the_threaded_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.app
+    from bot.settings import Settings
+    from web.cli import serve
+
+    asked: dict[str, object] = {}
+
+    async def build_app(_settings: Settings, **kwargs: object) -> None:
+        asked.update(kwargs)
+        raise RuntimeError("stop before serving")
+
+    monkeypatch.setattr(bot.app, "build_app", build_app)
+    with pytest.raises(RuntimeError, match="stop before serving"):
+        await serve(Settings())
+    assert asked.get("inline_sqlite") is False
