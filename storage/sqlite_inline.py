@@ -8,7 +8,7 @@ hand-overs, half of the handler's time (py-spy on the bot under load, issue 16).
 SQLite answers from its page cache in microseconds, so the bot calls it directly instead: `InlineConnection`
 is an aiosqlite connection whose calls run where they are made. What must never block the loop is a wait
 for the write lock (every transaction starts with BEGIN IMMEDIATE, storage/database.py), so:
-- within the process, transactions queue on an asyncio lock (`WriteLock`), handed over in order the moment
+- within the process, transactions queue on one asyncio lock per engine, handed over in order the moment
   the holder commits or rolls back, instead of polling the file in SQLite's busy handler;
 - another process holding the lock (the desk, a CLI command) is waited for with `asyncio.sleep` between
   tries, up to the same 30 s the threaded driver waited (busy_timeout is 0 for that one statement).
@@ -31,20 +31,6 @@ BUSY_TIMEOUT_MS = 30_000  # the connections' busy_timeout (storage/database.py),
 _RETRY_DELAYS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)  # then 0.05 s between tries
 
 
-class WriteLock:
-    """The process's turn at the database file: one transaction at a time, first come first served."""
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        await self._lock.acquire()
-
-    def release(self) -> None:
-        if self._lock.locked():
-            self._lock.release()
-
-
 class _Inline:
     """aiosqlite's queue to its worker thread, answered at once (SQLAlchemy's isolation-level setter
     puts a function and a future on it)."""
@@ -65,7 +51,9 @@ class _Inline:
 class InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection without its thread: each call runs on the caller's thread."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], lock: WriteLock) -> None:
+    def __init__(self, connector: Callable[[], sqlite3.Connection], lock: asyncio.Lock) -> None:
+        """`lock`: the engine's turn at the database file, shared by its connections (first come, first
+        served)."""
         super().__init__(connector, iter_chunk_size=64)
         self._tx = _Inline()  # type: ignore[assignment]
         self._write_lock = lock
@@ -152,6 +140,6 @@ def inline_creator(cargs: list[Any], cparams: dict[str, Any]) -> Callable[[], In
 
     `cargs`/`cparams`: sqlite3.connect's arguments, as SQLAlchemy's dialect derives them from the URL.
     """
-    lock = WriteLock()
+    lock = asyncio.Lock()
     connector = partial(sqlite3.connect, *cargs, **cparams)
     return lambda: InlineConnection(connector, lock)
