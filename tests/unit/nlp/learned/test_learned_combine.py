@@ -3,7 +3,7 @@ it may raise a possible emergency and never drop one."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 
@@ -12,7 +12,7 @@ from nlp.classifier import DEFAULT_MODEL
 from nlp.learned.combine import RulesView, combine
 from nlp.learned.model import Policy, Vote
 from nlp.learned.opinion import SecondOpinion
-from nlp.types import SHIPPED_CATEGORIES, Category, Classification, EmergencyLevel, Priority
+from nlp.types import SHIPPED_CATEGORIES, Category, Classification, EmergencyLevel, Location, Priority
 
 POLICY = Policy(rules_unsure_below=0.6, decide_at=0.5, raise_at=0.8, emergency="emergency", override_at=0.7)
 
@@ -116,6 +116,21 @@ def test_a_raised_emergency_is_possible_never_certain(
     assert combined.emergency_level is EmergencyLevel.POSSIBLE
     assert combined.priority is Priority.URGENT
     assert Category.EMERGENCY in combined.candidates or combined.category is Category.EMERGENCY
+
+
+def test_the_opinion_keeps_every_field_of_the_rules_result_it_does_not_decide(
+    classifier: RuleClassifier, opinion: SecondOpinion
+) -> None:
+    # apply builds its answer field by field (dataclasses.replace was too slow per message): a field added
+    # to Classification must be carried there too, or it would be dropped silently.
+    as_repair, norm = _garage_as_repair(classifier)
+    as_repair = replace(as_repair, location=Location("兴泰小区", "5", "2", "501"), keywords=("进水",))
+    result = opinion.apply(as_repair, norm)
+    assert result.model is not None and not result.model.decided
+    decided_here = {"model", "emergency_level"}
+    for f in fields(Classification):
+        if f.name not in decided_here:
+            assert getattr(result, f.name) == getattr(as_repair, f.name), f.name
 
 
 def test_the_model_is_not_asked_when_the_rules_are_sure_of_an_emergency(
