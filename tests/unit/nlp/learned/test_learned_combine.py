@@ -126,7 +126,8 @@ def test_the_opinion_keeps_every_field_of_the_rules_result_it_does_not_decide(
     as_repair, norm = _garage_as_repair(classifier)
     as_repair = replace(as_repair, location=Location("兴泰小区", "5", "2", "501"), keywords=("进水",))
     result = opinion.apply(as_repair, norm)
-    assert result.model is not None and not result.model.decided
+    assert result.model is not None
+    assert not result.model.decided
     decided_here = {"model", "emergency_level"}
     for f in fields(Classification):
         if f.name not in decided_here:
