@@ -57,12 +57,6 @@ def gram_numbers(np: Any, grams: Sequence[str]) -> Any:
     return numbers
 
 
-def features_together(model: LinearModel, norms: Sequence[str]) -> list[Features]:
-    """`model.features(norm)` of each of `norms`, with its `scores` filled in."""
-    scored = score_together(model, norms)
-    return [scored.features(i) for i in range(len(norms))]
-
-
 class Scored:
     """A block's known features and scores as arrays: `features(i)` makes message i's Features only when
     it is asked for (a classified message needs only its scores, and a few lists per message cost more

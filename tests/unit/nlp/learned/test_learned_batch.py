@@ -9,7 +9,7 @@ import pytest
 
 from nlp import RuleClassifier, load_classifier
 from nlp.classifier import DEFAULT_MODEL
-from nlp.learned.batch import LAST_SPACE, features_together, score_together, votes_together
+from nlp.learned.batch import LAST_SPACE, score_together, votes_together
 from nlp.learned.model import BATCH, Vote
 from tests.unit.nlp.conftest import COMPOUNDS
 
@@ -44,14 +44,16 @@ def test_batch_features_and_scores_equal_one_message_at_a_time(classifier: RuleC
     assert any(len(w) > 3 and w in n for n in norms for w in list(model.words)[:2000])  # long words too
     for at in range(0, len(norms), 300):
         block = norms[at : at + 300]
-        for norm, batched in zip(block, features_together(model, block), strict=True):
+        scored = score_together(model, block)
+        for i, norm in enumerate(block):
+            batched = scored.features(i)
             alone = model.features(norm)
             assert batched.rows == alone.rows, norm
             assert batched.values == alone.values, norm  # exactly: the same float operations in order
             assert batched.scores == model.scores(alone), norm
             assert model.emergency_probability(batched) == model.emergency_probability(alone), norm
         # Every vote too, to the last bit (its figures are rounded for the JSON: one bit could change them).
-        votes = votes_together(model.labels, model.labels.index("emergency"), score_together(model, block))
+        votes = votes_together(model.labels, model.labels.index("emergency"), scored)
         assert [Vote(*v) for v in votes] == [model.vote(model.features(norm)) for norm in block]
 
 
