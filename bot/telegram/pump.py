@@ -168,9 +168,10 @@ class UpdatePump:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
-        if self._marking is not None:
+        if self._marking is not None:  # not awaited: with the database away it would retry for ever
+            self._marking.cancel()
             await asyncio.gather(self._marking, return_exceptions=True)
-        await self._mark_handled()  # what is left (or failed to be marked) before the process goes
+        await self._mark_handled()  # one last try; what is left is replayed at the next start
         return finished
 
     def _handled(self, update_id: int) -> None:
@@ -194,9 +195,11 @@ class UpdatePump:
         try:
             async with self._writing():
                 await self._journal.mark_handled_many(marks)
-        except Exception as error:  # the database may be briefly away: the next round takes them along
-            log.warning("marking %d update(s) handled failed (%s)", len(marks), type(error).__name__)
+        except BaseException as error:  # the database may be briefly away: the next round takes them along
             self._to_mark = marks + self._to_mark
+            if not isinstance(error, Exception):  # cancelled (drain): the marks stay for its last try
+                raise
+            log.warning("marking %d update(s) handled failed (%s)", len(marks), type(error).__name__)
             return False
         # Only now may an adoption round (adopt) skip them as handled by the journal.
         self._mine.difference_update(marks)

@@ -130,3 +130,27 @@ async def test_an_update_handled_while_marks_are_written_is_marked_in_the_next_r
         await asyncio.sleep(0.01)
     assert await journal.unhandled() == []
     assert await pump.drain(5)
+
+
+class BrokenJournal(SqlUpdateJournal):
+    """A journal that cannot mark anything (the database went away after the update was handled)."""
+
+    async def mark_handled_many(self, update_ids: list[int]) -> None:
+        raise ConnectionError("database away")
+
+
+async def test_drain_does_not_wait_for_marks_the_journal_cannot_take(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    journal = BrokenJournal(uow_factory.session_factory, clock)
+    await journal.record([update(1)])
+
+    async def process(_payload: dict[str, Any]) -> None:
+        return None
+
+    pump = UpdatePump(journal, process)
+    await pump.start()
+    await asyncio.sleep(0.3)  # handled; marking failed once and is backing off
+    async with asyncio.timeout(5):
+        assert await pump.drain(1)
+    assert [u.update_id for u in await journal.unhandled()] == [1]  # replayed at the next start
