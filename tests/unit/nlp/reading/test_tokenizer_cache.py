@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import jieba
@@ -27,14 +28,42 @@ def test_a_cached_dictionary_is_jiebas_own_and_skips_the_build(
     monkeypatch.setattr(jieba.Tokenizer, "initialize", no_build)
     cached = Tokenizer(DEFAULT_USERDICT, WORDS, cache_dir=tmp_path)
     cached.warm_up()
-    assert cached._jieba is not None
-    assert built._jieba is not None
-    assert cached._jieba.FREQ == built._jieba.FREQ
-    assert cached._jieba.total == built._jieba.total
     for text in TEXTS:
         assert cached.cut(text) == built.cut(text)
         assert cached.cut(text, hmm=False) == built.cut(text, hmm=False)
         assert cached.cut_all(text) == built.cut_all(text)
+    assert cached._jieba is not None
+    assert built._jieba is not None
+    assert cached._dictionary is not None
+    assert cached._dictionary.everything() == built._jieba.FREQ
+    assert cached._jieba.total == built._jieba.total
+
+
+def test_the_cache_is_read_a_group_at_a_time_and_cuts_as_the_whole_dictionary(tmp_path: Path) -> None:
+    # Texts made of dictionary words glued together, with their characters shuffled across words: jieba
+    # then weighs many overlapping candidates, each of which must be answered as the whole dictionary would.
+    built = Tokenizer(DEFAULT_USERDICT, WORDS, cache_dir=tmp_path)
+    built.warm_up()
+    assert built._jieba is not None
+    rng = random.Random(5)
+    words = [w for w in built._jieba.FREQ if built._jieba.FREQ[w] and 1 < len(w) < 5]
+    texts = []
+    for _ in range(300):
+        glued = "".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
+        chars = list(glued)
+        for _ in range(rng.randint(0, 3)):
+            i, j = rng.randrange(len(chars)), rng.randrange(len(chars))
+            chars[i], chars[j] = chars[j], chars[i]
+        texts.append("".join(chars))
+    cached = Tokenizer(DEFAULT_USERDICT, WORDS, cache_dir=tmp_path)
+    cached.cut("森源华府3栋")
+    assert cached._jieba is not None
+    assert 0 < len(cached._jieba.FREQ) < 20_000  # only the groups of those characters
+    for text in texts:
+        assert cached.cut(text, hmm=False) == built.cut(text, hmm=False), text
+        assert cached.cut(text) == built.cut(text), text
+        assert cached.cut_all(text) == built.cut_all(text), text
+        assert cached.has_token(text, text[1:3]) == built.has_token(text, text[1:3]), text
 
 
 def test_other_words_get_their_own_dictionary(tmp_path: Path) -> None:
@@ -44,10 +73,16 @@ def test_other_words_get_their_own_dictionary(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("jieba-*.bin"))) == 2
 
 
-def test_a_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["cut short", "a byte changed"])
+def test_a_damaged_cache_is_rebuilt(tmp_path: Path, damage: str) -> None:
     Tokenizer(DEFAULT_USERDICT, WORDS, cache_dir=tmp_path).warm_up()
     (cache,) = tmp_path.glob("jieba-*.bin")
-    cache.write_bytes(cache.read_bytes()[:-10])
+    data = bytearray(cache.read_bytes())
+    if damage == "cut short":
+        del data[-10:]
+    else:
+        data[len(data) // 2] ^= 0x20
+    cache.write_bytes(bytes(data))
     again = Tokenizer(DEFAULT_USERDICT, WORDS, cache_dir=tmp_path)
     assert "森源华府" in again.cut("森源华府3栋")
     assert again._jieba is not None
