@@ -337,6 +337,10 @@ def fast_main(argv: list[str], stdin: BinaryIO, stdout: TextIO, stderr: TextIO) 
         args = _parser().parse_args(argv)
     except _Unparsed:  # let typer report it in the usual style
         return None
+    # numpy (the learned model's blocks) is imported later. Its arithmetic here is element-wise (take,
+    # bincount), never BLAS, yet OpenBLAS starts a thread per CPU at import: ~25 ms more start-up and
+    # ~0.1 s of CPU spinning beside the workers on a 2-CPU machine. A setting of the user's own is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         classifier = build_classifier(args.community, args.rules, None if args.no_model else args.model)
     except ClassifyError as exc:

@@ -97,6 +97,19 @@ def test_fast_path_answers_every_line_and_leaves_help_to_typer() -> None:
     assert "/nonexistent.yaml" in err.getvalue()
 
 
+@pytest.mark.parametrize(("users", "expected"), [(None, "1"), ("4", "4")])
+def test_classify_keeps_openblas_to_one_thread_unless_the_user_said(
+    monkeypatch: pytest.MonkeyPatch, users: str | None, expected: str
+) -> None:
+    # numpy is imported later (the model's blocks); OpenBLAS reads this once, at that import.
+    if users is None:
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", users)
+    assert fast_main(["--no-model"], io.BytesIO(b"x\n"), io.StringIO(), io.StringIO()) == 0
+    assert os.environ["OPENBLAS_NUM_THREADS"] == expected
+
+
 def test_bad_input_gives_one_json_line_each() -> None:
     lines = ["", "长" * 100_000, "a\x00b\x0bc\x0cd\x1ce\x85f\u2028g\rh", "😀🔥🆘", "電梯壞了 dt坏了 ЖЖ abc"]
     out = io.StringIO()
