@@ -158,6 +158,39 @@ def test_the_console_entry_classifies_without_typer_or_the_database() -> None:
     assert not {"typer", "sqlalchemy", "aiohttp", "pydantic", "bot.settings", "storage"} & imported
 
 
+@pytest.mark.parametrize("lines", [1, 5000])  # one small write; many, through the workers
+def test_the_console_entry_leaves_nothing_unwritten(tmp_path: Path, lines: int) -> None:
+    # It exits without tearing the interpreter down, which would have flushed what is still buffered;
+    # output is buffered as a user's shell has it (these machines set PYTHONUNBUFFERED).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    source = tmp_path / "in.txt"
+    source.write_text("".join(f"{n % 30 + 1}号楼电梯坏了\n" for n in range(lines)), encoding="utf-8")
+    with source.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "classify"],
+            stdin=stdin,
+            capture_output=True,
+            cwd=ROOT,
+            timeout=120,
+            env=env,
+        )
+    assert done.returncode == 0
+    answers = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert len(answers) == lines
+    assert answers[-1]["location"]["building"] == str((lines - 1) % 30 + 1)
+    with source.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "classify", "--community", str(tmp_path / "none.yaml")],
+            stdin=stdin,
+            capture_output=True,
+            cwd=ROOT,
+            timeout=120,
+            env=env,
+        )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode() == f"{tmp_path / 'none.yaml'}: file not found\n"
+
+
 def _sets(folder: Path) -> None:
     rows = {
         "emergency": ["楼道里着火了 好大的烟", "三楼冒烟了 有人被困", "电梯关人了 快来"],
