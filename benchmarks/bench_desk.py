@@ -53,6 +53,7 @@ TEXTS = [
     "想咨询一下养老补贴怎么申请",
     "单元门禁坏了，门关不上",
 ]
+RARE = "楼上的狗叫了一晚上，睡不着"
 
 
 def p95(values: list[float]) -> float:
@@ -74,6 +75,8 @@ async def vary(engine: object, residents_with_phone: int) -> None:
                 f"WHERE id IN (SELECT id FROM residents ORDER BY id LIMIT {residents_with_phone})"
             )
         )
+        # a two-character word few orders contain (25 of 1,000,000): found through the bigram index
+        await connection.execute(text(f"UPDATE work_orders SET text = '{RARE}' WHERE id % 40000 = 11"))
         # a few orders with the desk's order number format, to be found by number
         await connection.execute(
             text("UPDATE work_orders SET number = 'GD20261201-' || id WHERE id % 100000 = 7")
@@ -164,6 +167,8 @@ async def measure_pages(factory: SqlUnitOfWorkFactory, now: datetime, runs: int)
         "search, word + filter (open 漏水)": "/orders?q=漏水&state=open",
         "search, word nobody wrote (燃气泄露)": "/orders?q=燃气泄露",
         "search, 2 characters nobody wrote (燃气)": "/orders?q=燃气",
+        "search, 2 characters few wrote (狗叫)": "/orders?q=狗叫",
+        "search, 2 characters + grid + dates": f"/orders?q=漏水&grid={grid_one}&from={year}-01-01&to={year}-03-31",
     }
     ok = True
     async with httpx.AsyncClient(transport=transport, base_url=SITE) as client:

@@ -30,6 +30,9 @@ OPEN_ORDER = text("state IN ('new', 'assigned', 'accepted', 'resolved')")
 RATING_EVENT = text("kind IN ('rated', 'reopened')")
 # Indexes that exist on PostgreSQL only (ddl_if): comparing the models with a SQLite schema leaves them out.
 POSTGRESQL_ONLY_INDEXES = frozenset({"ix_work_orders_text_trgm"})
+# Indexes on an expression, made by their migration only (autogenerate cannot compare them): PostgreSQL's
+# index of the text's bigrams for two-character searches (migration 0020).
+MIGRATION_ONLY_INDEXES = frozenset({"ix_work_orders_text_bigrams"})
 
 
 class WorkOrderRow(Base):
