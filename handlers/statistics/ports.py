@@ -121,6 +121,12 @@ class OrderFilter:
     grid_id: int | None = None
     assignee_id: int | None = None
     states: tuple[str, ...] = field(default=())
+    # The desk's order list's other filters, so an export holds what the list shows: its search (order
+    # number, phone, resident name or words of the text), orders late at `late_at`, 督办, green channel.
+    search: str = ""
+    late_at: datetime | None = None
+    supervised: bool = False
+    green_channel: bool = False
 
 
 class StatisticsRepository(Protocol):

@@ -172,3 +172,33 @@ async def test_the_order_list_exports_what_it_shows(rolled: Desk) -> None:
     assert len(lines) - 1 == listed
     await rolled.login("钱芳")  # a grid member: no statistics, no export link
     assert "/dashboard/orders.csv" not in (await rolled.client.get("/orders")).text
+
+
+async def test_an_export_holds_what_a_searched_or_ticked_list_shows(rolled: Desk) -> None:
+    import csv
+    import io
+
+    await rolled.login("陈主任")
+    everything = (await rolled.client.get("/orders")).text
+    summaries = re.findall(r'<span class="summary">([^<]+)</span>', everything)
+    word = unescape(summaries[0])[:3]  # words of an order's text: some orders have them, not all
+    narrowed = 0
+    for params in (
+        {"q": word},
+        {"overdue": "1"},
+        {"supervised": "1"},
+        {"green": "1"},
+        {"q": word, "state": "open"},
+    ):
+        page = await rolled.client.get("/orders", params=params)
+        listed = page.text.count('class="order-line"')
+        link = re.search(r'href="(/dashboard/orders\.csv\?[^"]+)"', page.text)
+        assert link is not None
+        exported = await rolled.client.get(unescape(link[1]))
+        lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+        assert len(lines) - 1 == listed, params
+        narrowed += 0 < listed < ALL_ORDERS
+    assert narrowed >= 2  # the filters really narrowed what both show
+    audits = [r for r in await rolled.audit_rows() if r.record == "orders:csv"]
+    assert "search" in audits[0].fields
+    assert word not in " ".join(audits[0].fields)  # what was searched for is not recorded

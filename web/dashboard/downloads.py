@@ -34,7 +34,8 @@ Writer = Callable[[UnitOfWork, Path], Awaitable[object]]
 
 
 def _selection(request: Request, view: View) -> OrderFilter:
-    """The order list's filters (category, compound, grid, assignee, state, from/to) within the viewer's scope."""
+    """The order list's filters (category, compound, grid, assignee, state, from/to, search, overdue, 督办,
+    green channel) within the viewer's scope: the file holds what the list shows."""
     q = request.query_params
     start, end = day_range(view.first, view.last, view.now.tzinfo or desk(request).zone)
     states: list[str] = []
@@ -51,6 +52,10 @@ def _selection(request: Request, view: View) -> OrderFilter:
         grid_id=view.grid_id,
         assignee_id=int_field(q.get("assignee")),
         states=tuple(states),
+        search=(q.get("q") or "").strip()[:100],  # as the list reads it (web/orders.py)
+        late_at=view.now if q.get("overdue") == "1" else None,
+        supervised=q.get("supervised") == "1",
+        green_channel=q.get("green") == "1",
     )
 
 
@@ -88,6 +93,8 @@ async def orders_file(request: Request) -> Response:
         return render(request, "not_found.html", viewer, status=404)
     stem = f"工单_{view.first.isoformat()}_{view.last.isoformat()}"
     fields = ["order.text", "order.resolution_note", f"from:{view.first}", f"to:{view.last}"]
+    if selection.search:  # what was searched for is personal data: only that there was a search
+        fields.append("search")
     if view.grid_id is not None:
         fields.append(f"grid:{view.grid_id}")
 

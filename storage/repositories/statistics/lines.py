@@ -17,6 +17,8 @@ from sqlalchemy.orm import aliased
 from handlers.statistics.ports import OrderFilter, OrderLine
 from storage.models import CompoundRow, GridRow, OrderEventRow, PersonRow, WorkOrderRow
 from storage.models.statistics import StatsLateOrderRow
+from storage.repositories.desk_orders import resident_ids_named, search_orders
+from storage.repositories.workorders import _late
 
 _LIST_LIMIT = 5000  # a report's list is read by people: beyond this it is a filter's job (the export)
 
@@ -179,6 +181,16 @@ async def export_lines(session: AsyncSession, selection: OrderFilter) -> AsyncIt
         query = query.where(o.assignee_id == selection.assignee_id)
     if selection.states:
         query = query.where(o.state.in_(list(selection.states)))
+    if selection.late_at is not None:
+        query = query.where(_late(selection.late_at))
+    if selection.supervised:
+        query = query.where(o.supervised.is_(True))
+    if selection.green_channel:
+        query = query.where(o.green_channel != "")
+    if selection.search.strip():
+        # The list's own search, so the file holds the orders it shows (no bigram index: a file is a scan).
+        named = await resident_ids_named(session, selection.search)
+        query = search_orders(query, selection.search, named, bigrams=False)
     after: tuple[datetime, int] | None = None
     while True:
         page_query = query
