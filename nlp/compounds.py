@@ -55,8 +55,9 @@ class CompoundNames:
             for name in (canonical, *aliases):
                 if name and name.strip():
                     names.append((fold(name.strip()), canonical))
-        # Longest first so "宝山丽湾" is taken before its alias "丽湾" can match inside it.
-        self._names = sorted(set(names), key=lambda nc: len(nc[0]), reverse=True)
+        # Longest first so "宝山丽湾" is taken before its alias "丽湾" can match inside it; names of one length
+        # in the community file's order (a set's order would follow the process's hash seed).
+        self._names = sorted(dict.fromkeys(names), key=lambda nc: len(nc[0]), reverse=True)
         # Any name at all? One regex pass instead of a find per name, for most messages.
         self._any_name = (
             re.compile("|".join(re.escape(n) for n in sorted({n for n, _ in self._names}))) if names else None

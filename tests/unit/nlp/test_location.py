@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from nlp import Location
@@ -114,3 +116,26 @@ def test_messy_location_forms(text: str, expected: Location) -> None:
 )
 def test_tolerant_forms_never_invent_a_compound(text: str) -> None:
     assert EXTRACT(text).compound is None
+
+
+def test_names_of_one_length_keep_the_community_files_order_whatever_the_hash_seed() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "from nlp.compounds import CompoundNames;"
+        "print(CompoundNames({'森源华府': ['森源'], '滨河花园': ['滨河'], '阳光上城': ['阳光'],"
+        " '兴泰小区': ['兴泰'], '南通新区': ['南通'], '宝山丽湾': ['丽湾']})._names)"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in range(1, 6)
+    }
+    assert len(seen) == 1
+    assert seen.pop().startswith("[('森源华府', '森源华府'), ('滨河花园', '滨河花园')")
