@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, false, func, literal, or_, select, tuple_
-from sqlalchemy import text as text_sql
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -214,11 +213,15 @@ class SqlDeskOrderQueries:
         # LIMIT 1 keeps the plan's cost low: a costly plan is compiled by the JIT even for EXPLAIN (~30 ms).
         probe = select(literal(1)).select_from(WorkOrderRow).where(_has_bigram(word)).limit(1)
         compiled = probe.compile(self._session.get_bind(), compile_kwargs={"literal_binds": True})
-        plan = await self._session.scalar(text_sql(f"EXPLAIN (FORMAT JSON) {compiled}"))
+        # Sent as it is (exec_driver_sql): text() would read a ":a" in the searched word as a parameter.
+        connection = await self._session.connection()
+        plan = (await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar_one()
         found = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plans"][0]["Plan Rows"]
-        orders = await self._session.scalar(
-            text_sql("SELECT reltuples FROM pg_class WHERE oid = to_regclass('work_orders')")
-        )
+        orders = (
+            await connection.exec_driver_sql(
+                "SELECT reltuples FROM pg_class WHERE oid = to_regclass('work_orders')"
+            )
+        ).scalar_one_or_none()
         return bool(found <= COMMON_WORD_SHARE * max(float(orders or 0), 1.0))
 
     async def _named(self, search: str) -> list[int]:
