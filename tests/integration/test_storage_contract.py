@@ -277,7 +277,8 @@ async def test_desk_pages_go_newest_first_and_search_by_name_or_words(
         assert [line.summary for line in by_words.lines] == ["水管漏水了"]
         by_name = await queries.page(everyone, OrderFilter(search=resident.name), clock.now())
         assert len(by_name.lines) == 5
-        for odd in ("%", "_", "x' OR '1'='1", "x'", "%_", ":a", "\\'"):  # written into the SQL: escaped, never a wildcard
+        # written into the SQL: escaped, never a wildcard, never a bind parameter
+        for odd in ("%", "_", "x' OR '1'='1", "x'", "%_", ":a", "\\'"):
             assert (await queries.page(everyone, OrderFilter(search=odd), clock.now())).lines == []
         # two characters: on PostgreSQL also asked of the text's bigrams (migration 0020), same answers
         for word, found in (("坏了", ["门禁坏了", "楼道灯坏了"]), ("灯坏", ["楼道灯坏了"]), ("燃气", [])):
