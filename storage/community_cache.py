@@ -88,8 +88,12 @@ class Snapshot:
             self.people_by_role[role] = tuple(p for p in self.people if role in p.roles)
 
 
+# Built once: every update reads the version, and building a statement costs more CPU than running it.
+_VERSION = select(CommunityVersionRow.version).where(CommunityVersionRow.id == 1)
+
+
 async def read_version(session: AsyncSession) -> int:
-    version = await session.scalar(select(CommunityVersionRow.version).where(CommunityVersionRow.id == 1))
+    version = await session.scalar(_VERSION)
     return int(version or 0)
 
 

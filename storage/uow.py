@@ -30,6 +30,18 @@ from storage.repositories.workorders import SqlWorkOrderRepository
 _CHAT_LOCK_SPACE = 1 << 52
 
 
+# PostgreSQL's statements of every update, built once.
+_LOCK_CHAT = text(
+    "SELECT (SELECT version FROM community_version WHERE id = 1) FROM (SELECT pg_advisory_xact_lock(:key)) AS locked"
+)
+_LOCK_CHAT_AND_SEE = text(
+    "WITH locked AS (SELECT pg_advisory_xact_lock(:lock)) "
+    "INSERT INTO inbound_seen (key, seen_at) SELECT :key, :now FROM locked "
+    "ON CONFLICT DO NOTHING "
+    "RETURNING (SELECT version FROM community_version WHERE id = 1)"
+)
+
+
 class SqlUnitOfWork:
     def __init__(
         self,
@@ -74,13 +86,7 @@ class SqlUnitOfWork:
         # state must not be read by one while the other changes it. SQLite: one writer at a time already.
         # The same round trip reads the community's version (storage/community_cache.py).
         if self.session.get_bind().dialect.name == "postgresql":
-            version = await self.session.scalar(
-                text(
-                    "SELECT (SELECT version FROM community_version WHERE id = 1) "
-                    "FROM (SELECT pg_advisory_xact_lock(:key)) AS locked"
-                ),
-                {"key": _CHAT_LOCK_SPACE + chat_id},
-            )
+            version = await self.session.scalar(_LOCK_CHAT, {"key": _CHAT_LOCK_SPACE + chat_id})
             self.community.saw_version(int(version or 0))
 
     async def begin_update(self, chat_id: int, dedupe_key: str | None) -> bool:
@@ -92,12 +98,7 @@ class SqlUnitOfWork:
         # The lock is taken before the row is written; the next statements' snapshots see what the
         # chat's previous transaction committed. A second handling of the key finds it (conflict: no row).
         seen = await self.session.execute(
-            text(
-                "WITH locked AS (SELECT pg_advisory_xact_lock(:lock)) "
-                "INSERT INTO inbound_seen (key, seen_at) SELECT :key, :now FROM locked "
-                "ON CONFLICT DO NOTHING "
-                "RETURNING (SELECT version FROM community_version WHERE id = 1)"
-            ),
+            _LOCK_CHAT_AND_SEE,
             {"lock": _CHAT_LOCK_SPACE + chat_id, "key": dedupe_key, "now": self._clock.now()},
         )
         row = seen.first()

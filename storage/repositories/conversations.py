@@ -3,13 +3,15 @@ steps and the inbound dedupe ledger."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ports import Clock, Conversation
 from storage.chat_rows import ChatRows
 from storage.models import ConversationRow, InboundRow, MessageLinkRow
-from storage.upsert import insert_for
+from storage.upsert import INSERTS, insert_for
 
 
 class SqlMessageLinkRepository:
@@ -78,10 +80,20 @@ class SqlInboundLedger:
         self._clock = clock
 
     async def first_time(self, key: str) -> bool:
-        stmt = (
-            insert_for(self._session, InboundRow.__table__)
-            .values(key=key, seen_at=self._clock.now())
-            .on_conflict_do_nothing()
-            .returning(InboundRow.__table__.c.key)
-        )
-        return (await self._session.execute(stmt)).first() is not None
+        stmt = _FIRST_TIME[self._session.get_bind().dialect.name]
+        found = await self._session.execute(stmt, {"p_key": key, "p_seen_at": self._clock.now()})
+        return found.first() is not None
+
+
+def _first_time(insert: Any) -> Any:
+    table = InboundRow.__table__
+    return (
+        insert(table)
+        .values(key=bindparam("p_key"), seen_at=bindparam("p_seen_at"))
+        .on_conflict_do_nothing()
+        .returning(table.c.key)
+    )
+
+
+# Built once per dialect: every update runs it, and building it cost more CPU than running it.
+_FIRST_TIME = {name: _first_time(insert) for name, insert in INSERTS.items()}

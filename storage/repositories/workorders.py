@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, Text, and_, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, Select, Table, Text, and_, bindparam, func, insert, literal, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +29,7 @@ from storage.models import (
     ResidentRow,
     WorkOrderRow,
 )
-from storage.upsert import insert_for
+from storage.upsert import INSERTS
 
 
 def _order(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
@@ -72,6 +72,14 @@ def _order(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
 
 
 _OPEN_STATES = [s.value for s in OrderState if s.is_open]
+# Built once (every report asks it): building a statement costs more CPU than running it.
+_OPENED_BY = (
+    select(func.count())
+    .select_from(WorkOrderRow)
+    .where(
+        WorkOrderRow.resident_id == bindparam("resident_id"), WorkOrderRow.created_at >= bindparam("since")
+    )
+)
 
 
 def _in_literals(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
@@ -107,6 +115,51 @@ def _select_orders() -> _OrderQuery:
     )
 
 
+# Statements every report runs, built once (per dialect where the SQL differs): building one cost more CPU
+# than running it.
+
+
+def _next_number(insert: Any) -> Any:
+    table = OrderCounterRow.__table__
+    return (
+        insert(table)
+        .values(day=bindparam("p_day"), value=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"value": table.c.value + 1})
+        .returning(table.c.value)
+    )
+
+
+_NEXT_NUMBER = {name: _next_number(insert) for name, insert in INSERTS.items()}
+
+
+def _similar_open(*where: ColumnElement[bool]) -> _OrderQuery:
+    return (
+        _select_orders()
+        .where(
+            WorkOrderRow.state.in_(_OPEN_STATES),
+            WorkOrderRow.category == bindparam("p_category"),
+            WorkOrderRow.created_at >= bindparam("p_since"),
+            *where,
+        )
+        .order_by(WorkOrderRow.id)
+        .limit(5)
+    )
+
+
+_SIMILAR_IN_BUILDING = _similar_open(WorkOrderRow.building_id == bindparam("p_building"))
+_SIMILAR_IN_COMPOUND = _similar_open(
+    WorkOrderRow.compound_id == bindparam("p_compound"), WorkOrderRow.building_id.is_(None)
+)
+_OPEN_COUNT_BY_ASSIGNEE = (
+    select(WorkOrderRow.assignee_id, func.count())
+    .where(
+        WorkOrderRow.assignee_id.in_(bindparam("p_people", expanding=True)),
+        WorkOrderRow.state.in_(_OPEN_STATES),
+    )
+    .group_by(WorkOrderRow.assignee_id)
+)
+
+
 class SqlWorkOrderRepository:
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._session = session
@@ -114,14 +167,8 @@ class SqlWorkOrderRepository:
 
     async def next_number(self, day: str) -> int:
         # One atomic statement: concurrent processes never get the same number.
-        table = OrderCounterRow.__table__
-        stmt = (
-            insert_for(self._session, table)
-            .values(day=day, value=1)
-            .on_conflict_do_update(index_elements=["day"], set_={"value": table.c.value + 1})
-            .returning(table.c.value)
-        )
-        value = (await self._session.execute(stmt)).scalar_one()
+        stmt = _NEXT_NUMBER[self._session.get_bind().dialect.name]
+        value = (await self._session.execute(stmt, {"p_day": day})).scalar_one()
         return int(value)
 
     def _load(self, row: WorkOrderRow, compound_name: str | None, resident_chat_id: int | None) -> WorkOrder:
@@ -135,9 +182,9 @@ class SqlWorkOrderRepository:
         order.resident_chat_id = resident_chat_id or 0
         return order
 
-    async def _orders(self, query: _OrderQuery) -> list[WorkOrder]:
+    async def _orders(self, query: _OrderQuery, params: dict[str, Any] | None = None) -> list[WorkOrder]:
         """Run `query` (from `_select_orders`): each order with its compound's name and resident's chat."""
-        result = await self._session.execute(query)
+        result = await self._session.execute(query, params)
         return [self._load(row, compound, chat) for row, compound, chat in result]
 
     async def add(self, order: WorkOrder) -> WorkOrder:
@@ -220,11 +267,7 @@ class SqlWorkOrderRepository:
 
     async def opened_by(self, resident_id: int, since: datetime) -> int:
         # ix_work_orders_resident_created answers it from the index alone.
-        count = await self._session.scalar(
-            select(func.count())
-            .select_from(WorkOrderRow)
-            .where(WorkOrderRow.resident_id == resident_id, WorkOrderRow.created_at >= since)
-        )
+        count = await self._session.scalar(_OPENED_BY, {"resident_id": resident_id, "since": since})
         return int(count or 0)
 
     async def open_orders(
@@ -270,16 +313,11 @@ class SqlWorkOrderRepository:
     ) -> list[WorkOrder]:
         if building_id is None and compound_id is None:
             return []
-        query = _select_orders().where(
-            WorkOrderRow.state.in_(_OPEN_STATES),
-            WorkOrderRow.category == category.value,
-            WorkOrderRow.created_at >= since,
-        )
+        params = {"p_category": category.value, "p_since": since}
         if building_id is not None:
-            query = query.where(WorkOrderRow.building_id == building_id)
-        else:  # a public space of the compound: no building named
-            query = query.where(WorkOrderRow.compound_id == compound_id, WorkOrderRow.building_id.is_(None))
-        return await self._orders(query.order_by(WorkOrderRow.id).limit(5))
+            return await self._orders(_SIMILAR_IN_BUILDING, params | {"p_building": building_id})
+        # a public space of the compound: no building named
+        return await self._orders(_SIMILAR_IN_COMPOUND, params | {"p_compound": compound_id})
 
     async def claim_due(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
         query = (
@@ -342,12 +380,7 @@ class SqlWorkOrderRepository:
     async def open_count_by_assignee(self, person_ids: list[int]) -> dict[int, int]:
         if not person_ids:
             return {}
-        open_states = [s.value for s in OrderState if s.is_open]
-        rows = await self._session.execute(
-            select(WorkOrderRow.assignee_id, func.count())
-            .where(WorkOrderRow.assignee_id.in_(person_ids), WorkOrderRow.state.in_(open_states))
-            .group_by(WorkOrderRow.assignee_id)
-        )
+        rows = await self._session.execute(_OPEN_COUNT_BY_ASSIGNEE, {"p_people": person_ids})
         return {int(pid): int(n) for pid, n in rows if pid is not None}
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.database import make_session_factory
@@ -16,8 +17,11 @@ from storage.models import (
     BroadcastDeliveryRow,
     BroadcastRow,
     BroadcastRunRow,
+    MessageLinkRow,
     OutboxRow,
+    ResidentRow,
     UnreachableChatRow,
+    WorkOrderRow,
 )
 from storage.queues.broadcasts import SqlDeliveryQueue
 from storage.queues.leases import DeliveryOutcome, LeaseQueue
@@ -145,3 +149,66 @@ async def test_a_renewed_lease_is_not_taken_over(database: Database, clock: Fake
     await queue.renew("waiting")
     assert await queue.release_stale(LEASE) == 0
     assert await queue.mark_sent(item, 7)
+
+
+async def test_replies_marked_sent_together_keep_each_its_own_message_and_link(
+    database: Database, clock: FakeClock
+) -> None:
+    """One pass marks several replies (storage/queues/sent.py, statements built once per shape): each row
+    gets its own message id, each reply about an order its link, and a row whose lease was lost is told."""
+    factory = make_session_factory(database.engine)
+    async with factory() as session, session.begin():
+        resident = ResidentRow(chat_id=900, name="居民")
+        session.add(resident)
+        await session.flush()
+        order = WorkOrderRow(
+            number="GD20261203-0001",
+            resident_id=resident.id,
+            text="楼道灯坏了",
+            category="repair",
+            priority="normal",
+            state="new",
+            created_at=clock.now(),
+            updated_at=clock.now(),
+        )
+        session.add(order)
+        await session.flush()
+        session.add_all(
+            OutboxRow(chat_id=chat, payload={"text": "好的"}, order_id=order.id, created_at=clock.now())
+            for chat in (201, 202, 203)
+        )
+        session.add(OutboxRow(chat_id=204, payload={"text": "收到"}, created_at=clock.now()))
+    queue = SqlOutboxQueue(factory, clock)
+    claimed = {item.chat_id: item for item in await queue.claim(10, owner="s1")}
+    lost = claimed[203]
+    async with factory() as session, session.begin():  # its lease ran out and another sender took it
+        taken = await session.get(OutboxRow, lost.id)
+        assert taken is not None
+        taken.claimed_by = "s2"
+    for shape in range(2):  # the second pass reuses the statements the first one built
+        sent = [(claimed[201], 11 + shape), (claimed[202], None), (lost, 13), (claimed[204], 14)]
+        assert await queue.record_sent(sent) == {lost.id}
+        rows = {chat: await _row(queue, item.id) for chat, item in claimed.items()}
+        assert {chat: (row.status, row.message_id) for chat, row in rows.items()} == {
+            201: ("sent", 11 + shape),
+            202: ("sent", None),
+            203: ("sending", None),  # s2's to send now
+            204: ("sent", 14),
+        }
+        if shape == 0:  # marked once: the next pass finds them sent and leaves them as they are
+            async with factory() as session:
+                links = (await session.scalars(select(MessageLinkRow))).all()
+            # 203's message did go out (its row is s2's now): a reply to it still finds the order
+            assert sorted((link.chat_id, link.message_id, link.order_id) for link in links) == [
+                (201, 11, order.id),
+                (203, 13, order.id),
+            ]
+            await _back_to_sending(factory, [claimed[201].id, claimed[202].id, claimed[204].id])
+
+
+async def _back_to_sending(factory: async_sessionmaker[AsyncSession], ids: list[int]) -> None:
+    async with factory() as session, session.begin():
+        for row_id in ids:
+            row = await session.get(OutboxRow, row_id)
+            assert row is not None
+            row.status, row.message_id = "sending", None
