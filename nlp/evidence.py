@@ -4,7 +4,9 @@ pieces of evidence logic shared with the reference implementation in the tests."
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import NamedTuple
 
 from nlp.rules import Settings
 from nlp.scope import Units
@@ -12,9 +14,13 @@ from nlp.scope import Units
 # A hit is (literal, start).
 _Hit = tuple[str, int]
 
+# Read-only, so one empty mapping can be every evidence-free message's default.
+_NONE: Mapping[str, float] = MappingProxyType({})
 
-@dataclass(frozen=True)
-class Scores:
+
+# Scores and Decision are built once per message: NamedTuples, as a frozen dataclass's __init__ (one
+# object.__setattr__ call per field) costs several times as much. Both are internal to nlp/.
+class Scores(NamedTuple):
     """Per-label evidence for one message, labels in precedence order."""
 
     scores: tuple[tuple[str, float], ...]
@@ -22,12 +28,11 @@ class Scores:
     # Labels with an override or `certain` threshold and some evidence -> the score of their firm
     # evidence alone (no sound-alike, nothing a polarity cue governs) and of their steady evidence
     # (nothing a polarity cue lowers): only steady evidence can win outright by the override.
-    firm: dict[str, float] = field(default_factory=dict)
-    steady: dict[str, float] = field(default_factory=dict)
+    firm: Mapping[str, float] = _NONE
+    steady: Mapping[str, float] = _NONE
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     label: str | None  # None: unknown (nothing matched, or too close to call)
     candidates: tuple[str, ...]  # labels worth offering the resident, best first
     confidence: float
@@ -49,38 +54,42 @@ _NO_DECISION = Decision(None, (), 0.0)
 
 def decide(scores: Scores, settings: Settings, precedence: Mapping[str, int]) -> Decision:
     """Pick the winning label, or None when there is no or no clear winner."""
-    override = tuple((settings.override or {}).items())
-    positive = [(name, s) for name, s in scores.scores if s > 0]
-    if not positive:
+    # The labels with evidence -> their scores, in precedence order: one dict serves the total, the
+    # override look-ups and the alerts (this runs on every message).
+    values = {name: s for name, s in scores.scores if s > 0}
+    if not values:
         return _NO_DECISION
-    total = sum(s for _, s in positive)
-    if override:
-        values = dict(positive)
-        for name, threshold in override:
-            value = values.get(name, 0.0)
-            # Lowered evidence (the past, hearsay, paperwork) competes like any other, never wins outright.
-            if scores.steady.get(name, value) >= threshold:
-                return Decision(name, (name,), round(value / total, 3))
-    ranked = positive if len(positive) == 1 else sorted(positive, key=lambda kv: (-kv[1], precedence[kv[0]]))
+    total = sum(values.values())
+    override = settings.override or _NONE
+    for name, threshold in override.items():
+        value = values.get(name, 0.0)
+        # Lowered evidence (the past, hearsay, paperwork) competes like any other, never wins outright.
+        if scores.steady.get(name, value) >= threshold:
+            return Decision(name, (name,), round(value / total, 3))
+    if len(values) == 1:  # the common case: nothing to rank, nothing close
+        ranked = list(values.items())
+    else:
+        ranked = sorted(values.items(), key=lambda kv: (-kv[1], precedence[kv[0]]))
     best_name, best = ranked[0]
     confidence = round(best / total, 3)
     if best < settings.min_score:
-        return Decision(None, _with_alerts(tuple(n for n, _ in ranked), positive, override), confidence)
+        return Decision(None, _with_alerts(tuple(n for n, _ in ranked), values, override), confidence)
+    if len(ranked) == 1:
+        return Decision(best_name, (best_name,), confidence)
     # With margin 0 exact ties go to the earlier category (precedence) instead of unknown.
     close = (best_name, *(n for n, s in ranked[1:] if best - s < settings.ambiguity_margin))
     if len(close) > 1:
-        return Decision(None, _with_alerts(close, positive, override), confidence)
+        return Decision(None, _with_alerts(close, values, override), confidence)
     return Decision(best_name, (best_name,), confidence)
 
 
 def _with_alerts(
-    candidates: tuple[str, ...], positive: list[tuple[str, float]], override: tuple[tuple[str, float], ...]
+    candidates: tuple[str, ...], values: Mapping[str, float], override: Mapping[str, float]
 ) -> tuple[str, ...]:
     """Safety net for unknown results: an override label (emergency) with at least half of its
     override score is offered first, even when it was not among the close candidates, so the
     resident sees the emergency button and the result carries its priority."""
-    values = dict(positive)
-    alerts = [name for name, threshold in override if values.get(name, 0.0) >= threshold / 2]
+    alerts = [name for name, threshold in override.items() if values.get(name, 0.0) >= threshold / 2]
     if not alerts:
         return candidates
     return (*alerts, *(c for c in candidates if c not in alerts))

@@ -192,9 +192,18 @@ class Polarity:
 
 
 def _alternation(words: Collection[str]) -> re.Pattern[str] | None:
+    """A pattern matching the longest of `words` at the leftmost place.
+
+    The words are grouped by their first character, longest first within a group (没(?:有人|有|)):
+    the regex engine tries the alternatives of a branch one by one at each place, so it reads one per
+    first character instead of one per word, about half the cost with the polarity cues; the matches
+    are those of the plain longest-first alternation."""
     if not words:
         return None
-    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    rests: dict[str, list[str]] = {}
+    for word in sorted(words, key=len, reverse=True):
+        rests.setdefault(word[0], []).append(re.escape(word[1:]))
+    return re.compile("|".join(f"{re.escape(first)}(?:{'|'.join(rest)})" for first, rest in rests.items()))
 
 
 def factor_at(spans: Sequence[Span], pos: int) -> float:

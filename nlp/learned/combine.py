@@ -20,13 +20,14 @@ and the evaluation, so what is measured is what runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nlp.learned.model import Policy, Vote
 
 
-@dataclass(frozen=True)
-class RulesView:
+# RulesView and Outcome are built once per message: NamedTuples, as a frozen dataclass's __init__ (one
+# object.__setattr__ call per field) costs several times as much.
+class RulesView(NamedTuple):
     """What the combination needs to know of the rules' result."""
 
     label: str | None  # None: unknown
@@ -34,8 +35,7 @@ class RulesView:
     emergency: bool  # the rules already see an emergency: as the category, a candidate or a level
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     label: str | None  # None: unknown
     decided: bool  # the model's vote chose `label` (the rules did not)
     raised: bool  # the model flags a possible emergency the rules did not see

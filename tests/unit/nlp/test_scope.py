@@ -3,10 +3,13 @@ a caller's story, whole words, and how sure an emergency is. Fresh sentences, no
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
 from nlp import Category, EmergencyLevel, RuleClassifier
-from nlp.scope import Units, parse_polarity
+from nlp.scope import Units, _alternation, parse_polarity
 
 
 @pytest.mark.parametrize(
@@ -127,3 +130,14 @@ def test_cues_inside_keywords_are_found_as_a_plain_search_finds_them() -> None:
         plain = sorted(w for w in words if any(cue in w[1:] for cue in cues))
         assert polarity.around(words).neutral == (*polarity.neutral, *plain)
     assert len(polarity.around(odd).neutral) > len(polarity.neutral) + len(cues)  # the check can fail
+
+
+def test_the_grouped_alternation_matches_as_the_plain_longest_first_one() -> None:
+    rng = random.Random(7)
+    words = {"没", "没有", "没有人", "不", "不是", "有人", "人说", "a.b", "a", "听说", "说"}
+    plain = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    grouped = _alternation(words)
+    assert grouped is not None
+    for _ in range(2000):
+        text = "".join(rng.choices("没有人不是说听a.bx", k=rng.randint(0, 12)))
+        assert [m.span() for m in grouped.finditer(text)] == [m.span() for m in plain.finditer(text)], text
