@@ -13,6 +13,4 @@ INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.ins
 
 def insert_for(session: AsyncSession, table: Any) -> Any:
     """The dialect's INSERT construct, which has on_conflict_do_update / on_conflict_do_nothing."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return INSERTS.get(session.get_bind().dialect.name, sqlite.insert)(table)

@@ -77,7 +77,7 @@ _OPENED_BY = (
     select(func.count())
     .select_from(WorkOrderRow)
     .where(
-        WorkOrderRow.resident_id == bindparam("resident_id"), WorkOrderRow.created_at >= bindparam("since")
+        WorkOrderRow.resident_id == bindparam("p_resident"), WorkOrderRow.created_at >= bindparam("p_since")
     )
 )
 
@@ -267,7 +267,7 @@ class SqlWorkOrderRepository:
 
     async def opened_by(self, resident_id: int, since: datetime) -> int:
         # ix_work_orders_resident_created answers it from the index alone.
-        count = await self._session.scalar(_OPENED_BY, {"resident_id": resident_id, "since": since})
+        count = await self._session.scalar(_OPENED_BY, {"p_resident": resident_id, "p_since": since})
         return int(count or 0)
 
     async def open_orders(
