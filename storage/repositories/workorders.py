@@ -72,14 +72,6 @@ def _order(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
 
 
 _OPEN_STATES = [s.value for s in OrderState if s.is_open]
-# Built once (every report asks it): building a statement costs more CPU than running it.
-_OPENED_BY = (
-    select(func.count())
-    .select_from(WorkOrderRow)
-    .where(
-        WorkOrderRow.resident_id == bindparam("p_resident"), WorkOrderRow.created_at >= bindparam("p_since")
-    )
-)
 
 
 def _in_literals(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
@@ -130,6 +122,14 @@ def _next_number(insert: Any) -> Any:
 
 
 _NEXT_NUMBER = {name: _next_number(insert) for name, insert in INSERTS.items()}
+# ix_work_orders_resident_created answers it from the index alone.
+_OPENED_BY = (
+    select(func.count())
+    .select_from(WorkOrderRow)
+    .where(
+        WorkOrderRow.resident_id == bindparam("p_resident"), WorkOrderRow.created_at >= bindparam("p_since")
+    )
+)
 
 
 def _similar_open(*where: ColumnElement[bool]) -> _OrderQuery:
@@ -266,7 +266,6 @@ class SqlWorkOrderRepository:
         )
 
     async def opened_by(self, resident_id: int, since: datetime) -> int:
-        # ix_work_orders_resident_created answers it from the index alone.
         count = await self._session.scalar(_OPENED_BY, {"p_resident": resident_id, "p_since": since})
         return int(count or 0)
 
