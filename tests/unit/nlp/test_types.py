@@ -38,40 +38,27 @@ def test_the_written_init_keeps_frozen_dataclass_behaviour() -> None:
         a.category = Category.OTHER  # type: ignore[misc]
 
 
-def test_the_written_init_stores_every_field_on_the_instance() -> None:
-    # Non-default values for every field, each read back from the instance's own dict: a field the written
-    # __init__ forgot would otherwise still read as its class-level default.
-    vote = ModelVote(Category.FRAUD, 0.7, ((Category.OTHER, 0.2),), 0.3, True, True, True, Category.REPAIR)
-    assert vars(vote) == {f.name: getattr(vote, f.name) for f in dataclasses.fields(ModelVote)}
-    assert [getattr(vote, f.name) for f in dataclasses.fields(ModelVote)] == [
-        Category.FRAUD,
-        0.7,
-        ((Category.OTHER, 0.2),),
-        0.3,
-        True,
-        True,
-        True,
-        Category.REPAIR,
-    ]
-    where = Location("宝山花园", "7", "2", "501")
-    result = Classification(
-        Category.EMERGENCY,
-        Priority.URGENT,
-        where,
-        ("着火",),
-        0.9,
-        (Category.EMERGENCY,),
-        EmergencyLevel.CERTAIN,
-        vote,
-    )
-    assert list(vars(result)) == [f.name for f in dataclasses.fields(Classification)]
-    assert [getattr(result, f.name) for f in dataclasses.fields(Classification)] == [
-        Category.EMERGENCY,
-        Priority.URGENT,
-        where,
-        ("着火",),
-        0.9,
-        (Category.EMERGENCY,),
-        EmergencyLevel.CERTAIN,
-        vote,
-    ]
+@pytest.mark.parametrize(
+    ("cls", "values"),
+    [
+        (ModelVote, (Category.FRAUD, 0.7, ((Category.OTHER, 0.2),), 0.3, True, True, True, Category.REPAIR)),
+        (
+            Classification,
+            (
+                Category.EMERGENCY,
+                Priority.URGENT,
+                Location("宝山花园", "7", "2", "501"),
+                ("着火",),
+                0.9,
+                (Category.EMERGENCY,),
+                EmergencyLevel.CERTAIN,
+                ModelVote(Category.EMERGENCY, 0.8),
+            ),
+        ),
+    ],
+)
+def test_the_written_init_stores_every_field_on_the_instance(cls: type, values: tuple[object, ...]) -> None:
+    # A value other than the default for every field, read back from the instance's own dict: a field the
+    # written __init__ forgot would still read as its class-level default through getattr.
+    made = cls(*values)
+    assert vars(made) == {f.name: value for f, value in zip(dataclasses.fields(cls), values, strict=True)}
