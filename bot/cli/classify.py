@@ -11,8 +11,9 @@ person at a terminal) still sees each answer before it sends the next message.
 A long input is classified by worker processes, one per CPU (`--jobs`): a message or a short file is
 answered in the process itself and never starts a worker; from the first block of input big enough to
 share (or the second block, however small), the classifier, already built and warmed up (jieba's
-dictionary, the model's batch tables), is forked, so the workers share its tables and start instantly.
-Answers keep the input's order and are the same as one process gives.
+dictionary, the model's batch tables), is forked, so the workers share its tables and start instantly
+(bot/cli/workers.py: plain pipes, the answers come back as the bytes to write). Answers keep the input's
+order and are the same as one process gives.
 """
 
 from __future__ import annotations
@@ -24,16 +25,13 @@ import logging
 import math
 import os
 import select
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
-
-if TYPE_CHECKING:
-    from concurrent.futures import Executor, Future
+from typing import Any, BinaryIO, TextIO, cast
 
 import yaml
 
+from bot.cli.workers import ForkedWorkers
 from nlp import Classification, NlpError, RuleClassifier, load_classifier
 from nlp.classifier import DEFAULT_MODEL
 
@@ -245,12 +243,12 @@ def run(
     """
     if all_votes and classifier.second_opinion is not None:
         classifier.second_opinion.always = True
-    pool: Executor | None = None
-    pending: deque[Future[str]] = deque()
+    pool: ForkedWorkers | None = None
+    write_answer: Callable[[bytes], object] = print  # set when the workers start
 
     def flush() -> None:
-        while pending:
-            stdout.write(pending.popleft().result())
+        while pool is not None and pool.pending:
+            write_answer(pool.take())
         stdout.flush()
 
     def before_wait() -> None:
@@ -262,47 +260,49 @@ def run(
         for n, block in enumerate(input_blocks(stdin, before_wait)):
             if share and (n >= 1 or len(block) >= _SHARED):
                 pool, share = _workers(classifier, jobs), False
+                if pool is not None:
+                    write_answer = _byte_writer(stdout)
             if pool is None:
                 stdout.write(answer(classifier, block))
                 continue
             for at in range(0, len(block), _PIECE):
-                pending.append(pool.submit(_answer_in_worker, block[at : at + _PIECE]))
-            while len(pending) > 4 * jobs:  # bounded memory however long the input
-                stdout.write(pending.popleft().result())
+                pool.submit(block[at : at + _PIECE])
+            while pool.pending > 4 * jobs:  # bounded memory however long the input
+                write_answer(pool.take())
         flush()
-    finally:
+    except BaseException:
         if pool is not None:
-            # Waiting (for at most the pieces being classified): with wait=False, the interpreter's exit
-            # can race the pool's own closing and print "OSError: Bad file descriptor" (seen in bench-nlp).
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.close(kill=True)  # the answers still to come are of no use now
+        raise
+    if pool is not None:
+        pool.close()
 
 
-_worker_classifier: RuleClassifier | None = None
+def _byte_writer(stdout: TextIO) -> Callable[[bytes], object]:
+    """Where the workers' answers (UTF-8 bytes) go: straight into stdout's own buffer when it writes
+    UTF-8 (no decoding and encoding again of some 550 bytes a line), else decoded (a test's StringIO,
+    a terminal in another encoding)."""
+    binary = getattr(stdout, "buffer", None)
+    encoding = getattr(stdout, "encoding", None)
+    if binary is None or not encoding or codecs.lookup(encoding).name != "utf-8":
+        return lambda data: stdout.write(data.decode())
+    stdout.flush()  # what the text layer holds goes out first
+    return cast(Callable[[bytes], object], binary.write)
 
 
-def _adopt(classifier: RuleClassifier) -> None:
-    global _worker_classifier  # the one classifier of a worker process
-    _worker_classifier = classifier
-
-
-def _answer_in_worker(lines: list[str]) -> str:
-    assert _worker_classifier is not None
-    return answer(_worker_classifier, lines)
-
-
-def _workers(classifier: RuleClassifier, jobs: int) -> Executor | None:
+def _workers(classifier: RuleClassifier, jobs: int) -> ForkedWorkers | None:
     """`jobs` processes forked from this one, each holding `classifier` as built here (never pickled);
     None where processes cannot be forked (the caller then classifies alone)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not hasattr(os, "fork"):
         return None
     classifier.warm_up()  # jieba's dictionary, built once and shared by the workers
     if classifier.second_opinion is not None:
         classifier.second_opinion.model.warm_up_batches()  # numpy and the model's tables, likewise
-    context = multiprocessing.get_context("fork")
-    return ProcessPoolExecutor(jobs, mp_context=context, initializer=_adopt, initargs=(classifier,))
+
+    def work(lines: list[str]) -> bytes:
+        return answer(classifier, lines).encode()
+
+    return ForkedWorkers(work, jobs)
 
 
 class _Unparsed(Exception):
