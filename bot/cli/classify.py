@@ -48,6 +48,8 @@ _SHARED = 2 * _PIECE  # a first block of this many lines already goes to the wor
 # libyaml's loader when PyYAML was built with it (several times faster than the pure-Python one).
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder, not one per line as json.dumps would build
+# What `_ENCODER.encode` does with a str (json.encoder's C function), called without the method around it.
+_QUOTE: Callable[[str], str] = json.encoder.encode_basestring
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +153,7 @@ _TRUTH = {True: "true", False: "false"}
 
 
 def _string(value: str | None) -> str:
-    return "null" if value is None else _ENCODER.encode(value)
+    return "null" if value is None else _QUOTE(value)
 
 
 def _number(value: float) -> str:
@@ -180,7 +182,7 @@ def json_line(result: Classification) -> str:
             f'"emergency_probability": {_number(vote.emergency_probability)}, '
             f'"raised_emergency": {_TRUTH[vote.raised]}, "demoted_emergency": {_TRUTH[vote.demoted]}}}'
         )
-    keywords = ", ".join(map(_ENCODER.encode, result.keywords))
+    keywords = ", ".join(map(_QUOTE, result.keywords))
     return (
         f'{{"category": {q[result.category]}, "priority": {q[result.priority]}, '
         f'"location": {{"compound": {_string(loc.compound)}, "building": {_string(loc.building)}, '
