@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import ColumnElement, event, func, select, text, update
+from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import replies
@@ -38,6 +39,7 @@ MAX_STATEMENTS = {"postgresql": 12, "sqlite": 14}
 class Counted:
     statements: list[str] = field(default_factory=list)
     commits: int = 0
+    uncached: list[str] = field(default_factory=list)  # statements SQLAlchemy compiles at every execution
 
 
 @contextmanager
@@ -46,9 +48,13 @@ def counting(engine: AsyncEngine) -> Iterator[Counted]:
     for us, PostgreSQL's BEGIN is the driver's) and every commit."""
     counted = Counted()
 
-    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def on_statement(
+        _conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool
+    ) -> None:
         if not statement.startswith("BEGIN"):
             counted.statements.append(statement)
+        if context.compiled is not None and context.cache_hit is CacheStats.NO_CACHE_KEY:
+            counted.uncached.append(statement)
 
     def on_commit(_conn: Any) -> None:
         counted.commits += 1
@@ -125,6 +131,27 @@ async def test_a_report_costs_at_most_12_statements_and_one_commit_per_message_m
     # The handler's one commit, then each message's "sent" before the next goes out: a crash resends at
     # most one message (tests/e2e/test_crash.py). The replies were handed over: no claim transaction.
     assert counted.commits == 1 + 2, counted.commits
+
+
+async def test_no_statement_of_a_report_is_compiled_again_at_every_execution(
+    database: Database,
+    uow_factory: SqlUnitOfWorkFactory,
+    clock: FakeClock,
+    messenger: RecordingMessenger,
+    classifier: Classifier,
+) -> None:
+    """Compiling a statement cost more CPU than running it: every statement of a report, the "sent" and
+    message links of its replies included (carried by the next commit, or written alone), must have a key
+    in SQLAlchemy's compiled cache (a multi-row VALUES has none)."""
+    driver, sender = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings(), carry=True)
+    with counting(database.engine) as counted:
+        await driver.text(RESIDENT_CHEN, "楼道灯坏了")
+        await driver.text(RESIDENT_ZHANG, "垃圾堆了好几天没人清理")
+        await driver.text(RESIDENT_CHEN, "小区门口乱停车堵路")
+        await sender.settle()
+    assert len(driver.sent) == 6, [s.text for s in driver.sent]
+    assert any("message_links" in statement for statement in counted.statements)
+    assert counted.uncached == [], "\n".join(counted.uncached)
 
 
 async def test_a_running_bot_carries_the_last_sent_into_the_next_commit_two_commits_a_report(
