@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import ColumnElement, event, func, select, text, update
 from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 
 from bot.delivery import replies
 from bot.delivery.replies import OutboxSender
@@ -24,9 +25,10 @@ from handlers.messages import Reply
 from nlp.types import Classifier
 from storage.community_cache import read_version
 from storage.models import OutboxRow, PersonRow
+from storage.models.base import Base
 from storage.queues.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
-from tests.driver import LEADER_WANG, MEMBER_LI, RESIDENT_CHEN, RESIDENT_ZHANG, ChatDriver, Sent
+from tests.driver import LEADER_WANG, MEMBER_LI, NEWCOMER, RESIDENT_CHEN, RESIDENT_ZHANG, ChatDriver, Sent
 from tests.fakes import FakeClock
 from tests.integration.conftest import Database, RecordingMessenger
 
@@ -152,6 +154,41 @@ async def test_no_statement_of_a_report_is_compiled_again_at_every_execution(
     assert len(driver.sent) == 6, [s.text for s in driver.sent]
     assert any("message_links" in statement for statement in counted.statements)
     assert counted.uncached == [], "\n".join(counted.uncached)
+
+
+async def test_a_report_loads_no_mapped_object_and_flushes_nothing(
+    database: Database,
+    uow_factory: SqlUnitOfWorkFactory,
+    clock: FakeClock,
+    messenger: RecordingMessenger,
+    classifier: Classifier,
+) -> None:
+    """The report path reads plain rows and writes with its own statements: loading mapped objects and the
+    ORM's flush cost more CPU than the statements themselves. A registered resident's report, and a
+    newcomer's: the consent question, the press, the report going on."""
+    driver, _ = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings())
+    await driver.text(RESIDENT_CHEN, "楼道灯坏了")  # the process's first report loads the community
+    loaded: list[str] = []
+    flushes: list[int] = []
+
+    def on_load(target: Any, _context: Any) -> None:
+        loaded.append(type(target).__name__)
+
+    def on_flush(_session: Any, _flush_context: Any, _instances: Any) -> None:
+        flushes.append(1)
+
+    event.listen(Base, "load", on_load, propagate=True)
+    event.listen(Session, "before_flush", on_flush)
+    try:
+        await driver.text(RESIDENT_ZHANG, "垃圾堆了好几天没人清理")
+        await driver.text(NEWCOMER, "兴泰小区5号楼的楼道灯坏了", name="新来的")
+        await driver.press_button(NEWCOMER, "同意")
+    finally:
+        event.remove(Base, "load", on_load)
+        event.remove(Session, "before_flush", on_flush)
+    assert any("已为您生成工单" in s.text for s in driver.inbox(NEWCOMER)), [s.text for s in driver.sent]
+    assert loaded == []
+    assert flushes == []
 
 
 async def test_a_running_bot_carries_the_last_sent_into_the_next_commit_two_commits_a_report(
