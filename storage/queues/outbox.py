@@ -39,7 +39,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from handlers.messages import Attachment, AttachmentKind, Button, DeliveryPriority, Reply
@@ -233,6 +233,12 @@ class SqlOutboxQueue(LeaseQueue):
     rows = OutboxRow
     unreachable_status = "failed"  # the reason ("unreachable: ...") says why
 
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        super().__init__(session_factory, clock)
+        engine = session_factory.kw.get("bind")
+        assert isinstance(engine, AsyncEngine), "the outbox's sessions are bound to one engine"
+        self._engine = engine
+
     async def claim(
         self, limit: int = 50, skip_chats: frozenset[int] = frozenset(), *, owner: str = ""
     ) -> list[QueuedReply]:
@@ -274,8 +280,10 @@ class SqlOutboxQueue(LeaseQueue):
         transaction; returns the ids whose lease was lost (they may be sent again)."""
         if not sent:
             return set()
-        async with self._session_factory() as session, session.begin():
-            return await mark_sent(session, sent, self._clock.now())
+        # On a connection of its own, without an ORM session: nothing written here is a mapped object, and
+        # the session's own bookkeeping cost about a third of this transaction's CPU (one per message sent).
+        async with self._engine.begin() as connection:
+            return await mark_sent(connection, sent, self._clock.now())
 
     async def latest_message(self, chat_id: int, order_id: int) -> int | None:
         """The newest message about `order_id` in `chat_id`: what a threaded reply is sent under."""

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import ARRAY, BigInteger, Table, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import MessageLinkRow, OutboxRow
 from storage.queues.handoff import Sent
@@ -23,10 +23,11 @@ _LINKS = cast(Table, MessageLinkRow.__table__)
 _ID = _OUTBOX.c.id.type
 
 
-async def mark_sent(session: AsyncSession, sent: list[Sent], now: datetime) -> set[int]:
-    """In `session`'s transaction: mark rows sent, with their message links, in one statement (PostgreSQL;
-    two on SQLite); returns the ids whose lease was lost (they may be sent again). On the table, not the
-    mapped class: no ORM bookkeeping for rows no session holds."""
+async def mark_sent(executor: AsyncSession | AsyncConnection, sent: list[Sent], now: datetime) -> set[int]:
+    """In the transaction of `executor` (a unit of work's session, or the sender's own connection): mark
+    rows sent, with their message links, in one statement (PostgreSQL; two on SQLite); returns the ids
+    whose lease was lost (they may be sent again). On the table, not the mapped class: no ORM bookkeeping
+    for rows no session holds."""
     ids = [item.id for item, _ in sent]
     owners = sorted({owner_name(item.owner) for item, _ in sent})
     links = [
@@ -40,16 +41,17 @@ async def mark_sent(session: AsyncSession, sent: list[Sent], now: datetime) -> s
         params[f"p_message{i}"] = message_id
     for i, owner in enumerate(owners):
         params[f"p_owner{i}"] = owner
-    if session.get_bind().dialect.name == "postgresql":
+    bind = executor if isinstance(executor, AsyncConnection) else executor.get_bind()
+    if bind.dialect.name == "postgresql":
         if not links:
-            return set(ids) - set(await session.scalars(_marked(len(ids), len(owners)), params))
+            return set(ids) - set(await executor.scalars(_marked(len(ids), len(owners)), params))
         params["p_chats"] = [chat_id for chat_id, _, _ in links]
         params["p_links"] = [message_id for _, message_id, _ in links]
         params["p_orders"] = [order_id for _, _, order_id in links]
-        return set(ids) - set(await session.scalars(_marked_and_linked(len(ids), len(owners)), params))
-    done = set(await session.scalars(_marked(len(ids), len(owners)), params))
+        return set(ids) - set(await executor.scalars(_marked_and_linked(len(ids), len(owners)), params))
+    done = set(await executor.scalars(_marked(len(ids), len(owners)), params))
     if links:
-        await session.execute(_LINKED_ROW, [{"p_chat": c, "p_link": m, "p_order": o} for c, m, o in links])
+        await executor.execute(_LINKED_ROW, [{"p_chat": c, "p_link": m, "p_order": o} for c, m, o in links])
     return set(ids) - done
 
 
