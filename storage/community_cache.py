@@ -93,11 +93,11 @@ class Snapshot:
 _VERSIONS = cast(Table, CommunityVersionRow.__table__)
 # On the table: a statement naming the mapped class runs through the ORM's execution, ~30 µs more CPU, and
 # SQLite reads it for every update.
-_VERSION = select(_VERSIONS.c.version).where(_VERSIONS.c.id == 1)
+VERSION = select(_VERSIONS.c.version).where(_VERSIONS.c.id == 1)
 
 
 async def read_version(session: AsyncSession) -> int:
-    version = await session.scalar(_VERSION)
+    version = await session.scalar(VERSION)
     return int(version or 0)
 
 
