@@ -32,9 +32,9 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     and_,
+    bindparam,
     exists,
     func,
-    literal,
     or_,
     select,
     update,
@@ -79,6 +79,10 @@ def _attachment(payload: dict[str, Any]) -> Attachment | None:
 
 
 _OUTBOX = cast(Table, OutboxRow.__table__)
+# PostgreSQL: of the chats in p_chats, those this transaction could lock as a claim locks them (built once:
+# every commit with replies runs it).
+_FREE_CHAT = func.unnest(bindparam("p_chats", type_=ARRAY(BigInteger))).column_valued("chat")
+_LOCK_FREE_CHATS = select(_FREE_CHAT).where(func.pg_try_advisory_xact_lock(_FREE_CHAT))
 _INSERT_ROWS = insert_handed_rows()
 _INSERT_ARRAYS = insert_handed_arrays()
 
@@ -153,9 +157,7 @@ class SqlOutbox:
         if handoff is not None:
             chats = sorted({q.reply.chat_id for q in queued})
             if self._session.get_bind().dialect.name == "postgresql":
-                chat = func.unnest(literal(chats, ARRAY(BigInteger))).column_valued("chat")
-                locked = select(chat).where(func.pg_try_advisory_xact_lock(chat))
-                free = set(await self._session.scalars(locked))
+                free = set(await self._session.scalars(_LOCK_FREE_CHATS, {"p_chats": chats}))
             else:  # one writer at a time (BEGIN IMMEDIATE): no sender claims meanwhile
                 free = set(chats)
         owner = handed_name(handoff.name) if handoff is not None else None

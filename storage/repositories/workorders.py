@@ -92,8 +92,9 @@ _OPENED_BY = (
     .select_from(_ORDERS)
     .where(_ORDERS.c.resident_id == bindparam("p_resident"), _ORDERS.c.created_at >= bindparam("p_since"))
 )
-# A new order: every column from the domain object (parameters named as the columns).
+# A new order: every column from the domain object (parameters named as the columns); its events.
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
+_INSERT_EVENTS = insert(_EVENTS)
 
 
 def _similar_open(*where: ColumnElement[bool]) -> Select[Any]:
@@ -187,7 +188,7 @@ class SqlWorkOrderRepository:
         ]
         order.new_events.clear()
         if events:  # one executemany, without reading ids back (nothing needs them)
-            await self._session.execute(insert(_EVENTS), events)
+            await self._session.execute(_INSERT_EVENTS, events)
 
     async def get(self, order_id: int) -> WorkOrder | None:
         found = await self._orders(_select_orders().where(WorkOrderRow.id == order_id))

@@ -157,6 +157,37 @@ async def test_no_statement_of_a_report_is_compiled_again_at_every_execution(
     assert counted.uncached == [], "\n".join(counted.uncached)
 
 
+async def test_the_statements_of_a_report_are_built_once(
+    database: Database,
+    uow_factory: SqlUnitOfWorkFactory,
+    clock: FakeClock,
+    messenger: RecordingMessenger,
+    classifier: Classifier,
+) -> None:
+    """A statement built afresh for every execution costs its building and its cache key each time (more
+    CPU than running it): a second report of the same shape runs only statement objects the first ran."""
+    driver, _ = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings())
+    await driver.text(LEADER_WANG, "/help")  # the process's first update loads the community
+    runs: list[list[Any]] = [[], []]
+
+    def on_statement(_conn: Any, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
+        if context.invoked_statement is not None:
+            runs[-1].append(context.invoked_statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", on_statement)
+    try:
+        runs.clear()
+        for chat in (RESIDENT_ZHANG, RESIDENT_CHEN):  # each opens an order in her own building
+            runs.append([])
+            await driver.text(chat, "垃圾堆了好几天没人清理")
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", on_statement)
+    first, second = runs
+    assert len(second) == len(first) > 0
+    built_again = [str(s) for s in second if not any(s is seen for seen in first)]
+    assert built_again == [], "\n".join(built_again)
+
+
 async def test_a_report_loads_no_mapped_object_and_flushes_nothing(
     database: Database,
     uow_factory: SqlUnitOfWorkFactory,
