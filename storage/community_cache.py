@@ -10,8 +10,9 @@ any process (an `org import`, /leave, the desk, another replica) is seen by the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.community.model import Building, Compound, Grid, Person, Role
@@ -89,11 +90,14 @@ class Snapshot:
 
 
 # Built once: every update reads the version, and building a statement costs more CPU than running it.
-_VERSION = select(CommunityVersionRow.version).where(CommunityVersionRow.id == 1)
+_VERSIONS = cast(Table, CommunityVersionRow.__table__)
+# On the table: a statement naming the mapped class runs through the ORM's execution, ~30 µs more CPU, and
+# SQLite reads it for every update.
+VERSION = select(_VERSIONS.c.version).where(_VERSIONS.c.id == 1)
 
 
 async def read_version(session: AsyncSession) -> int:
-    version = await session.scalar(_VERSION)
+    version = await session.scalar(VERSION)
     return int(version or 0)
 
 

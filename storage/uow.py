@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from typing import cast
+
+from sqlalchemy import Table, bindparam, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import Clock
 from storage.chat_rows import ChatRows
-from storage.community_cache import CommunityCache
+from storage.community_cache import VERSION, CommunityCache
+from storage.models import InboundRow
 from storage.queues.outbox import Handoff, SqlOutbox
 from storage.queues.sent import mark_sent
 from storage.repositories.broadcasts import SqlBroadcastRepository
@@ -30,7 +34,10 @@ from storage.repositories.workorders import SqlWorkOrderRepository
 _CHAT_LOCK_SPACE = 1 << 52
 
 
-# PostgreSQL's statements of every update, built once.
+_INBOUND = cast(Table, InboundRow.__table__)
+
+# The first statement of every update (the chat's lock, the update's key, the community's version), built
+# once per dialect.
 _LOCK_CHAT = text(
     "SELECT (SELECT version FROM community_version WHERE id = 1) FROM (SELECT pg_advisory_xact_lock(:key)) AS locked"
 )
@@ -39,6 +46,13 @@ _LOCK_CHAT_AND_SEE = text(
     "INSERT INTO inbound_seen (key, seen_at) SELECT :key, :now FROM locked "
     "ON CONFLICT DO NOTHING "
     "RETURNING (SELECT version FROM community_version WHERE id = 1)"
+)
+# SQLite's: one writer at a time already (BEGIN IMMEDIATE), so no lock; the key and the version together.
+_SEE = (
+    sqlite.insert(_INBOUND)
+    .values(key=bindparam("p_key"), seen_at=bindparam("p_seen_at"))
+    .on_conflict_do_nothing()
+    .returning(VERSION.scalar_subquery())
 )
 
 
@@ -90,17 +104,22 @@ class SqlUnitOfWork:
             self.community.saw_version(int(version or 0))
 
     async def begin_update(self, chat_id: int, dedupe_key: str | None) -> bool:
-        """`serialize_chat` and `inbound.first_time` in one round trip (PostgreSQL), with the community's
-        version: False when the update was handled before."""
-        if dedupe_key is None or self.session.get_bind().dialect.name != "postgresql":
+        """`serialize_chat` and `inbound.first_time` in one statement, with the community's version:
+        False when the update was handled before."""
+        dialect = self.session.get_bind().dialect.name
+        if dedupe_key is None or dialect not in ("postgresql", "sqlite"):
             await self.serialize_chat(chat_id)
             return dedupe_key is None or await self.inbound.first_time(dedupe_key)
-        # The lock is taken before the row is written; the next statements' snapshots see what the
-        # chat's previous transaction committed. A second handling of the key finds it (conflict: no row).
-        seen = await self.session.execute(
-            _LOCK_CHAT_AND_SEE,
-            {"lock": _CHAT_LOCK_SPACE + chat_id, "key": dedupe_key, "now": self._clock.now()},
-        )
+        if dialect == "sqlite":
+            seen = await self.session.execute(_SEE, {"p_key": dedupe_key, "p_seen_at": self._clock.now()})
+        else:
+            # The lock is taken before the row is written; the next statements' snapshots see what the
+            # chat's previous transaction committed. A second handling of the key finds it (conflict: no
+            # row).
+            seen = await self.session.execute(
+                _LOCK_CHAT_AND_SEE,
+                {"lock": _CHAT_LOCK_SPACE + chat_id, "key": dedupe_key, "now": self._clock.now()},
+            )
         row = seen.first()
         if row is None:
             return False

@@ -22,8 +22,17 @@ class ChineseWorkCalendar:
     def __init__(self) -> None:
         self._fallback = WeekdayCalendar()
         self._warned: set[int] = set()
+        # Days answered before: an order's due times ask about the same few days again and again, and the
+        # package validates and looks each one up anew (~2 % of a report's CPU, issue 16).
+        self._days: dict[date, bool] = {}
 
     def is_workday(self, day: date) -> bool:
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._look_up(day)
+        return known
+
+    def _look_up(self, day: date) -> bool:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:

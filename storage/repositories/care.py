@@ -50,16 +50,17 @@ def _entry_values(entry: LedgerEntry) -> dict[str, Any]:
 class SqlLedgerRepository:
     def __init__(self, session: AsyncSession, chat_rows: ChatRows | None = None) -> None:
         self._session = session
-        self._absent = (chat_rows or ChatRows()).no_ledger  # residents known to have none (no query)
+        self._loaded = (chat_rows or ChatRows()).ledger  # with the update's chat: entries or None, no query
 
     async def get(self, resident_id: int) -> LedgerEntry | None:
-        if resident_id in self._absent:
-            return None
+        if resident_id in self._loaded:
+            loaded = self._loaded[resident_id]
+            return _entry(cast(LedgerEntryRow, loaded)) if loaded is not None else None
         row = await self._session.get(LedgerEntryRow, resident_id)
         return _entry(row) if row else None
 
     async def save(self, entry: LedgerEntry) -> None:
-        self._absent.discard(entry.resident_id)
+        self._loaded.pop(entry.resident_id, None)  # read from the session from now on
         row = await self._session.get(LedgerEntryRow, entry.resident_id)
         if row is None:
             row = LedgerEntryRow(resident_id=entry.resident_id)
@@ -78,7 +79,8 @@ class SqlLedgerRepository:
 
     async def save_many(self, entries: list[LedgerEntry]) -> None:
         # INSERT ... ON CONFLICT DO UPDATE, one executemany per batch: new and known entries alike, no lookup.
-        self._absent.difference_update(e.resident_id for e in entries)
+        for entry in entries:
+            self._loaded.pop(entry.resident_id, None)
         await self._session.flush()  # what the session holds goes first
         statement = insert_for(self._session, _ENTRIES)
         statement = statement.on_conflict_do_update(
@@ -90,6 +92,7 @@ class SqlLedgerRepository:
             await self._session.execute(statement, list(chunk))
 
     async def remove(self, resident_id: int) -> None:
+        self._loaded[resident_id] = None
         row = await self._session.get(LedgerEntryRow, resident_id)
         if row is not None:
             await self._session.delete(row)

@@ -3,9 +3,9 @@ steps and the inbound dedupe ledger."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ports import Clock, Conversation
@@ -40,38 +40,56 @@ class SqlMessageLinkRepository:
 
 
 class SqlConversationRepository:
+    """A chat's step, read with the update's other rows (storage/chat_rows.py) and written with one
+    statement built once: an upsert, or a delete of a row known to be there."""
+
     def __init__(self, session: AsyncSession, clock: Clock, chat_rows: ChatRows | None = None) -> None:
         self._session = session
         self._clock = clock
-        self._absent = (chat_rows or ChatRows()).no_conversation  # known to have none (no query needed)
-
-    async def _row(self, chat_id: int) -> ConversationRow | None:
-        if chat_id in self._absent:
-            return None
-        row = await self._session.get(ConversationRow, chat_id)
-        if row is None:
-            self._absent.add(chat_id)
-        return row
+        self._known = (chat_rows or ChatRows()).conversations  # chat id -> step, None: none
 
     async def get(self, chat_id: int) -> Conversation | None:
-        row = await self._row(chat_id)
-        return Conversation(row.step, dict(row.data or {})) if row else None
+        if chat_id not in self._known:
+            row = (await self._session.execute(_STEP, {"p_chat": chat_id})).first()
+            self._known[chat_id] = Conversation(row.step, dict(row.data or {})) if row else None
+        known = self._known[chat_id]
+        return Conversation(known.step, dict(known.data)) if known else None
 
     async def set(self, chat_id: int, conversation: Conversation) -> None:
-        row = await self._row(chat_id)
-        if row is None:
-            row = ConversationRow(chat_id=chat_id)
-            self._session.add(row)
-            self._absent.discard(chat_id)
-        row.step, row.data, row.updated_at = conversation.step, dict(conversation.data), self._clock.now()
-        await self._session.flush()
+        data = dict(conversation.data)
+        params = {"p_chat": chat_id, "p_step": conversation.step, "p_data": data, "p_at": self._clock.now()}
+        await self._session.execute(_SET[self._session.get_bind().dialect.name], params)
+        self._known[chat_id] = Conversation(conversation.step, data)
 
     async def clear(self, chat_id: int) -> None:
-        row = await self._row(chat_id)
-        if row is not None:
-            await self._session.delete(row)
-            await self._session.flush()
-            self._absent.add(chat_id)
+        if chat_id in self._known and self._known[chat_id] is None:
+            return
+        await self._session.execute(_CLEAR, {"p_chat": chat_id})
+        self._known[chat_id] = None
+
+
+_CONVERSATIONS = cast(Table, ConversationRow.__table__)
+_STEP = select(_CONVERSATIONS.c.step, _CONVERSATIONS.c.data).where(
+    _CONVERSATIONS.c.chat_id == bindparam("p_chat")
+)
+_CLEAR = delete(_CONVERSATIONS).where(_CONVERSATIONS.c.chat_id == bindparam("p_chat"))
+
+
+def _set(insert: Any) -> Any:
+    stmt = insert(_CONVERSATIONS).values(
+        chat_id=bindparam("p_chat", type_=_CONVERSATIONS.c.chat_id.type),
+        step=bindparam("p_step", type_=_CONVERSATIONS.c.step.type),
+        data=bindparam("p_data", type_=_CONVERSATIONS.c.data.type),
+        updated_at=bindparam("p_at", type_=_CONVERSATIONS.c.updated_at.type),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["chat_id"],
+        set_={"step": stmt.excluded.step, "data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
+    )
+
+
+# Built once per dialect: a report sets or clears its chat's step.
+_SET = {name: _set(insert) for name, insert in INSERTS.items()}
 
 
 class SqlInboundLedger:

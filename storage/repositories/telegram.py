@@ -11,20 +11,37 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import Clock
 from storage.models import TelegramUpdateRow, UnreachableChatRow
-from storage.upsert import insert_for
+from storage.upsert import INSERTS
 
 
 @dataclass(frozen=True)
 class JournaledUpdate:
     update_id: int
     payload: dict[str, Any]
+
+
+def _record(insert: Any) -> Any:
+    table = cast(Table, TelegramUpdateRow.__table__)
+    return (
+        insert(table)
+        .values(
+            update_id=bindparam("p_id", type_=table.c.update_id.type),
+            payload=bindparam("p_payload", type_=table.c.payload.type),
+            received_at=bindparam("p_at", type_=table.c.received_at.type),
+        )
+        .on_conflict_do_nothing()
+        .returning(table.c.update_id)
+    )
+
+
+_RECORD = {name: _record(insert) for name, insert in INSERTS.items()}
 
 
 class SqlUpdateJournal:
@@ -40,19 +57,17 @@ class SqlUpdateJournal:
         `seen_chats` wrote to us, so they can be reached again: their unreachable mark is lifted in the
         same transaction.
         """
+        items = list(updates)
         fresh: list[JournaledUpdate] = []
         now = self._clock.now()
         async with self._session_factory() as session, session.begin():
-            table = TelegramUpdateRow.__table__
-            for item in updates:
-                stmt = (
-                    insert_for(session, table)
-                    .values(update_id=item.update_id, payload=item.payload, received_at=now)
-                    .on_conflict_do_nothing()
-                    .returning(table.c.update_id)
-                )
-                if (await session.execute(stmt)).first() is not None:
-                    fresh.append(item)
+            if items:
+                # All of a fetch's updates in one execution of a statement built once (a batch is up to
+                # a hundred updates under load); those already journaled come back without their id.
+                rows = [{"p_id": item.update_id, "p_payload": item.payload, "p_at": now} for item in items]
+                result = await session.execute(_RECORD[session.get_bind().dialect.name], rows)
+                stored = {int(update_id) for update_id in result.scalars()}
+                fresh = [item for item in items if item.update_id in stored]
             chats = sorted(set(seen_chats))
             if chats:
                 await session.execute(delete(UnreachableChatRow).where(UnreachableChatRow.chat_id.in_(chats)))

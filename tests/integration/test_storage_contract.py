@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.imports.community_file import load_community
 from handlers.community.model import Resident, Role
@@ -13,7 +13,7 @@ from handlers.messages import Button, Reply
 from handlers.ports import Conversation
 from handlers.workorders.model import Actor, OrderLocation, WorkOrder
 from nlp.types import Category, Priority
-from storage.models import PersonRow
+from storage.models import PersonRow, ResidentRow
 from storage.queues.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import EXAMPLE_COMMUNITY, MEMBER_LI, RESIDENT_ZHANG
@@ -139,6 +139,27 @@ async def test_uncommitted_work_is_rolled_back(uow_factory: SqlUnitOfWorkFactory
         await uow.residents.save(Resident(id=None, chat_id=12345, name="临时"))
     async with uow_factory() as uow:
         assert await uow.residents.by_chat(12345) is None
+
+
+async def test_saving_a_resident_writes_only_what_changed(uow_factory: SqlUnitOfWorkFactory) -> None:
+    """A resident's save writes the columns the use case changed, not the whole row as it was read: a
+    change made meanwhile by someone else (the desk moving her to another building) is not undone."""
+    async with uow_factory() as uow:
+        resident = await uow.residents.by_chat(RESIDENT_ZHANG)
+        assert resident is not None
+        assert resident.building_id is not None
+        moved = resident.building_id + 1
+        residents = ResidentRow.__table__
+        await uow.session.execute(
+            update(residents).where(residents.c.id == resident.id).values(building_id=moved)
+        )
+        resident.phone = "13800000000"
+        await uow.residents.save(resident)
+        await uow.commit()
+    async with uow_factory() as uow:
+        saved = await uow.residents.by_chat(RESIDENT_ZHANG)
+    assert saved is not None
+    assert (saved.phone, saved.building_id) == ("13800000000", moved)
 
 
 async def test_inbound_ledger_says_first_time_once(uow_factory: SqlUnitOfWorkFactory) -> None:

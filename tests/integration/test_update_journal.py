@@ -19,6 +19,19 @@ def update(update_id: int, chat: int = 9001) -> JournaledUpdate:
     return JournaledUpdate(update_id, payload)
 
 
+async def test_a_fetch_journals_its_updates_together_and_only_new_ones_are_handed_on(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    """A redelivered batch (the offset was not confirmed) mixes updates already journaled with new ones:
+    only the new ones come back, in the fetch's order, whatever the database returned first."""
+    journal = SqlUpdateJournal(uow_factory.session_factory, clock)
+    assert [u.update_id for u in await journal.record([update(1), update(2)])] == [1, 2]
+    fresh = await journal.record([update(4), update(2), update(3), update(1)])
+    assert [u.update_id for u in fresh] == [4, 3]
+    assert await journal.record([update(3)]) == []
+    assert [u.update_id for u in await journal.unhandled()] == [1, 2, 3, 4]
+
+
 async def test_a_poison_update_is_given_up_after_the_limit(
     uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
 ) -> None:

@@ -1,0 +1,84 @@
+"""A work order and its row, both ways: what the repository reads and writes (storage/repositories/workorders.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from handlers.workorders.model import OrderLocation, OrderState, Satisfaction, WorkOrder
+from nlp.types import Category, Priority
+from storage.models import WorkOrderRow
+
+
+def order_from_row(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
+    """An order from its row (mapped, or a plain row with the same column names)."""
+    return WorkOrder(
+        id=row.id,
+        number=row.number,
+        resident_id=row.resident_id,
+        resident_chat_id=0,  # filled by the repository, which knows the resident
+        text=row.text,
+        category=Category(row.category),
+        priority=Priority(row.priority),
+        location=OrderLocation(
+            compound_id=row.compound_id,
+            compound_name=compound_name,
+            building_id=row.building_id,
+            building_number=row.building_number,
+            unit=row.unit,
+            room=row.room,
+        ),
+        created_at=row.created_at,
+        state=OrderState(row.state),
+        grid_id=row.grid_id,
+        assignee_id=row.assignee_id,
+        satisfaction=Satisfaction(row.satisfaction) if row.satisfaction else None,
+        keywords=tuple(row.keywords or ()),
+        confidence=row.confidence,
+        category_chosen_by_resident=row.category_chosen_by_resident,
+        resolution_note=row.resolution_note,
+        photos=list(row.photos or ()),
+        accept_due_at=row.accept_due_at,
+        resolve_due_at=row.resolve_due_at,
+        escalation_level=row.escalation_level,
+        reminded=row.reminded,
+        next_timer_at=row.next_timer_at,
+        supervised=row.supervised,
+        emergency_check=row.emergency_check,
+        green_channel=row.green_channel,
+        followers=list(row.followers or ()),
+    )
+
+
+def order_values(order: WorkOrder, now: datetime) -> dict[str, Any]:
+    """The columns a new or changed order writes (all but number, resident and creation time)."""
+    loc = order.location
+    return {
+        "text": order.text,
+        "category": order.category.value,
+        "priority": order.priority.value,
+        "state": order.state.value,
+        "compound_id": loc.compound_id,
+        "building_id": loc.building_id,
+        "building_number": loc.building_number,
+        "unit": loc.unit,
+        "room": loc.room,
+        "grid_id": order.grid_id,
+        "assignee_id": order.assignee_id,
+        "satisfaction": order.satisfaction.value if order.satisfaction else None,
+        "keywords": list(order.keywords),
+        "confidence": order.confidence,
+        "category_chosen_by_resident": order.category_chosen_by_resident,
+        "resolution_note": order.resolution_note,
+        "photos": list(order.photos),
+        "accept_due_at": order.accept_due_at,
+        "resolve_due_at": order.resolve_due_at,
+        "escalation_level": order.escalation_level,
+        "reminded": order.reminded,
+        "next_timer_at": order.next_timer_at,
+        "supervised": order.supervised,
+        "emergency_check": order.emergency_check,
+        "green_channel": order.green_channel,
+        "followers": list(order.followers),
+        "updated_at": now,
+    }
