@@ -31,7 +31,7 @@ from typing import Any, BinaryIO, TextIO, cast
 
 import yaml
 
-from bot.cli.workers import ForkedWorkers
+from bot.cli.workers import ForkedWorkers, WorkerError
 from nlp import Classification, NlpError, RuleClassifier, load_classifier
 from nlp.classifier import DEFAULT_MODEL
 
@@ -354,6 +354,10 @@ def fast_main(argv: list[str], stdin: BinaryIO, stdout: TextIO, stderr: TextIO) 
         run(classifier, stdin, stdout, args.all_votes, args.jobs if args.jobs > 0 else default_jobs())
     except BrokenPipeError:  # `gridbot classify < file | head`: the reader has all it wanted
         _silence(stdout)
+        return 1
+    except WorkerError as exc:  # killed (out of memory, say): what was answered is out, the rest is not
+        stdout.flush()
+        stderr.write(f"error: {exc}; the answers stop at the last line written (try --jobs 1)\n")
         return 1
     return 0
 

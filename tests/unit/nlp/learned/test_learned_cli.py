@@ -369,3 +369,27 @@ def test_json_lines_are_the_encoded_documented_shape() -> None:
     encoder = json.JSONEncoder(ensure_ascii=False)
     for result in [*results, *odd]:
         assert json_line(result) == encoder.encode(to_json(result)), result
+
+
+def test_a_worker_that_dies_ends_the_command_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-way (the kernel's OOM killer, say): one line on stderr and status 1, no
+    traceback and no hang; the answers already written stay in order."""
+
+    test_process = os.getpid()
+
+    def dies(classifier: object, lines: list[str]) -> str:
+        assert os.getpid() != test_process, "classified here, not in a worker"
+        os._exit(9)  # in the worker: as abrupt as a SIGKILL
+
+    monkeypatch.setattr(classify_cli, "answer", dies)
+    source = tmp_path / "in.txt"
+    source.write_text("楼道灯坏了\n" * 5000, encoding="utf-8")  # more than a block: the workers start
+    out, err = io.StringIO(), io.StringIO()
+    with source.open("rb") as stdin:
+        code = fast_main(["--no-model", "--jobs", "2"], stdin, out, err)
+    assert code == 1
+    assert err.getvalue().count("\n") == 1
+    assert err.getvalue().startswith("error: a classifying worker (process ")
+    assert out.getvalue() == ""
