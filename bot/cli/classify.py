@@ -246,7 +246,7 @@ def run(
     if all_votes and classifier.second_opinion is not None:
         classifier.second_opinion.always = True
     pool: ForkedWorkers | None = None
-    write_answer: Callable[[bytes], object] = print  # set when the workers start
+    write_answer = _text_writer(stdout)  # for the workers' answers; _byte_writer's once they start
 
     def flush() -> None:
         while pool is not None and pool.pending:
@@ -280,6 +280,10 @@ def run(
         pool.close()
 
 
+def _text_writer(stdout: TextIO) -> Callable[[bytes], object]:
+    return lambda data: stdout.write(data.decode())
+
+
 def _byte_writer(stdout: TextIO) -> Callable[[bytes], object]:
     """Where the workers' answers (UTF-8 bytes) go: straight into stdout's own buffer when it writes
     UTF-8 (no decoding and encoding again of some 550 bytes a line), else decoded (a test's StringIO,
@@ -287,7 +291,7 @@ def _byte_writer(stdout: TextIO) -> Callable[[bytes], object]:
     binary = getattr(stdout, "buffer", None)
     encoding = getattr(stdout, "encoding", None)
     if binary is None or not encoding or codecs.lookup(encoding).name != "utf-8":
-        return lambda data: stdout.write(data.decode())
+        return _text_writer(stdout)
     stdout.flush()  # what the text layer holds goes out first
     return cast(Callable[[bytes], object], binary.write)
 
