@@ -46,6 +46,7 @@ from bot.app import build_app  # noqa: E402
 from bot.delivery.replies import OutboxSender  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.messages import Incoming, Reply  # noqa: E402
+from storage import direct  # noqa: E402
 from tools.emulator.server import DEFAULT_TOKEN  # noqa: E402
 
 ADMIN_URL = os.environ.get("GRIDBOT_BENCH_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
@@ -122,6 +123,14 @@ async def in_process(url: str, samples: int) -> InProcess:
     def on_commit(_c: Any) -> None:
         counted["commits"] += 1
 
+    def on_direct(sql: str, _statement: Any) -> None:
+        # SQLite: statements run directly on the connection, and the sender's own transactions
+        # (storage/direct): counted as SQLAlchemy's events count the others.
+        if sql == "COMMIT":
+            counted["commits"] += 1
+        elif sql not in ("BEGIN IMMEDIATE", "ROLLBACK"):
+            counted["statements"] += 1
+
     timings: list[float] = []
     message_ids = itertools.count(1)
 
@@ -140,15 +149,16 @@ async def in_process(url: str, samples: int) -> InProcess:
         event.listen(app.engine.sync_engine, "before_cursor_execute", on_statement)
         event.listen(app.engine.sync_engine, "commit", on_commit)
         start = len(quick.sent)
-        for i in range(samples):
-            chat = FIRST_RESIDENT + i  # registered (70 %) or unknown, as bench_bot_data decides
-            await handle(_text(chat, i, next(message_ids)))
-            consent = _consent_button(quick.sent[-3:], chat)
-            if consent is not None:  # an unknown resident: agree, and the report goes on
-                await handle(
-                    Incoming(chat_id=chat, sender_id=chat, callback_data=consent, dedupe_key=f"cb:{chat}")
-                )
-        await sender.settle()  # the last "sent", counted too
+        with direct.observe(on_direct):
+            for i in range(samples):
+                chat = FIRST_RESIDENT + i  # registered (70 %) or unknown, as bench_bot_data decides
+                await handle(_text(chat, i, next(message_ids)))
+                consent = _consent_button(quick.sent[-3:], chat)
+                if consent is not None:  # an unknown resident: agree, and the report goes on
+                    await handle(
+                        Incoming(chat_id=chat, sender_id=chat, callback_data=consent, dedupe_key=f"cb:{chat}")
+                    )
+            await sender.settle()  # the last "sent", counted too
     finally:
         event.remove(app.engine.sync_engine, "before_cursor_execute", on_statement)
         event.remove(app.engine.sync_engine, "commit", on_commit)

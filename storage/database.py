@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
-from sqlalchemy import event, make_url
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util.concurrency import await_
 
+from storage.direct import DirectSession
 from storage.sqlite_inline import BUSY_TIMEOUT_MS, inline_creator
 
 
@@ -22,6 +24,14 @@ STATEMENT_CACHE = 500
 # checkout: one round trip per transaction). A connection dropped in between fails its transaction, which
 # the transports retry (storage.errors.transient), and the pool then discards it.
 POOL_RECYCLE_SECONDS = 1800
+
+
+_INLINE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def is_inline(engine: AsyncEngine) -> bool:
+    """A file SQLite engine whose connections run on the event loop's thread (storage/sqlite_inline.py)."""
+    return engine.sync_engine in _INLINE_ENGINES
 
 
 def make_engine(url: str, *, inline: bool = True, **kwargs: Any) -> AsyncEngine:
@@ -49,6 +59,7 @@ def make_engine(url: str, *, inline: bool = True, **kwargs: Any) -> AsyncEngine:
                 list(cargs), {**cparams, **connect_args, **kwargs.pop("connect_args", {})}
             )
             engine = create_async_engine(url, async_creator=creator, **kwargs)
+            _INLINE_ENGINES.add(engine.sync_engine)
         else:
             engine = create_async_engine(url, connect_args=connect_args, **kwargs)
 
@@ -82,4 +93,8 @@ def make_engine(url: str, *, inline: bool = True, **kwargs: Any) -> AsyncEngine:
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on SQLite run the Core statements they repeat directly on the inline connection
+    (storage/direct.py; sessions of the desk's threaded engine find out and stay with SQLAlchemy)."""
+    if engine.dialect.name == "sqlite":
+        return async_sessionmaker(engine, expire_on_commit=False, class_=DirectSession)
     return async_sessionmaker(engine, expire_on_commit=False)

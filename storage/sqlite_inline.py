@@ -59,6 +59,11 @@ class InlineConnection(aiosqlite.Connection):
         self._write_lock = lock
         self._holds_lock = False
 
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself (storage/direct.py runs statements on it)."""
+        return self._conn
+
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         return self._open().__await__()
 

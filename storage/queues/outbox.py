@@ -33,18 +33,19 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    exists,
     func,
     or_,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from handlers.messages import Attachment, AttachmentKind, Button, DeliveryPriority, Reply
 from handlers.ports import Clock
+from storage.database import is_inline
+from storage.direct import DirectConnection
 from storage.models import OutboxRow
+from storage.queues.claims import claim_locked, claim_plain
 from storage.queues.handoff import Handoff, QueuedReply, handed_name, insert_handed_arrays, insert_handed_rows
 from storage.queues.leases import Claim, LeaseQueue, owner_name
 from storage.queues.sent import mark_sent
@@ -212,7 +213,8 @@ def _priority(value: int) -> DeliveryPriority:
     return DeliveryPriority.URGENT if value >= DeliveryPriority.URGENT else DeliveryPriority.NORMAL
 
 
-def _reply(row: OutboxRow) -> Reply:
+def _reply(row: Any) -> Reply:
+    """A reply from its outbox row (a mapped OutboxRow or a plain row with the same columns)."""
     payload: dict[str, Any] = row.payload
     buttons = tuple(tuple(Button(text, data) for text, data in r) for r in payload.get("buttons", []))
     return Reply(
@@ -240,6 +242,7 @@ class SqlOutboxQueue(LeaseQueue):
         engine = session_factory.kw.get("bind")
         assert isinstance(engine, AsyncEngine), "the outbox's sessions are bound to one engine"
         self._engine = engine
+        self._direct = DirectConnection(engine) if is_inline(engine) else None
 
     async def claim(
         self, limit: int = 50, skip_chats: frozenset[int] = frozenset(), *, owner: str = ""
@@ -249,21 +252,16 @@ class SqlOutboxQueue(LeaseQueue):
         order; a chat's rows are all taken by one claimer."""
         now = self._clock.now()
         async with self._session_factory() as session, session.begin():
+            rows: list[Any]
             if session.get_bind().dialect.name == "postgresql":
-                rows = await _claim_locked(session, limit, skip_chats)
-            else:
-                query = (
-                    select(OutboxRow)
-                    .where(OutboxRow.status == "pending", ~_chat_busy())
-                    .order_by(OutboxRow.priority.desc(), OutboxRow.id)
-                    .limit(limit)
-                )
-                if skip_chats:
-                    query = query.where(_not_waiting(skip_chats))
-                rows = list(await session.scalars(query))
+                locked = await claim_locked(session, limit, skip_chats)
+                rows = await self._hand_out(session, locked, owner, now)
+            else:  # SQLite: one writer at a time, plain rows
+                name, refused = owner_name(owner), self.unreachable_status
+                rows = await claim_plain(session, limit, skip_chats, name, now, refused)
             links = SqlMessageLinkRepository(session)
             claimed = []
-            for row in await self._hand_out(session, rows, owner, now):
+            for row in rows:
                 reply = _reply(row)
                 reply_to = None
                 if reply.thread and reply.order_id is not None:
@@ -282,6 +280,9 @@ class SqlOutboxQueue(LeaseQueue):
         transaction; returns the ids whose lease was lost (they may be sent again)."""
         if not sent:
             return set()
+        if self._direct is not None:  # SQLite: no session, the statements run directly (storage/direct.py)
+            async with self._direct.begin() as direct:
+                return await mark_sent(direct, sent, self._clock.now())
         # On a connection of its own, without an ORM session: nothing written here is a mapped object, and
         # the session's own bookkeeping cost about a third of this transaction's CPU (one per message sent).
         async with self._engine.begin() as connection:
@@ -302,71 +303,3 @@ class SqlOutboxQueue(LeaseQueue):
                 select(OutboxRow.id).where(OutboxRow.status.in_(["pending", "sending"]))
             )
             return len(list(rows))
-
-
-def _not_waiting(skip_chats: frozenset[int]) -> ColumnElement[bool]:
-    """Rows of chats not set aside, and urgent rows of any chat (an emergency never waits its turn)."""
-    return or_(OutboxRow.chat_id.not_in(skip_chats), OutboxRow.priority >= int(DeliveryPriority.URGENT))
-
-
-def _chat_busy() -> Any:
-    """Some row of this row's chat is being sent: its later rows wait (per-chat order)."""
-    sending = aliased(OutboxRow)
-    return exists().where(sending.chat_id == OutboxRow.chat_id, sending.status == "sending")
-
-
-async def _claim_locked(session: AsyncSession, limit: int, skip_chats: frozenset[int]) -> list[OutboxRow]:
-    """PostgreSQL: lock chats, then read their pending rows in a statement that starts after the locks."""
-    rows: list[OutboxRow] = []
-    passed: set[int] = set()  # chats already looked at in this claim
-    for _ in range(3):
-        chats = await _lock_chats(session, limit - len(rows), skip_chats, frozenset(passed))
-        if not chats:
-            break
-        # This statement's snapshot is newer than the locks: it sees every earlier claimer's "sending" rows.
-        query = (
-            select(OutboxRow)
-            .where(OutboxRow.status == "pending", ~_chat_busy(), OutboxRow.chat_id.in_(chats))
-            .order_by(OutboxRow.priority.desc(), OutboxRow.id)
-            .limit(limit - len(rows))
-            .with_for_update()
-        )
-        if skip_chats:
-            query = query.where(_not_waiting(skip_chats))
-        found = list(await session.scalars(query))
-        rows += found
-        passed |= set(chats)
-        # A chat seen pending just before another claimer committed turns out busy: look a bit further.
-        if len(rows) >= limit or {row.chat_id for row in found} == set(chats):
-            break
-    rows.sort(key=lambda row: (-row.priority, row.id))
-    return rows
-
-
-async def _lock_chats(
-    session: AsyncSession, limit: int, skip_chats: frozenset[int], passed: frozenset[int]
-) -> list[int]:
-    """Advisory-lock (for this transaction) up to `limit` chats with pending rows, urgent ones first,
-    then oldest first; chats in `skip_chats` only for their urgent rows, chats in `passed` not at all.
-
-    A chat another claimer holds right now is skipped, not waited for (`pg_try_advisory_xact_lock`), and
-    the next one is tried instead: the locks are taken in order, and only until `limit` are held.
-    """
-    first = (
-        select(OutboxRow.chat_id, func.min(OutboxRow.id).label("first_id"))
-        .where(OutboxRow.status == "pending", ~_chat_busy())
-        .group_by(OutboxRow.chat_id)
-        .order_by(func.max(OutboxRow.priority).desc(), func.min(OutboxRow.id))
-    )
-    if skip_chats:
-        first = first.where(_not_waiting(skip_chats))
-    if passed:
-        first = first.where(OutboxRow.chat_id.not_in(passed))
-    # OFFSET 0 fences the subquery: without it PostgreSQL moves the lock call into the aggregate's HAVING,
-    # locking every candidate chat before sorting. With it, the locks are tried above the sorted
-    # candidates, one by one in that order, and the LIMIT stops once `limit` chats are held.
-    candidates = first.offset(0).subquery()
-    locked = (
-        select(candidates.c.chat_id).where(func.pg_try_advisory_xact_lock(candidates.c.chat_id)).limit(limit)
-    )
-    return [int(chat) for chat in await session.scalars(locked)]

@@ -14,6 +14,7 @@ from sqlalchemy import ARRAY, BigInteger, Table, bindparam, case, func, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from storage.direct import DirectConnection
 from storage.models import MessageLinkRow, OutboxRow
 from storage.queues.handoff import Sent
 from storage.queues.leases import owner_name
@@ -23,7 +24,9 @@ _LINKS = cast(Table, MessageLinkRow.__table__)
 _ID = _OUTBOX.c.id.type
 
 
-async def mark_sent(executor: AsyncSession | AsyncConnection, sent: list[Sent], now: datetime) -> set[int]:
+async def mark_sent(
+    executor: AsyncSession | AsyncConnection | DirectConnection, sent: list[Sent], now: datetime
+) -> set[int]:
     """In the transaction of `executor` (a unit of work's session, or the sender's own connection): mark
     rows sent, with their message links, in one statement (PostgreSQL; two on SQLite); returns the ids
     whose lease was lost (they may be sent again). On the table, not the mapped class: no ORM bookkeeping

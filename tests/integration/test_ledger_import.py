@@ -24,6 +24,7 @@ from handlers.care.model import Consent
 from handlers.community.settings import ResidentSpec
 from handlers.core import Core
 from nlp.types import Classification
+from storage import direct
 from storage.models import LedgerEntryRow, OutboxRow, ResidentRow
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import EXAMPLE_COMMUNITY, RESIDENT_CHEN, RESIDENT_ZHANG
@@ -51,7 +52,8 @@ def counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
-        yield statements
+        with direct.observe(lambda sql, _statement: statements.append(sql)):  # SQLite's direct statements
+            yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
 
