@@ -39,7 +39,9 @@ _EMULATOR: web.AppKey[Controllable] = web.AppKey("emulator")
 
 
 def _message_json(m: BotMessage) -> dict[str, Any]:
-    return {k: v for k, v in dataclasses.asdict(m).items() if k != "raw"}
+    # The fields as they are (JSON already), not dataclasses.asdict: that deep-copies every message's `raw`
+    # only to drop it, and a load generator polling /sent held the emulator's loop for that long.
+    return {f.name: getattr(m, f.name) for f in dataclasses.fields(m) if f.name != "raw"}
 
 
 def _emu(request: web.Request) -> Controllable:
