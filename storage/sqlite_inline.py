@@ -64,6 +64,10 @@ class InlineConnection(aiosqlite.Connection):
         """The sqlite3 connection itself (storage/direct.py runs statements on it)."""
         return self._conn
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._connection is not None and self._conn.in_transaction
+
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         return self._open().__await__()
 
@@ -79,7 +83,10 @@ class InlineConnection(aiosqlite.Connection):
 
     async def begin_immediate(self) -> None:
         """BEGIN IMMEDIATE, waiting for the write lock without blocking the loop (LOCK_TIMEOUT at most,
-        then "database is locked", as the threaded driver's busy_timeout would say)."""
+        then "database is locked", as the threaded driver's busy_timeout would say). Already begun here
+        (a session that began it and then joined SQLAlchemy's work to it: storage/direct): nothing to do."""
+        if self._holds_lock and self.in_transaction:
+            return
         try:
             async with asyncio.timeout(LOCK_TIMEOUT):
                 await self._write_lock.acquire()

@@ -155,30 +155,37 @@ class OutboxSender:
         waiting: set[int] = set()
         refused: set[int] = set()  # 403 in this pass: the rest of the batch for them is not even tried
         try:
-            while True:
-                if self._limiter is not None and (pause := await self._limiter.pause_remaining()) > 0:
-                    # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
-                    await asyncio.sleep(pause)
-                self._urgent.clear()  # what is committed from here on is seen by this claim or wakes again
-                if self._handed:  # handed over at commit: already claimed, in order
-                    batch = list(self._handed)
-                    self._handed.clear()
-                elif claim or self._claim:
-                    claim, self._claim = True, False  # once claiming, claim until the queue is empty
-                    batch = await self._queue.claim(
-                        self._delivery.batch_size, skip_chats=frozenset(waiting), owner=self.name
-                    )
-                    if not batch:
-                        break
-                else:
-                    break
-                delivered += await self._send_batch(batch, waiting, refused)
+            async with self._queue.holding():
+                delivered = await self._pass(claim, waiting, refused)
         finally:
             self._threads.clear()
             if carry:
                 self._write_later()
             else:
                 await self._write_sent()
+        return delivered
+
+    async def _pass(self, claim: bool, waiting: set[int], refused: set[int]) -> int:
+        """`flush`'s loop: what was handed over, then (when claiming) what a claim takes, until none."""
+        delivered = 0
+        while True:
+            if self._limiter is not None and (pause := await self._limiter.pause_remaining()) > 0:
+                # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
+                await asyncio.sleep(pause)
+            self._urgent.clear()  # what is committed from here on is seen by this claim or wakes again
+            if self._handed:  # handed over at commit: already claimed, in order
+                batch = list(self._handed)
+                self._handed.clear()
+            elif claim or self._claim:
+                claim, self._claim = True, False  # once claiming, claim until the queue is empty
+                batch = await self._queue.claim(
+                    self._delivery.batch_size, skip_chats=frozenset(waiting), owner=self.name
+                )
+                if not batch:
+                    break
+            else:
+                break
+            delivered += await self._send_batch(batch, waiting, refused)
         return delivered
 
     async def _send_batch(self, batch: list[QueuedReply], waiting: set[int], refused: set[int]) -> int:

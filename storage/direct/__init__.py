@@ -10,12 +10,20 @@ holds the session's transaction: same SQL, same transaction, same conversions, s
 Only what is simple is taken this way; anything else goes through SQLAlchemy as before:
 - a statement's first two executions (one built per call would pay a compile each time: SQLAlchemy's
   cache is better for it); the second compiles it, from the third on it runs here;
-- ORM statements (mapped objects), text(), IN lists the caller gives (a fixed list is written out),
-  Python-side column defaults, execution options;
+- ORM statements (mapped objects), text(), an empty IN list (a list the caller gives is written out per
+  length, a fixed one once), Python-side column defaults, execution options;
 - a session with pending ORM changes (SQLAlchemy flushes them first), or bound to anything but the
-  inline SQLite of storage/sqlite_inline.py (PostgreSQL, the desk's threaded aiosqlite);
-Statements run here pass no engine event (`before_cursor_execute` sees only SQLAlchemy's): what counts
-statements listens to both, with `observe` (benchmarks/bench_bot.py, tests/storage_counting.py).
+  inline SQLite of storage/sqlite_inline.py (PostgreSQL, the desk's threaded aiosqlite).
+
+Transactions: a DirectSession whose first work is such a statement begins the transaction itself on a
+connection of the pool (BEGIN IMMEDIATE, the engine's write lock) and commits it itself, without
+SQLAlchemy's session transaction (~110 µs of CPU a unit of work); anything the session then does through
+SQLAlchemy joins that transaction on that connection, and SQLAlchemy then commits it. A DirectConnection is
+the same for the sender's short "sent" transactions, without a session.
+
+Statements and transactions run here pass no engine event (`before_cursor_execute`, `commit` see only
+SQLAlchemy's): what counts them listens to both, with `observe` (benchmarks/bench_bot.py,
+tests/integration/delivery/test_report_cost.py).
 Errors are SQLAlchemy's (`DBAPIError.instance`), parameters hidden as the engine hides them.
 """
 

@@ -19,7 +19,7 @@ _LIST = object()  # an IN list the caller gives: one "?" per item, the SQL writt
 _MAX_PARAMETERS = 999
 PLANS_KEPT = 2_000  # statements (and parameter shapes) remembered; the app has a few hundred
 # Told of each statement run here: its SQL and the statement object (None for the BEGIN IMMEDIATE, COMMIT
-# and ROLLBACK of a DirectConnection's transaction).
+# and ROLLBACK of a transaction begun here: a DirectConnection's, or a DirectSession's own).
 Observer = Callable[[str, Executable | None], None]
 _observers: list[Observer] = []
 

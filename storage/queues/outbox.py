@@ -20,8 +20,10 @@ lease, the outcomes and the releases are shared with broadcast deliveries: stora
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import json
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -287,6 +289,10 @@ class SqlOutboxQueue(LeaseQueue):
         # the session's own bookkeeping cost about a third of this transaction's CPU (one per message sent).
         async with self._engine.begin() as connection:
             return await mark_sent(connection, sent, self._clock.now())
+
+    def holding(self) -> AbstractAsyncContextManager[None]:
+        """Around a sender's pass: its "sent" transactions share one pool connection (SQLite)."""
+        return self._direct.holding() if self._direct is not None else contextlib.nullcontext()
 
     async def latest_message(self, chat_id: int, order_id: int) -> int | None:
         """The newest message about `order_id` in `chat_id`: what a threaded reply is sent under."""

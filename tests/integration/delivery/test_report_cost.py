@@ -372,34 +372,3 @@ async def test_a_sent_no_commit_carries_is_written_on_its_own_soon_after(
     assert await outbox_rows(database.engine, unmarked) == 1  # the last one, left for a commit
     await asyncio.sleep(replies.CARRY_WAIT * 3)
     assert await outbox_rows(database.engine, unmarked) == 0
-
-
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-async def test_on_sqlite_a_report_runs_its_statements_directly(
-    database: Database,
-    uow_factory: SqlUnitOfWorkFactory,
-    clock: FakeClock,
-    messenger: RecordingMessenger,
-    classifier: Classifier,
-) -> None:
-    """Statements a process repeats run on the inline connection itself, not through SQLAlchemy's execution
-    (storage/direct: ~100 µs of CPU each, a third of the bot's): once the report's statements have run
-    twice, a third report sends none through SQLAlchemy."""
-    driver, _ = running_bot(uow_factory, clock, messenger, classifier, DeliverySettings())
-    for chat in (RESIDENT_CHEN, RESIDENT_ZHANG):
-        await driver.text(chat, "楼道灯坏了")
-    through: list[str] = []
-
-    def on_statement(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        if not statement.startswith("BEGIN"):
-            through.append(statement)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", on_statement)
-    try:
-        with counting(database.engine) as counted:
-            await driver.text(RESIDENT_CHEN, "垃圾堆了好几天没人清理")
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", on_statement)
-    assert any("已为您生成工单" in s.text for s in driver.inbox(RESIDENT_CHEN))
-    assert len(counted.statements) >= 8
-    assert through == []

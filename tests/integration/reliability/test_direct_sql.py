@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, exc, func, insert, select, update
+from sqlalchemy import Table, bindparam, event, exc, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import direct
@@ -215,3 +215,65 @@ async def test_a_direct_transaction_commits_or_rolls_back_and_lets_the_next_writ
     async with asyncio.timeout(5), make_session_factory(engine)() as session, session.begin():  # not locked
         assert await session.scalar(select(OUTBOX.c.chat_id)) == 1
         assert await session.scalar(select(func.count()).select_from(OUTBOX)) == 1
+
+
+async def warm(factory: async_sessionmaker[AsyncSession], statement: Any, params: dict[str, Any]) -> None:
+    """Run `statement` twice through SQLAlchemy (rolled back): from then on it runs directly."""
+    for _ in range(2):
+        async with factory() as session:
+            await session.execute(statement, params)
+
+
+async def test_orm_work_joins_the_transaction_a_direct_statement_began(engine: AsyncEngine) -> None:
+    factory = make_session_factory(engine)
+    row = {"p_chat": 7, "p_payload": {}, "p_order": None, "p_priority": 0, "p_at": NOW}
+    await warm(factory, ADD_ROW, row)
+    told: list[str] = []
+    with direct.observe(lambda sql, _statement: told.append(sql.split()[0])):
+        async with factory() as session:
+            await session.execute(ADD_ROW, row)  # begins the transaction, directly
+            session.add(ResidentRow(chat_id=8, name="李奶奶"))  # flushed into the same transaction
+            assert await session.scalar(select(func.count()).select_from(RESIDENTS)) == 1
+            await session.commit()
+    assert told == ["BEGIN", "INSERT"]  # SQLAlchemy joined, and committed (its own commit event)
+    async with engine.connect() as connection:
+        assert await connection.scalar(select(func.count()).select_from(OUTBOX)) == 1
+        assert await connection.scalar(select(RESIDENTS.c.name)) == "李奶奶"
+
+
+async def test_a_direct_transaction_not_committed_is_rolled_back_and_lets_the_next_writer_in(
+    engine: AsyncEngine,
+) -> None:
+    factory = make_session_factory(engine)
+    row = {"p_chat": 7, "p_payload": {}, "p_order": None, "p_priority": 0, "p_at": NOW}
+    await warm(factory, ADD_ROW, row)
+    told: list[str] = []
+    with direct.observe(lambda sql, _statement: told.append(sql.split()[0])):
+        async with factory() as session:
+            await session.execute(ADD_ROW, row)
+        async with factory() as session:  # closed without commit: rolled back
+            await session.execute(ADD_ROW, row)
+            await session.rollback()
+        async with asyncio.timeout(5), factory() as session:  # the write lock was let go
+            await session.execute(ADD_ROW, {**row, "p_chat": 9})
+            await session.commit()
+    assert told == ["BEGIN", "INSERT", "ROLLBACK"] * 2 + ["BEGIN", "INSERT", "COMMIT"]
+    async with engine.connect() as connection:
+        assert list(await connection.scalars(select(OUTBOX.c.chat_id))) == [9]
+
+
+async def test_while_held_the_direct_transactions_share_one_checkout(engine: AsyncEngine) -> None:
+    connection = DirectConnection(engine)
+    row = {"p_chat": 1, "p_payload": {}, "p_order": None, "p_priority": 0, "p_at": NOW}
+    checkouts: list[int] = []
+    event.listen(engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
+    event.listen(engine.sync_engine, "checkin", lambda *_: checkouts.append(-1))
+    async with connection.holding():
+        for _ in range(3):  # a sender's pass: a "sent" for each message
+            async with connection.begin() as tx:
+                await tx.execute(ADD_ROW, row)
+        assert checkouts == [1]
+    assert checkouts == [1, -1]  # back to the pool at the end of the pass
+    async with connection.begin() as tx:  # not held: its own checkout
+        await tx.execute(ADD_ROW, row)
+    assert checkouts == [1, -1, 1, -1]
