@@ -217,21 +217,24 @@ async def test_a_direct_transaction_commits_or_rolls_back_and_lets_the_next_writ
         assert await session.scalar(select(func.count()).select_from(OUTBOX)) == 1
 
 
-async def warm(factory: async_sessionmaker[AsyncSession], statement: Any, params: dict[str, Any]) -> None:
-    """Run `statement` twice through SQLAlchemy (rolled back): from then on it runs directly."""
+ROW = {"p_chat": 7, "p_payload": {}, "p_order": None, "p_priority": 0, "p_at": NOW}
+
+
+async def warmed(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions in which ADD_ROW runs directly: run twice through SQLAlchemy (rolled back) first."""
+    factory = make_session_factory(engine)
     for _ in range(2):
         async with factory() as session:
-            await session.execute(statement, params)
+            await session.execute(ADD_ROW, ROW)
+    return factory
 
 
 async def test_orm_work_joins_the_transaction_a_direct_statement_began(engine: AsyncEngine) -> None:
-    factory = make_session_factory(engine)
-    row = {"p_chat": 7, "p_payload": {}, "p_order": None, "p_priority": 0, "p_at": NOW}
-    await warm(factory, ADD_ROW, row)
+    factory = await warmed(engine)
     told: list[str] = []
     with direct.observe(lambda sql, _statement: told.append(sql.split()[0])):
         async with factory() as session:
-            await session.execute(ADD_ROW, row)  # begins the transaction, directly
+            await session.execute(ADD_ROW, ROW)  # begins the transaction, directly
             session.add(ResidentRow(chat_id=8, name="李奶奶"))  # flushed into the same transaction
             assert await session.scalar(select(func.count()).select_from(RESIDENTS)) == 1
             await session.commit()
@@ -244,18 +247,16 @@ async def test_orm_work_joins_the_transaction_a_direct_statement_began(engine: A
 async def test_a_direct_transaction_not_committed_is_rolled_back_and_lets_the_next_writer_in(
     engine: AsyncEngine,
 ) -> None:
-    factory = make_session_factory(engine)
-    row = {"p_chat": 7, "p_payload": {}, "p_order": None, "p_priority": 0, "p_at": NOW}
-    await warm(factory, ADD_ROW, row)
+    factory = await warmed(engine)
     told: list[str] = []
     with direct.observe(lambda sql, _statement: told.append(sql.split()[0])):
         async with factory() as session:
-            await session.execute(ADD_ROW, row)
+            await session.execute(ADD_ROW, ROW)
         async with factory() as session:  # closed without commit: rolled back
-            await session.execute(ADD_ROW, row)
+            await session.execute(ADD_ROW, ROW)
             await session.rollback()
         async with asyncio.timeout(5), factory() as session:  # the write lock was let go
-            await session.execute(ADD_ROW, {**row, "p_chat": 9})
+            await session.execute(ADD_ROW, {**ROW, "p_chat": 9})
             await session.commit()
     assert told == ["BEGIN", "INSERT", "ROLLBACK"] * 2 + ["BEGIN", "INSERT", "COMMIT"]
     async with engine.connect() as connection:
@@ -264,16 +265,15 @@ async def test_a_direct_transaction_not_committed_is_rolled_back_and_lets_the_ne
 
 async def test_while_held_the_direct_transactions_share_one_checkout(engine: AsyncEngine) -> None:
     connection = DirectConnection(engine)
-    row = {"p_chat": 1, "p_payload": {}, "p_order": None, "p_priority": 0, "p_at": NOW}
     checkouts: list[int] = []
     event.listen(engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
     event.listen(engine.sync_engine, "checkin", lambda *_: checkouts.append(-1))
     async with connection.holding():
         for _ in range(3):  # a sender's pass: a "sent" for each message
             async with connection.begin() as tx:
-                await tx.execute(ADD_ROW, row)
+                await tx.execute(ADD_ROW, ROW)
         assert checkouts == [1]
     assert checkouts == [1, -1]  # back to the pool at the end of the pass
     async with connection.begin() as tx:  # not held: its own checkout
-        await tx.execute(ADD_ROW, row)
+        await tx.execute(ADD_ROW, ROW)
     assert checkouts == [1, -1, 1, -1]
