@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
+
 from handlers import texts
 from handlers.workorders import texts as order_texts
 from handlers.workorders.model import OrderState
+from handlers.workorders.opening import PendingReport
 from nlp.types import Category
 from tests.driver import (
     LEADER_WANG,
@@ -293,3 +296,22 @@ async def test_every_update_holds_its_chat_for_the_transaction(
 ) -> None:
     await driver.text(RESIDENT_ZHANG, "/my")
     assert uow_factory.opened[-1].serialized == [RESIDENT_ZHANG]
+
+
+def test_a_pending_report_round_trips_through_its_data_without_sharing_lists() -> None:
+    report = PendingReport(
+        text="楼道灯坏了",
+        keywords=["灯"],
+        candidates=["维修报修", "安全隐患"],
+        confidence=0.4,
+        unit="2",
+        room="301",
+    )
+    data = report.to_data()
+    assert data == asdict(report)
+    assert set(data) == {f.name for f in fields(PendingReport)}
+    data["keywords"].append("黑")  # the stored data is the conversation's, not the report's
+    data["candidates"].clear()
+    assert report.keywords == ["灯"]
+    assert report.candidates == ["维修报修", "安全隐患"]
+    assert PendingReport.from_data(report.to_data()) == report

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import weakref
 from datetime import UTC, datetime
 
+import pytest
 from aiogram import methods
 from aiogram.methods.base import Response
-from aiogram.types import Chat, Location, Message, PhotoSize, Sticker
+from aiogram.types import Chat, Location, Message, PhotoSize, Sticker, Update
 
 from bot.telegram.aiogram_adapter import AiogramTransport, has_content
 
@@ -56,3 +58,55 @@ def test_answer_types_outlive_the_garbage_collector() -> None:
         answer_type = weakref.ref(Response[method.__returning__])  # type: ignore[name-defined]
         gc.collect()
         assert answer_type() is not None, f"Response[{method.__name__}] would be built again"
+
+
+def test_fetched_updates_are_journaled_as_sent_and_handled_as_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """getUpdates' answer goes to the journal as Telegram sent it (no dump), and the update aiogram parsed
+    is handled as it is (no second parse); one replayed from the journal is parsed."""
+    sent = [
+        {
+            "update_id": 41,
+            "message": {
+                "message_id": 5,
+                "date": 1764750000,
+                "chat": {"id": 7, "type": "private"},
+                "from": {"id": 7, "is_bot": False, "first_name": "张"},
+                "text": "楼道灯坏了",
+                "some_future_field": {"kept": True},
+            },
+        }
+    ]
+    handled: list[object] = []
+
+    async def on_message(incoming: object) -> None:
+        handled.append(incoming)
+
+    async def scenario() -> None:
+        transport = AiogramTransport("123:abc", "http://127.0.0.1:9", on_message)
+
+        async def make_request(bot: object, method: object, **_: object) -> object:
+            return transport.session.check_response(  # what aiohttp would hand it
+                transport.bot,
+                method,
+                200,
+                json.dumps({"ok": True, "result": sent}),  # type: ignore[arg-type]
+            ).result
+
+        monkeypatch.setattr(transport.session, "make_request", make_request)
+        dumps: list[object] = []
+        dump = Update.model_dump
+        monkeypatch.setattr(Update, "model_dump", lambda *a, **k: dumps.append(1) or dump(*a, **k))
+        journaled = await transport.fetch(None, 0)
+        assert journaled == sent  # as sent, unknown fields and "from" included …
+        assert dumps == []  # … not dumped back from aiogram's objects
+        parses: list[object] = []
+        real = Update.model_validate
+        monkeypatch.setattr(Update, "model_validate", lambda *a, **k: parses.append(1) or real(*a, **k))
+        await transport.process(journaled[0])
+        assert parses == []  # handled as parsed by getUpdates
+        await transport.process(journaled[0])  # a replay: parsed from the journal
+        assert parses == [1]
+        await transport.close()
+
+    asyncio.run(scenario())
+    assert len(handled) == 2
