@@ -248,7 +248,7 @@ class Seen:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement  # held: the id stays this statement's while it is remembered
         self.plan: Plan | None = None
-        self.compiled = False  # True once `_plan` decided (plan None: stays with SQLAlchemy)
+        self.compiled = False  # True once `compile_plan` decided (plan None: stays with SQLAlchemy)
 
 
 PLANS: dict[tuple[int, tuple[str, ...]], Seen] = {}

@@ -169,7 +169,7 @@ class DirectSession(AsyncSession):
 class DirectConnection:
     """Short transactions of statements run directly, on a connection of the inline SQLite engine's pool
     and without a session (the sender's "sent", one transaction per message: storage/queues/outbox.py).
-    Only statements `_plan` takes (built once and kept); another is a programming error."""
+    Only statements `compile_plan` takes (built once and kept); another is a programming error."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
