@@ -93,8 +93,8 @@ def make_engine(url: str, *, inline: bool = True, **kwargs: Any) -> AsyncEngine:
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions on SQLite run the Core statements they repeat directly on the inline connection
-    (storage/direct.py; sessions of the desk's threaded engine find out and stay with SQLAlchemy)."""
-    if engine.dialect.name == "sqlite":
+    """Sessions of the inline SQLite engine run the Core statements they repeat directly on its connection
+    (storage/direct); the desk's threaded SQLite and PostgreSQL keep SQLAlchemy's sessions."""
+    if is_inline(engine):
         return async_sessionmaker(engine, expire_on_commit=False, class_=DirectSession)
     return async_sessionmaker(engine, expire_on_commit=False)

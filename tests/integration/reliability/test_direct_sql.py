@@ -277,3 +277,11 @@ async def test_while_held_the_direct_transactions_share_one_checkout(engine: Asy
     async with connection.begin() as tx:  # not held: its own checkout
         await tx.execute(ADD_ROW, ROW)
     assert checkouts == [1, -1, 1, -1]
+
+
+async def test_the_desks_threaded_engine_keeps_sqlalchemys_sessions(tmp_path: Path) -> None:
+    threaded = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}", inline=False)
+    try:
+        assert make_session_factory(threaded).class_ is AsyncSession
+    finally:
+        await threaded.dispose()
