@@ -150,10 +150,15 @@ class RateLimiter:
                 wait = max(wait, sent[0] + 60 - now)
         return wait
 
-    async def acquire(self, chat_id: int, lane: Lane = Lane.REPLY, *, bulk: bool = False) -> None:
+    async def acquire(
+        self, chat_id: int, lane: Lane = Lane.REPLY, *, bulk: bool = False, defer_after: float | None = None
+    ) -> bool:
         """Wait until a message to `chat_id` may go out in `lane`, and count it. Groups have negative ids.
 
-        `bulk`: a broadcast delivery (keeps every lane to the even pace while broadcasts send)."""
+        `bulk`: a broadcast delivery (keeps every lane to the even pace while broadcasts send).
+        `defer_after`: unless this chat's own limits (not the overall pace) would hold the message longer
+        than that many seconds: then nothing is counted and False is returned (the sender sets the chat
+        aside). Asked in the same check-and-take, so a shared limiter makes one round trip, not two."""
         waiter = _Waiter(lane, self._clock())
         self._waiters.append(waiter)
         try:
@@ -161,9 +166,11 @@ class RateLimiter:
                 if self._outranked(waiter):
                     await self._sleep(_YIELD)
                     continue
-                wait = await self._try_take(chat_id, lane, bulk)
+                wait = await self._try_take(chat_id, lane, bulk, defer_after)
+                if wait is None:
+                    return False
                 if wait <= 0:
-                    return
+                    return True
                 waiter.ready_at = self._clock() + wait
                 await self._sleep(min(wait, _PARKED) if self._waiters_above(lane) else wait)
         finally:
@@ -192,8 +199,13 @@ class RateLimiter:
         """A campaign sent within the last second: every lane keeps to the even pace."""
         return (self._clock() if now is None else now) - self._bulk_at < BULK_WINDOW
 
-    async def _try_take(self, chat_id: int, lane: Lane, bulk: bool) -> float:
-        """Count the send and return 0 if it may go now; else the seconds to wait (nothing counted)."""
+    async def _try_take(
+        self, chat_id: int, lane: Lane, bulk: bool, defer_after: float | None = None
+    ) -> float | None:
+        """Count the send and return 0 if it may go now; else the seconds to wait, or None when the chat's
+        own wait is longer than `defer_after` (nothing counted either way)."""
+        if defer_after is not None and self.chat_wait(chat_id, lane) > defer_after:
+            return None
         now = self._clock()
         wait = self._wait_time(chat_id, lane, bulk, now)
         if wait > 0:

@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 # KEYS: pause, overall, chat, group, bulk. ARGV: mode ("take" | "peek"), overall interval µs, overall
 # tolerance µs, chat interval µs, chat tolerance µs, group limit (0 = not a group), group window µs, log
-# member, lane ("bulk" | "reply" | "urgent"), bulk window µs, urgent reserve µs, bulk ("1" | "0").
-# Returns the wait in µs (0: allowed, and counted when mode is "take").
+# member, lane ("bulk" | "reply" | "urgent"), bulk window µs, urgent reserve µs, bulk ("1" | "0"), and
+# optionally defer-after µs (-1: never). Returns the wait in µs (0: allowed, and counted when mode is
+# "take"), or -1 (nothing counted) when the chat's own wait is longer than defer-after.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -59,16 +60,19 @@ end
 local chat_tat = tat_of(KEYS[3])
 local chat_tolerance = tonumber(ARGV[5])
 if lane ~= 'urgent' then chat_tolerance = math.max(0, chat_tolerance - tonumber(ARGV[11])) end
-wait = math.max(wait, chat_tat - chat_tolerance - now)
+local chat_wait = chat_tat - chat_tolerance - now
 local group_limit = tonumber(ARGV[6])
 local window = tonumber(ARGV[7])
 if group_limit > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
   if redis.call('ZCARD', KEYS[4]) >= group_limit then
     local oldest = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
-    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+    chat_wait = math.max(chat_wait, tonumber(oldest[2]) + window - now)
   end
 end
+local defer_after = tonumber(ARGV[13] or '-1')
+if take and defer_after >= 0 and chat_wait > defer_after then return -1 end
+wait = math.max(wait, chat_wait)
 if wait > 0 or not take then return math.ceil(wait) end
 local function advance(key, tat, interval)
   local next_tat = tat + interval
@@ -167,16 +171,20 @@ class RedisRateLimiter(RateLimiter):
             "1" if bulk else "0",
         ]
 
-    async def _try_take(self, chat_id: int, lane: Lane, bulk: bool) -> float:
+    async def _try_take(
+        self, chat_id: int, lane: Lane, bulk: bool, defer_after: float | None = None
+    ) -> float | None:
         """One check-and-take by every replica's count (the lanes' order in this process: the parent)."""
         try:
             args = self._args("take", chat_id, lane, bulk)
+            if defer_after is not None:
+                args.append(round(defer_after * _MICRO))
             wait = int(await self._acquire_script(self._keys(chat_id), args))
         except Exception as error:  # Redis down: keep sending at this process's own pace
             self._lost(error)
-            return await super()._try_take(chat_id, lane, bulk)
+            return await super()._try_take(chat_id, lane, bulk, defer_after)
         self._back()
-        return wait / _MICRO
+        return None if wait < 0 else wait / _MICRO
 
     async def chat_delay(self, chat_id: int, lane: Lane = Lane.REPLY) -> float:
         try:

@@ -199,17 +199,14 @@ class OutboxSender:
             if chat_id in refused:
                 await self._record(item, DeliveryOutcome.UNREACHABLE, error="chat refused an earlier message")
                 continue
-            if (
-                chat_id not in waiting
-                and not item.urgent  # an emergency waits for its chat's turn right here
-                and self._limiter is not None
-                and await self._limiter.chat_delay(chat_id) > CHAT_WAIT_INLINE
-            ):
-                waiting.add(chat_id)
             if chat_id in waiting and not item.urgent:
                 await self._release([item])
                 continue
             outcome = await self._deliver(item)
+            if outcome is None:  # the chat's own limits hold it longer than CHAT_WAIT_INLINE
+                waiting.add(chat_id)
+                await self._release([item])
+                continue
             if outcome is DeliveryOutcome.RATE_LIMITED:
                 # This row went back to the queue; so does the rest of the batch, so that messages
                 # keep their order once sending resumes.
@@ -268,10 +265,15 @@ class OutboxSender:
         if released:
             log.info("outbox: %d message(s) claimed by a stopped sender put back", released)
 
-    async def _deliver(self, item: QueuedReply) -> DeliveryOutcome:
-        """Send one reply and record what happened to it."""
+    async def _deliver(self, item: QueuedReply) -> DeliveryOutcome | None:
+        """Send one reply and record what happened to it; None (nothing sent) when its chat must wait
+        longer than CHAT_WAIT_INLINE (an emergency's rows wait for their chat's turn right here)."""
         if self._limiter is not None:
-            await self._limiter.acquire(item.chat_id, Lane.URGENT if item.urgent else Lane.REPLY)
+            lane = Lane.URGENT if item.urgent else Lane.REPLY
+            if not await self._limiter.acquire(
+                item.chat_id, lane, defer_after=None if item.urgent else CHAT_WAIT_INLINE
+            ):
+                return None
         reply_to = item.reply_to_message_id
         if not item.resolved and item.reply.order_id is not None:  # handed: its thread is found now
             key = (item.reply.chat_id, item.reply.order_id)

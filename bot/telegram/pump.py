@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 from bot.telegram.base import chats_of, order_key
@@ -32,6 +33,15 @@ ProcessFn = Callable[[dict[str, Any]], Awaitable[None]]
 # Told when an update is given up: (update id, its kind such as "message"); tells staff, never raises.
 GiveUpFn = Callable[[int, str], Awaitable[object]]
 FetchFn = Callable[[int | None, int], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass(slots=True)
+class _Arrival:
+    """One accept() call's updates, waiting to be journaled with the others that arrived meanwhile."""
+
+    entries: list[JournaledUpdate]
+    seen: set[int]
+    written: asyncio.Future[set[int]]  # the update ids new to the journal in its round
 
 
 class UpdatePump:
@@ -60,6 +70,8 @@ class UpdatePump:
         self._writing = writing or contextlib.nullcontext
         self._to_mark: list[int] = []  # handled, not yet marked in the journal
         self._marking: asyncio.Task[None] | None = None
+        self._arrivals: list[_Arrival] = []  # accepted, waiting for the next journal write
+        self._journaling: asyncio.Task[None] | None = None
         self.handled = 0
         self.failed = 0
         self.given_up = 0
@@ -108,16 +120,43 @@ class UpdatePump:
         self._queue.put_nowait(item)
 
     async def accept(self, payloads: list[dict[str, Any]]) -> int:
-        """Journal `payloads` (committed when this returns) and queue the ones never seen before."""
+        """Journal `payloads` (committed when this returns) and queue the ones never seen before; returns
+        how many of them were new.
+
+        Telegram posts up to max_connections webhook updates at once: calls that arrive while a journal
+        write is under way are written together by the next one (one transaction for all of them, not
+        one each contending for the database). A failed write fails every call of its round.
+        """
         entries = [JournaledUpdate(int(p["update_id"]), p) for p in payloads]
         seen: set[int] = set()
         for payload in payloads:
             seen |= chats_of(payload)
-        async with self._writing():
-            fresh = await self._journal.record(entries, seen)
-        for item in fresh:
-            self._enqueue(item)
-        return len(fresh)
+        written: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
+        self._arrivals.append(_Arrival(entries, seen, written))
+        if self._journaling is None or self._journaling.done():
+            self._journaling = asyncio.create_task(self._journal_arrivals(), name="gridbot-update-journal")
+        fresh = await written  # a caller cancelled meanwhile (a dropped request) leaves the round as is
+        return sum(1 for entry in entries if entry.update_id in fresh)
+
+    async def _journal_arrivals(self) -> None:
+        while self._arrivals:
+            round_, self._arrivals = self._arrivals, []
+            entries = {entry.update_id: entry for arrival in round_ for entry in arrival.entries}
+            seen = set().union(*(arrival.seen for arrival in round_))
+            try:
+                async with self._writing():
+                    fresh = await self._journal.record(entries.values(), seen)
+            except Exception as error:  # each caller raises it: the webhook answers 500, Telegram retries
+                for arrival in round_:
+                    if not arrival.written.done():
+                        arrival.written.set_exception(error)
+                continue
+            for item in fresh:
+                self._enqueue(item)
+            fresh_ids = {item.update_id for item in fresh}
+            for arrival in round_:
+                if not arrival.written.done():
+                    arrival.written.set_result(fresh_ids)
 
     async def poll(self, fetch: FetchFn, stop: asyncio.Event, poll_seconds: int = 30) -> None:
         """Long-poll until `stop`; the offset only advances past updates already journaled."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -66,6 +67,25 @@ async def test_rate_limit_answers_retry_after(emu: Emulator, http: aiohttp.Clien
 # ----------------------------------------------------------------------------- webhook
 
 
+Hook = Callable[[web.Request], Awaitable[web.Response]]
+
+
+@asynccontextmanager
+async def serving(hook: Hook) -> AsyncIterator[str]:
+    """A webhook receiver on loopback answering with `hook`; yields its URL."""
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[
     tuple[str, asyncio.Queue[tuple[dict[str, Any], str | None]], list[int]]
@@ -79,17 +99,8 @@ async def receiver() -> AsyncIterator[
         status = script.pop(0) if script else 200
         return web.json_response({}, status=status)
 
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    await web.SockSite(runner, sock).start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/hook", got, script
-    finally:
-        await runner.cleanup()
+    async with serving(hook) as url:
+        yield url, got, script
 
 
 async def test_webhook_delivery_with_secret_and_retries(
@@ -116,26 +127,66 @@ async def test_webhook_delivery_with_secret_and_retries(
     assert await ok(http, emu, "getUpdates") == []
 
 
+async def test_webhook_delivers_chats_at_once_and_each_chat_in_order(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    """As Telegram's server: several chats' updates in flight together (up to max_connections), one chat's
+    next update only after its previous one was answered; a refused update holds only its own chat."""
+    arrived: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+    release: dict[str, asyncio.Event] = {}
+    refuse = {"refused once"}
+
+    async def hook(request: web.Request) -> web.Response:
+        message = (await request.json())["message"]
+        text = message["text"]
+        await arrived.put((message["chat"]["id"], text))
+        if text in refuse:
+            refuse.discard(text)
+            return web.json_response({}, status=502)
+        await release.setdefault(text, asyncio.Event()).wait()
+        return web.json_response({})
+
+    async def next_arrival() -> tuple[int, str]:
+        return await asyncio.wait_for(arrived.get(), 2)
+
+    async with serving(hook) as url:
+        try:
+            await ok(http, emu, "setWebhook", url=url)
+            emu.user_sends_text(11, "11 first")
+            emu.user_sends_text(11, "11 second")
+            emu.user_sends_text(12, "12 first")
+            emu.user_sends_text(13, "refused once")
+            # Chat 11's first and chat 12's and 13's are posted together; 11's second waits for its first.
+            assert {await next_arrival() for _ in range(3)} == {
+                (11, "11 first"),
+                (12, "12 first"),
+                (13, "refused once"),
+            }
+            assert await next_arrival() == (13, "refused once")  # retried while 11 and 12 are still open
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(arrived.get(), 0.3)
+            release.setdefault("11 first", asyncio.Event()).set()
+            assert await next_arrival() == (11, "11 second")
+            for text in ("11 second", "12 first", "refused once"):
+                release.setdefault(text, asyncio.Event()).set()
+            await emu.webhook_deliveries.wait(lambda d: d.status == 200, count=4, since=0, timeout=2)
+            assert (await ok(http, emu, "getWebhookInfo"))["pending_update_count"] == 0
+        finally:
+            for event in release.values():
+                event.set()
+
+
 async def test_webhook_answer_can_carry_a_method(emu: Emulator, http: aiohttp.ClientSession) -> None:
     async def hook(request: web.Request) -> web.Response:
         update = await request.json()
         chat_id = update["message"]["chat"]["id"]
         return web.json_response({"method": "sendMessage", "chat_id": chat_id, "text": "answered inline"})
 
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    await web.SockSite(runner, sock).start()
-    try:
-        await ok(http, emu, "setWebhook", url=f"http://127.0.0.1:{sock.getsockname()[1]}/hook")
+    async with serving(hook) as url:
+        await ok(http, emu, "setWebhook", url=url)
         emu.user_sends_text(11, "hi")
         assert (await emu.wait_for_message(11)).text == "answered inline"
         assert emu.calls("sendMessage")[0].via == "webhook-response"
-    finally:
-        await runner.cleanup()
 
 
 # ----------------------------------------------------------------------------- control API and guard

@@ -96,6 +96,20 @@ async def test_group_minute_limit_is_shared(replicas: Replicas) -> None:
     assert await b.chat_delay(12345) == 0  # private chats have no minute limit
 
 
+async def test_a_chat_held_by_the_other_replica_is_deferred_in_one_round_trip(replicas: Replicas) -> None:
+    """The sender asks "take, unless this chat must wait longer than 0.5 s" in one script run: a chat
+    the other replica filled is refused without counting anything; the overall pace never defers."""
+    a, b = replicas(Limits(per_chat_per_second=1, per_chat_burst=1, overall_per_second=1000))
+    assert await a.acquire(7, defer_after=0.5) is True
+    assert await b.acquire(7, defer_after=0.5) is False  # ~1 s to wait: set aside
+    assert 0.5 < await b.chat_delay(7) <= 1.0  # and nothing was counted by the refusal
+    assert await b.acquire(8, defer_after=0.5) is True  # another chat goes at once
+    group = -1001234567
+    c, d = replicas(Limits(per_group_per_minute=1, per_chat_per_second=100, per_chat_burst=100))
+    assert await c.acquire(group, defer_after=0.5) is True
+    assert await d.acquire(group, defer_after=0.5) is False  # the group's minute is used up
+
+
 async def test_a_429_in_one_replica_pauses_the_other(replicas: Replicas) -> None:
     a, b = replicas(Limits(overall_per_second=1000))
     a.pause(0.6)

@@ -167,3 +167,54 @@ async def test_drain_does_not_wait_for_marks_the_journal_cannot_take(
     async with asyncio.timeout(5):
         assert await pump.drain(1)
     assert [u.update_id for u in await journal.unhandled()] == [1]  # replayed at the next start
+
+
+class HeldJournal(SqlUpdateJournal):
+    """Counts journal writes; each holds on until `open` is set (a database under load)."""
+
+    rounds: list[list[int]]
+    open: asyncio.Event
+    fail: bool = False
+
+    async def record(self, updates: Any, seen_chats: Any = ()) -> list[JournaledUpdate]:
+        items = list(updates)
+        self.rounds.append([item.update_id for item in items])
+        await self.open.wait()
+        if self.fail:
+            raise ConnectionError("the database went away")
+        return await super().record(items, seen_chats)
+
+
+async def test_webhook_updates_arriving_during_a_journal_write_are_written_together(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    """Telegram posts up to max_connections updates at once: the ones that arrive while a write is under
+    way share the next transaction, and each caller returns only once its own updates are committed."""
+    journal = HeldJournal(uow_factory.session_factory, clock)
+    journal.rounds, journal.open = [], asyncio.Event()
+    handled: list[int] = []
+
+    async def process(payload: dict[str, Any]) -> None:
+        handled.append(payload["update_id"])
+
+    pump = UpdatePump(journal, process)
+    await pump.start()
+    first = asyncio.create_task(pump.accept([update(1, chat=1).payload]))
+    await asyncio.sleep(0.01)
+    later = [asyncio.create_task(pump.accept([update(i, chat=i).payload])) for i in range(2, 6)]
+    await asyncio.sleep(0.01)
+    assert journal.rounds == [[1]]
+    assert not any(task.done() for task in [first, *later])
+    journal.open.set()
+    assert await asyncio.gather(first, *later) == [1, 1, 1, 1, 1]
+    assert journal.rounds == [[1], [2, 3, 4, 5]]  # two transactions for five webhook calls
+    assert await pump.accept([update(3, chat=3).payload]) == 0  # a redelivery is not new
+    assert await pump.drain(5)
+    assert sorted(handled) == [1, 2, 3, 4, 5]
+
+    journal.fail, journal.open = True, asyncio.Event()
+    calls = [asyncio.create_task(pump.accept([update(i, chat=i).payload])) for i in (7, 8)]
+    await asyncio.sleep(0.01)
+    journal.open.set()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(result, ConnectionError) for result in results)  # each webhook call answers 500

@@ -2,7 +2,8 @@
 
 Telegram's rules kept here: one getUpdates per bot at a time (the older poll is answered 409), no
 getUpdates while a webhook is set, "updates with update_id below offset are forgotten", and a refused
-webhook POST is retried with the same update, in order, until the receiver answers 2xx.
+webhook POST is retried with the same update until the receiver answers 2xx. Webhook updates go out as
+Telegram sends them: several at once (up to the webhook's max_connections), one chat's in order.
 """
 
 # ruff: noqa: ASYNC109  -- `timeout` here is getUpdates' own parameter, bounded like Telegram's (50 s).
@@ -14,6 +15,7 @@ import itertools
 import logging
 import re
 import time
+from collections.abc import Hashable
 from typing import Any
 
 import aiohttp
@@ -131,34 +133,58 @@ class UpdateMethods(Dispatch):
             log.error("emulator task %s failed", task.get_name(), exc_info=task.exception())
 
     async def _webhook_loop(self, bot: BotState) -> None:
-        """POST pending updates one at a time, in order, retrying until the receiver answers 2xx."""
+        """Deliver pending updates as Telegram's Bot API server does (telegram-bot-api's WebhookActor): up
+        to `max_connections` POSTs at once, but one chat's updates one at a time and in order (the next
+        only after the previous was answered 2xx); a refused update is retried after a growing delay
+        while other chats' updates go on."""
         hook = bot.webhook
-        delay = self.webhook_retry_delay
+        busy: set[Hashable] = set()  # queues with an update being delivered or waiting for its retry
         while bot.webhook is hook and hook is not None:
-            if not bot.pending:
-                bot.webhook_wakeup.clear()
-                await bot.webhook_wakeup.wait()
-                continue
-            update = bot.pending[0]
-            status, error, answer = await self._post_update(hook, update)
-            self.webhook_deliveries.append(
-                WebhookDelivery(
-                    self._next_seq(), time.monotonic(), bot.id, update["update_id"], status, error
+            blocked = set(busy)  # an update waits behind any earlier one of its queue
+            for update in bot.pending:
+                if len(busy) >= hook.max_connections:
+                    break
+                queue = delivery_queue(update)
+                if queue in blocked:
+                    continue
+                blocked.add(queue)
+                busy.add(queue)
+                task = asyncio.create_task(
+                    self._deliver(bot, hook, update, queue, busy), name=f"emulator-webhook-{bot.id}-{queue}"
                 )
-            )
-            if status is not None and 200 <= status < 300:
-                if bot.pending and bot.pending[0] is update:
-                    bot.pending.popleft()
-                delay = self.webhook_retry_delay
-                if isinstance(answer, dict) and isinstance(answer.get("method"), str):
-                    # "Reply to the webhook with a method call" (aiogram uses it): run it, result unseen.
-                    call_params = {k: v for k, v in answer.items() if k != "method"}
-                    await self.call(bot, answer["method"], Params(call_params), via="webhook-response")
-                continue
-            hook.last_error_date = int(time.time())
-            hook.last_error_message = error or f"Wrong response from the webhook: {status}"
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+                self._tasks.add(task)
+                task.add_done_callback(self._task_done)
+            # No await between the scan and clear(): a delivery ending sets it again for the next scan.
+            bot.webhook_wakeup.clear()
+            await bot.webhook_wakeup.wait()
+
+    async def _deliver(
+        self, bot: BotState, hook: Webhook, update: dict[str, Any], queue: Hashable, busy: set[Hashable]
+    ) -> None:
+        """POST one update until the receiver answers 2xx (or the webhook goes), then free its queue."""
+        delay = self.webhook_retry_delay
+        try:
+            while bot.webhook is hook:
+                status, error, answer = await self._post_update(hook, update)
+                self.webhook_deliveries.append(
+                    WebhookDelivery(
+                        self._next_seq(), time.monotonic(), bot.id, update["update_id"], status, error
+                    )
+                )
+                if status is not None and 200 <= status < 300:
+                    forget(bot, update)
+                    if isinstance(answer, dict) and isinstance(answer.get("method"), str):
+                        # "Reply to the webhook with a method call" (aiogram uses it): run it, result unseen.
+                        call_params = {k: v for k, v in answer.items() if k != "method"}
+                        await self.call(bot, answer["method"], Params(call_params), via="webhook-response")
+                    return
+                hook.last_error_date = int(time.time())
+                hook.last_error_message = error or f"Wrong response from the webhook: {status}"
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        finally:
+            busy.discard(queue)
+            bot.webhook_wakeup.set()
 
     async def _post_update(self, hook: Webhook, update: dict[str, Any]) -> tuple[int | None, str | None, Any]:
         """POST one update; return (HTTP status or None, connection error, JSON answer if any)."""
@@ -178,3 +204,26 @@ class UpdateMethods(Dispatch):
         except (aiohttp.ClientError, TimeoutError) as exc:
             return status, f"{type(exc).__name__}: {exc}", answer
         return status, None, answer
+
+
+def delivery_queue(update: dict[str, Any]) -> Hashable:
+    """The queue an update waits in for the webhook: its chat's (else its sender's); Telegram sends one
+    queue's updates one at a time, so a chat's messages reach the receiver in order."""
+    for body in update.values():
+        if not isinstance(body, dict):
+            continue
+        chat = body.get("chat") or (body.get("message") or {}).get("chat")
+        if isinstance(chat, dict) and "id" in chat:
+            return ("chat", chat["id"])
+        user = body.get("from") or body.get("user")
+        if isinstance(user, dict) and "id" in user:
+            return ("user", user["id"])
+    return ("update", update["update_id"])
+
+
+def forget(bot: BotState, update: dict[str, Any]) -> None:
+    """Drop a delivered update from the pending ones (by identity: others may have been delivered since)."""
+    for i, pending in enumerate(bot.pending):
+        if pending is update:
+            del bot.pending[i]
+            return

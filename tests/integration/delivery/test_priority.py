@@ -179,3 +179,19 @@ async def test_during_a_campaign_an_alert_takes_a_slot_instead_of_bursting() -> 
     assert urgent[-1] - urgent[0] < 0.5  # seven alerts within a quarter second of slots
     first_urgent = next(i for i, (_, kind) in enumerate(sends) if kind == "urgent")
     assert all(kind == "urgent" for _, kind in sends[first_urgent : first_urgent + 7])
+
+
+async def test_a_chat_that_must_wait_long_is_deferred_without_counting() -> None:
+    """The sender's `defer_after`: a chat whose own limits hold it longer is refused at once (set aside
+    for a later pass), nothing counted; the urgent lane and other chats are not held by it."""
+    now, clock, sleep = _time()
+    limits = Limits(per_chat_per_second=1, per_chat_burst=3, overall_per_second=30)
+    limiter = RateLimiter(limits, clock=clock, sleep=sleep)  # type: ignore[arg-type]
+    for _ in range(2):
+        assert await limiter.acquire(RESIDENT, defer_after=0.5) is True
+    start = now[0]
+    assert await limiter.acquire(RESIDENT, defer_after=0.5) is False  # ~1 s away: not waited for
+    assert now[0] == start
+    assert limiter.chat_wait(RESIDENT) > 0.5  # unchanged: the refusal took nothing
+    assert await limiter.acquire(RESIDENT, Lane.URGENT, defer_after=0.5) is True  # the kept reserve
+    assert await limiter.acquire(OTHER, defer_after=0.5) is True
