@@ -125,7 +125,8 @@ async def in_process(url: str, samples: int) -> InProcess:
 
     def on_direct(sql: str, _statement: Any) -> None:
         # SQLite: statements run directly on the connection, and the sender's own transactions
-        # (storage/direct): counted as SQLAlchemy's events count the others.
+        # (storage/direct); PostgreSQL: the sender's "sent" marks in autocommit, told as a COMMIT.
+        # Counted as SQLAlchemy's events count the others.
         if sql == "COMMIT":
             counted["commits"] += 1
         elif sql not in ("BEGIN IMMEDIATE", "ROLLBACK"):

@@ -46,6 +46,7 @@ from handlers.messages import Attachment, AttachmentKind, Button, DeliveryPriori
 from handlers.ports import Clock
 from storage.database import is_inline
 from storage.direct import DirectConnection
+from storage.direct.plans import tell
 from storage.models import OutboxRow
 from storage.queues.claims import claim_locked, claim_plain
 from storage.queues.handoff import Handoff, QueuedReply, handed_name, insert_handed_arrays, insert_handed_rows
@@ -245,6 +246,10 @@ class SqlOutboxQueue(LeaseQueue):
         assert isinstance(engine, AsyncEngine), "the outbox's sessions are bound to one engine"
         self._engine = engine
         self._direct = DirectConnection(engine) if is_inline(engine) else None
+        # PostgreSQL marks sent in one statement: run in autocommit it is its own transaction, without the
+        # BEGIN and COMMIT round trips (two of the three a message's mark cost the sender's serial chain).
+        postgres = engine.dialect.name == "postgresql"
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if postgres else None
 
     async def claim(
         self, limit: int = 50, skip_chats: frozenset[int] = frozenset(), *, owner: str = ""
@@ -287,6 +292,11 @@ class SqlOutboxQueue(LeaseQueue):
                 return await mark_sent(direct, sent, self._clock.now())
         # On a connection of its own, without an ORM session: nothing written here is a mapped object, and
         # the session's own bookkeeping cost about a third of this transaction's CPU (one per message sent).
+        if self._autocommit is not None:
+            async with self._autocommit.connect() as connection:
+                lost = await mark_sent(connection, sent, self._clock.now())
+            tell("COMMIT")  # what counts commits counts this one-statement transaction too
+            return lost
         async with self._engine.begin() as connection:
             return await mark_sent(connection, sent, self._clock.now())
 

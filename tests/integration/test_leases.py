@@ -9,9 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage import direct
 from storage.database import make_session_factory
 from storage.models import (
     BroadcastDeliveryRow,
@@ -212,3 +213,30 @@ async def _back_to_sending(factory: async_sessionmaker[AsyncSession], ids: list[
             row = await session.get(OutboxRow, row_id)
             assert row is not None
             row.status, row.message_id = "sending", None
+
+
+async def test_postgresql_marks_sent_in_one_round_trip(database: Database, clock: FakeClock) -> None:
+    """The sender marks each message before the next goes out: on PostgreSQL its one statement runs in
+    autocommit (no BEGIN and COMMIT round trips in the serial chain), and what counts commits sees one."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite marks on the bot's inline connection (storage/direct)")
+    factory = make_session_factory(database.engine)
+    async with factory() as session, session.begin():
+        session.add(OutboxRow(chat_id=301, payload={"text": "好的"}, created_at=clock.now()))
+    queue = SqlOutboxQueue(factory, clock)
+    (item,) = await queue.claim(10, owner="s1")
+    seen: list[tuple[str, bool]] = []
+
+    def on_statement(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append((statement.split()[0], bool(conn.connection.dbapi_connection.autocommit)))
+
+    told: list[str] = []
+    event.listen(database.engine.sync_engine, "before_cursor_execute", on_statement)
+    try:
+        with direct.observe(lambda sql, _statement: told.append(sql)):
+            assert await queue.record_sent([(item, 21)]) == set()
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", on_statement)
+    assert seen == [("UPDATE", True)]
+    assert told == ["COMMIT"]
+    assert (await _row(queue, item.id)).status == "sent"  # and it stays written: autocommit

@@ -66,6 +66,7 @@ def counting(engine: AsyncEngine) -> Iterator[Counted]:
     def on_direct(statement: str, _built: Any) -> None:
         # SQLite: statements run directly on the connection (storage/direct.py), and the transactions of a
         # DirectConnection; a direct statement is compiled once by construction (its plan is kept).
+        # PostgreSQL: the sender's "sent" marks, one statement in autocommit, are told as a COMMIT.
         if statement == "COMMIT":
             counted.commits += 1
         elif statement not in ("BEGIN IMMEDIATE", "ROLLBACK"):
