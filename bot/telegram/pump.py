@@ -151,6 +151,11 @@ class UpdatePump:
                     if not arrival.written.done():
                         arrival.written.set_exception(error)
                 continue
+            except BaseException:  # cancelled (the loop closing): no caller is left waiting for ever
+                for arrival in [*round_, *self._arrivals]:
+                    arrival.written.cancel()
+                self._arrivals = []
+                raise
             for item in fresh:
                 self._enqueue(item)
             fresh_ids = {item.update_id for item in fresh}

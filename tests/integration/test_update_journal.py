@@ -218,3 +218,23 @@ async def test_webhook_updates_arriving_during_a_journal_write_are_written_toget
     journal.open.set()
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert all(isinstance(result, ConnectionError) for result in results)  # each webhook call answers 500
+
+
+async def test_a_journal_write_cancelled_leaves_no_webhook_call_waiting(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    journal = HeldJournal(uow_factory.session_factory, clock)
+    journal.rounds, journal.open = [], asyncio.Event()
+
+    async def process(_payload: dict[str, Any]) -> None:
+        return None
+
+    pump = UpdatePump(journal, process)
+    calls = [asyncio.create_task(pump.accept([update(i, chat=i).payload])) for i in (1, 2)]
+    await asyncio.sleep(0.01)
+    later = asyncio.create_task(pump.accept([update(3, chat=3).payload]))  # waits for the next round
+    await asyncio.sleep(0.01)
+    assert pump._journaling is not None
+    pump._journaling.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*calls, later, return_exceptions=True), 2)
+    assert all(isinstance(result, asyncio.CancelledError) for result in results)
