@@ -106,7 +106,8 @@ class RateLimiter:
     This one counts in this process. With several replicas, `bot.delivery.redis_limiter.RedisRateLimiter` (a
     subclass, chosen when GRIDBOT_REDIS_URL is set) keeps the same accounting in Redis for all of them;
     the lanes' order among this process's senders is kept here in both.
-    Senders use the async methods (`acquire`, `chat_delay`, `pause_remaining`), which both implement.
+    Senders use the async methods (`acquire` — with `defer_after`, one check-and-take —, `chat_delay` to
+    peek, `pause_remaining`), which both implement.
     """
 
     def __init__(
