@@ -12,7 +12,7 @@ from bot.delivery.outcomes import OutcomesFirst
 from bot.delivery.ratelimit import Lane, RateLimiter
 from bot.settings import DeliverySettings
 from handlers.messages import Reply
-from storage.queues.handoff import Sent
+from storage.queues.handoff import Sent, urgent_first
 from storage.queues.leases import DeliveryOutcome, retry_or_fail
 from storage.queues.outbox import QueuedReply, SqlOutboxQueue, handed_name
 
@@ -64,9 +64,10 @@ class OutboxSender:
     lease are taken to belong to a dead process and put back.
 
     Urgent rows (an emergency's advice and alerts) are claimed first and sent in the limiter's urgent
-    lane; `wake(urgent=True)` (the transport, right after the commit) makes the sender give back the rest
-    of the batch it is working through and claim again, so they go next rather than after that batch.
-    They wait for their chat's turn inline instead of being set aside for a later pass.
+    lane; `wake(urgent=True)` (the transport, right after the commit) makes them go next rather than after
+    the batch in hand: handed over in memory, they are moved to its front (as a claim would order them);
+    possibly waiting in the queue, the rest of the batch is given back and the sender claims again. They
+    wait for their chat's turn inline instead of being set aside for a later pass.
     """
 
     def __init__(
@@ -88,6 +89,7 @@ class OutboxSender:
         self._last_sweep = 0.0
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # urgent rows were committed since the last claim
+        self._urgent_queued = False  # ... some of them in the queue, not handed over: a claim takes them
         self._outcomes = outcomes or OutcomesFirst()
         self._handed: collections.deque[QueuedReply] = collections.deque()
         self._claim = True  # rows may wait in the queue: the next pass claims
@@ -98,12 +100,16 @@ class OutboxSender:
         self._writes: set[asyncio.Task[None]] = set()
         self._threads: dict[tuple[int, int], int] = {}  # (chat, order) -> message just sent there
 
-    def take(self, items: list[QueuedReply], *, left_pending: bool) -> None:
+    def take(self, items: list[QueuedReply], *, left_pending: bool, left_urgent: bool = False) -> None:
         """Replies committed claimed for this sender (storage/queues/outbox.py `Handoff`): sent at the next
-        pass without a claim; `left_pending`: others were queued behind a busy chat, claim them too."""
+        pass without a claim; `left_pending`: others were queued behind a busy chat, claim them too
+        (`left_urgent`: some of those are urgent)."""
         self._handed.extend(items)
+        self._urgent_queued = self._urgent_queued or left_urgent
+        if left_urgent or any(item.urgent for item in items):
+            self._urgent.set()
         self._claim = self._claim or left_pending
-        self.wake(urgent=any(item.urgent for item in items), claim=left_pending)
+        self._wake.set()
 
     def carry_sent(self) -> list[Sent]:
         """For a committing unit of work (storage/uow.py): the "sent" not written yet, to be written in its
@@ -142,6 +148,7 @@ class OutboxSender:
         of the batch in hand). `claim=False`: only what was handed over in memory (`take`)."""
         if urgent:
             self._urgent.set()
+            self._urgent_queued = self._urgent_queued or claim  # committed elsewhere: maybe not in hand
         self._claim = self._claim or claim
         self._wake.set()
 
@@ -173,15 +180,18 @@ class OutboxSender:
                 # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
                 await asyncio.sleep(pause)
             self._urgent.clear()  # what is committed from here on is seen by this claim or wakes again
-            if self._handed:  # handed over at commit: already claimed, in order
-                batch = list(self._handed)
+            if self._handed and not self._urgent_queued:  # handed over at commit: claimed, in order
+                batch = urgent_first(list(self._handed))
                 self._handed.clear()
-            elif claim or self._claim:
+            elif claim or self._claim or self._urgent_queued:
                 claim, self._claim = True, False  # once claiming, claim until the queue is empty
+                self._urgent_queued = False
                 batch = await self._queue.claim(
                     self._delivery.batch_size, skip_chats=frozenset(waiting), owner=self.name
                 )
                 if not batch:
+                    if self._handed:  # the claim was for urgent rows, and their chats were in hand
+                        continue
                     break
             else:
                 break
@@ -190,11 +200,19 @@ class OutboxSender:
 
     async def _send_batch(self, batch: list[QueuedReply], waiting: set[int], refused: set[int]) -> int:
         delivered = 0
-        for index, item in enumerate(batch):
+        pending = collections.deque(batch)
+        while pending:
+            item = pending.popleft()
             if self._urgent.is_set() and not item.urgent:
                 # An emergency was committed meanwhile: it goes next, this batch's rest after it.
-                await self._release(batch[index:])
-                break
+                self._urgent.clear()
+                if self._urgent_queued:  # (some of) it in the queue: the rest goes back, a claim takes it
+                    await self._release([item, *pending])
+                    break
+                # All in hand: to the front (what it refers back to with it), no round trip to the queue.
+                pending = collections.deque(urgent_first([item, *pending, *self._handed]))
+                self._handed.clear()
+                continue
             chat_id = item.reply.chat_id
             if chat_id in refused:
                 await self._record(item, DeliveryOutcome.UNREACHABLE, error="chat refused an earlier message")
@@ -210,7 +228,7 @@ class OutboxSender:
             if outcome is DeliveryOutcome.RATE_LIMITED:
                 # This row went back to the queue; so does the rest of the batch, so that messages
                 # keep their order once sending resumes.
-                await self._release(batch[index + 1 :])
+                await self._release(list(pending))
                 break
             if outcome is DeliveryOutcome.UNREACHABLE:
                 refused.add(chat_id)

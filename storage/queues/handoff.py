@@ -68,9 +68,9 @@ class Handoff(Protocol):
     @property
     def name(self) -> str: ...
 
-    def take(self, items: list[QueuedReply], *, left_pending: bool) -> None:
+    def take(self, items: list[QueuedReply], *, left_pending: bool, left_urgent: bool = False) -> None:
         """Rows committed as claimed by `handed_name(name)`, in order; `left_pending`: others wait in the
-        queue (their chat was busy) and need a claim."""
+        queue (their chat was busy) and need a claim; `left_urgent`: some of those are urgent."""
         ...
 
     def carry_sent(self) -> list[Sent]:
@@ -85,6 +85,20 @@ class Handoff(Protocol):
 
 
 _OUTBOX = typed(Table, OutboxRow.__table__)
+
+
+def refers_back(reply: Reply) -> bool:
+    """An urgent reply about an order's earlier message (a thread under its card, an edit of it): what is
+    still queued of that order in the chat goes first with it, so the card is never overtaken."""
+    return reply.urgent and reply.order_id is not None and bool(reply.thread or reply.edit_message_id)
+
+
+def urgent_first(items: list[QueuedReply]) -> list[QueuedReply]:
+    """Claimed rows in the order a claim would give them: urgent ones (and the rows they refer back to)
+    first, the rest after; each chat's order is kept within each part, as the queue keeps it."""
+    raised = {(i.chat_id, i.reply.order_id) for i in items if refers_back(i.reply)}
+    first = [i for i in items if i.urgent or (i.chat_id, i.reply.order_id) in raised]
+    return first + [i for i in items if not (i.urgent or (i.chat_id, i.reply.order_id) in raised)]
 
 
 def handed_name(owner: str) -> str:

@@ -49,7 +49,14 @@ from storage.direct import DirectConnection
 from storage.direct.plans import tell
 from storage.models import OutboxRow
 from storage.queues.claims import claim_locked, claim_plain
-from storage.queues.handoff import Handoff, QueuedReply, handed_name, insert_handed_arrays, insert_handed_rows
+from storage.queues.handoff import (
+    Handoff,
+    QueuedReply,
+    handed_name,
+    insert_handed_arrays,
+    insert_handed_rows,
+    refers_back,
+)
 from storage.queues.leases import Claim, LeaseQueue, owner_name
 from storage.queues.sent import mark_sent
 from storage.repositories.conversations import SqlMessageLinkRepository
@@ -127,10 +134,10 @@ class SqlOutbox:
         self._queued: list[_Queued] = []
         self._handed: list[QueuedReply] = []
         self._left_pending = False
+        self._left_urgent = False
 
     async def put(self, reply: Reply) -> None:
-        if reply.urgent and reply.order_id is not None and (reply.thread or reply.edit_message_id):
-            # It refers to an earlier message about the order: what is still queued of it goes first too.
+        if refers_back(reply):  # what is still queued of the order goes first too
             await self._session.execute(
                 update(OutboxRow)
                 .where(
@@ -199,17 +206,19 @@ class SqlOutbox:
                 self._handed.append(QueuedReply(row_id, reply, None, 1, owner, resolved=not reply.thread))
             else:
                 self._left_pending = True
+                self._left_urgent = self._left_urgent or q.priority >= DeliveryPriority.URGENT
 
     def hand_over(self) -> None:
         """After the commit: the sender takes what was written claimed for it."""
         handed, self._handed = self._handed, []
         left_pending, self._left_pending = self._left_pending, False
+        left_urgent, self._left_urgent = self._left_urgent, False
         if self._handoff is not None and (handed or left_pending):
-            self._handoff.take(handed, left_pending=left_pending)
+            self._handoff.take(handed, left_pending=left_pending, left_urgent=left_urgent)
 
     def discard(self) -> None:
         """A rollback: nothing queued in this transaction goes anywhere."""
-        self._queued, self._handed, self._left_pending = [], [], False
+        self._queued, self._handed, self._left_pending, self._left_urgent = [], [], False, False
 
 
 def _priority(value: int) -> DeliveryPriority:

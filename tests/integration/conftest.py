@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.delivery.replies import OutboxSender
 from bot.imports.community_file import load_community
@@ -21,6 +21,7 @@ from nlp import load_classifier
 from nlp.types import Classifier
 from storage.database import make_engine, make_session_factory
 from storage.migrate import upgrade
+from storage.models import ResidentRow, WorkOrderRow
 from storage.queues.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import EXAMPLE_COMMUNITY, ChatDriver, Sent
@@ -140,3 +141,23 @@ def driver(
     uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, messenger: RecordingMessenger, classifier: Classifier
 ) -> ChatDriver:
     return build_driver(uow_factory, clock, messenger, classifier)
+
+
+async def add_order(session: AsyncSession, clock: FakeClock, resident_chat: int) -> WorkOrderRow:
+    """A new work order of a new resident, flushed (for tests of what refers to an order)."""
+    resident = ResidentRow(chat_id=resident_chat, name="居民")
+    session.add(resident)
+    await session.flush()
+    order = WorkOrderRow(
+        number="GD20261203-0001",
+        resident_id=resident.id,
+        text="楼道灯坏了",
+        category="repair",
+        priority="normal",
+        state="new",
+        created_at=clock.now(),
+        updated_at=clock.now(),
+    )
+    session.add(order)
+    await session.flush()
+    return order

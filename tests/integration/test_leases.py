@@ -20,15 +20,13 @@ from storage.models import (
     BroadcastRunRow,
     MessageLinkRow,
     OutboxRow,
-    ResidentRow,
     UnreachableChatRow,
-    WorkOrderRow,
 )
 from storage.queues.broadcasts import SqlDeliveryQueue
 from storage.queues.leases import DeliveryOutcome, LeaseQueue
 from storage.queues.outbox import SqlOutboxQueue
 from tests.fakes import FakeClock
-from tests.integration.conftest import Database
+from tests.integration.conftest import Database, add_order
 
 LEASE = timedelta(minutes=2)
 BLOCKED, OTHER = 101, 102
@@ -159,21 +157,7 @@ async def test_replies_marked_sent_together_keep_each_its_own_message_and_link(
     gets its own message id, each reply about an order its link, and a row whose lease was lost is told."""
     factory = make_session_factory(database.engine)
     async with factory() as session, session.begin():
-        resident = ResidentRow(chat_id=900, name="居民")
-        session.add(resident)
-        await session.flush()
-        order = WorkOrderRow(
-            number="GD20261203-0001",
-            resident_id=resident.id,
-            text="楼道灯坏了",
-            category="repair",
-            priority="normal",
-            state="new",
-            created_at=clock.now(),
-            updated_at=clock.now(),
-        )
-        session.add(order)
-        await session.flush()
+        order = await add_order(session, clock, 900)
         session.add_all(
             OutboxRow(chat_id=chat, payload={"text": "好的"}, order_id=order.id, created_at=clock.now())
             for chat in (201, 202, 203)
