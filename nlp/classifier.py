@@ -64,8 +64,9 @@ class RuleClassifier:
     def warm_up(self) -> None:
         """Build the word segmenter now (~30 ms with its dictionary cached, about a second the first time)
         rather than inside the first message that needs it, which would hold up everything else the process
-        is doing meanwhile."""
+        is doing meanwhile. Likewise the sound-alike tables (pypinyin's character table)."""
         self.tokenizer.warm_up()
+        self.soundalike.warm_up()
 
     def classify(self, text: str) -> Classification:
         """Classify one message. Never raises on odd input; unknown when nothing matches.

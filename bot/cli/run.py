@@ -60,7 +60,7 @@ async def serve(
             try:
                 if app is None:  # built once: loading the classifier takes seconds
                     app = await build_app(settings)
-                await TelegramRunner(app).run(stop, webhook=webhook)
+                await TelegramRunner(app).run(stop, webhook=webhook, freeze_heap=True)
                 return
             except Exception as error:
                 reason = unreachable(error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import time
@@ -149,7 +150,9 @@ class TelegramRunner:
 
         return Tick(tick.name, job, tick.every_seconds)
 
-    async def run(self, stop: asyncio.Event, *, webhook: bool = False) -> None:
+    async def run(self, stop: asyncio.Event, *, webhook: bool = False, freeze_heap: bool = False) -> None:
+        """Serve until `stop`. `freeze_heap` (the `gridbot run` process): once everything that lives as long
+        as the process is built, move it out of the garbage collector's sight (`gc.freeze`)."""
         settings = self.app.settings.telegram
         health_settings = self.app.settings.health
         try:
@@ -189,6 +192,11 @@ class TelegramRunner:
                 broadcast_task = asyncio.create_task(
                     self.broadcasts.run(sender_stop), name="gridbot-broadcast-sender"
                 )
+            if freeze_heap:
+                # The rules, jieba's dictionary, pypinyin's table and the model stay for the process's
+                # life; each full collection walked them all: 67-276 ms with the event loop held (measured
+                # under load at 100,000 orders: bench-bot's paced p99 tail). Frozen, they are not walked.
+                gc.freeze()
             # Timers (SLA, check-ins, broadcasts) live in the database; catch up once, then tick.
             ticker = Ticker([self._waking(t) for t in self.app.ticks], self.app.settings.timezone)
             await ticker.run_once()

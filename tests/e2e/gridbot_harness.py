@@ -99,6 +99,7 @@ async def running_bot(
     classifier: Classifier,
     *,
     webhook: bool = False,
+    freeze_heap: bool = False,
     **overrides: Any,
 ) -> AsyncIterator[RunningBot]:
     """The bot as `gridbot run` runs it, in this event loop; stopped gracefully (as on SIGTERM) at exit."""
@@ -108,7 +109,7 @@ async def running_bot(
     app = await build_app(bot_settings(emu, url, adapter, **overrides), classifier=classifier)
     runner = TelegramRunner(app)
     stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop, webhook=webhook))
+    task = asyncio.create_task(runner.run(stop, webhook=webhook, freeze_heap=freeze_heap))
     try:
         ready = asyncio.ensure_future(runner.ready.wait())
         await asyncio.wait({ready, task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)

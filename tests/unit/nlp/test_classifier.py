@@ -146,5 +146,7 @@ def test_warm_up_builds_the_segmenter_before_the_first_message() -> None:
     # would stall the event loop on the first message that needs word segmentation.
     fresh = load_classifier(None, {})
     assert fresh.tokenizer._jieba is None
+    assert fresh.soundalike._by_sound is None  # and the sound-alike tables (pypinyin's table, ~0.2 s)
     fresh.warm_up()
     assert fresh.tokenizer._jieba is not None
+    assert fresh.soundalike._by_sound is not None
