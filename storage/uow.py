@@ -83,7 +83,7 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(self.session, chat_rows)
         self.checkins = SqlCheckinRepository(self.session)
         self.broadcasts = SqlBroadcastRepository(self.session, clock)
-        self.privacy = SqlPersonalDataRepository(self.session)  # /mydata and /deletedata
+        self.privacy = SqlPersonalDataRepository(self.session, clock)  # /mydata and /deletedata
         self.labels = SqlLabelRepository(self.session)  # the classifier's labelled examples
         self.statistics = SqlStatisticsRepository(self.session)
         self.followups = SqlFollowupRepository(self.session)  # the 回访 list

@@ -30,7 +30,7 @@ def retention_tick(
         now = clock.now()
         pruned = await retention.prune_sent(now - timedelta(days=settings.keep_sent_messages_days))
         cutoff = now - timedelta(days=settings.keep_closed_order_texts_days)
-        redacted = await retention.redact_closed(cutoff, REDACTED)
+        redacted = await retention.redact_closed(cutoff, REDACTED, now)
         if pruned or redacted:
             log.info("retention: %d sent message(s) deleted, %d closed order(s) redacted", pruned, redacted)
         return pruned + redacted

@@ -27,7 +27,7 @@ from storage.models import (
     ResidentRow,
     WorkOrderRow,
 )
-from storage.repositories.workorders import _in_literals, _late
+from storage.repositories.workorders import _late, in_literals
 
 _OPEN = [s.value for s in OrderState if s.is_open]
 _NUMBER = re.compile(r"GD\d{8}-\d{1,6}", re.IGNORECASE)
@@ -93,7 +93,7 @@ def _filtered(
             wanted.update(_OPEN)
         # as literals: the open ones then match ix_work_orders_open_created's predicate in every plan
         query = (
-            query.where(_in_literals(WorkOrderRow.state, tuple(sorted(wanted))))
+            query.where(in_literals(WorkOrderRow.state, tuple(sorted(wanted))))
             if wanted
             else query.where(false())
         )

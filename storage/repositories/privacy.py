@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.community.model import Resident, erased_chat_id
-from handlers.ports import Erased, HeldData
+from handlers.ports import Clock, Erased, HeldData
 from storage.bulk import chunks
 from storage.models import (
     BroadcastDeliveryRow,
@@ -48,16 +49,19 @@ KEPT_NOTES = ("created", "assigned", "transferred", "rated", "recategorised", "e
 _THEIR_WORDS = ("resident_replied", "joined")
 
 
-async def redact_orders(session: AsyncSession, order_ids: Sequence[int], placeholder: str) -> int:
+async def redact_orders(
+    session: AsyncSession, order_ids: Sequence[int], placeholder: str, now: datetime
+) -> int:
     """Replace the free texts of these orders (the report, the resolution note, photos, free-text notes in
-    their history, a recorded address, messages about them) by `placeholder` or nothing."""
+    their history, a recorded address, messages about them) by `placeholder` or nothing; mark them redacted
+    at `now` (retention takes an order only once)."""
     await session.flush()  # changes made earlier in this unit of work go first
     notes = 0
     for chunk in chunks(order_ids):
         await session.execute(
             update(WorkOrderRow)
             .where(WorkOrderRow.id.in_(chunk))
-            .values(text=placeholder, resolution_note="", photos=[])
+            .values(text=placeholder, resolution_note="", photos=[], redacted_at=now)
         )
         result = await session.execute(
             update(OrderEventRow)
@@ -91,8 +95,9 @@ async def _forget_messages(session: AsyncSession, where: ColumnElement[bool], pl
 
 
 class SqlPersonalDataRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._session = session
+        self._clock = clock
 
     async def held(self, resident: Resident) -> HeldData:
         assert resident.id is not None
@@ -137,7 +142,7 @@ class SqlPersonalDataRepository:
             .where(_their_words(rid, own, joined), OrderEventRow.note != "")
             .values(note="")
         )
-        notes = _count(words) + await redact_orders(session, own, placeholder)
+        notes = _count(words) + await redact_orders(session, own, placeholder, self._clock.now())
         for chunk in chunks(own):  # the household is more than the statistics need: the building stays
             await session.execute(
                 update(WorkOrderRow)

@@ -33,7 +33,7 @@ from storage.upsert import INSERTS
 _OPEN_STATES = [s.value for s in OrderState if s.is_open]
 
 
-def _in_literals(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
+def in_literals(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
     """`column IN ('a', 'b')` with the values written into the SQL, not bound: PostgreSQL then matches the
     predicate of a partial index (storage.models) in every plan, generic prepared-statement plans too."""
     return column.in_([literal(value, literal_execute=True) for value in values])
@@ -225,7 +225,7 @@ class SqlWorkOrderRepository:
     ) -> list[WorkOrder]:
         query = (
             _select_orders()  # the partial index ix_work_orders_open_id, in id order (keyset pages)
-            .where(_in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES), WorkOrderRow.id > after)
+            .where(in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES), WorkOrderRow.id > after)
             .order_by(WorkOrderRow.id)
             .limit(limit)
         )
@@ -242,7 +242,7 @@ class SqlWorkOrderRepository:
         orders = await self._orders(
             _select_orders()
             .where(
-                _in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES),
+                in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES),
                 sql_cast(WorkOrderRow.followers, Text).contains(str(resident_id), autoescape=True),
             )
             .order_by(WorkOrderRow.id.desc())
@@ -286,7 +286,7 @@ class SqlWorkOrderRepository:
     async def overdue(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
         return await self._orders(
             _select_orders()  # ix_work_orders_open_due: the open ones in deadline order, not the history
-            .where(_in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES), _late(now))
+            .where(in_literals(WorkOrderRow.state, _OPEN_ORDER_INDEX_STATES), _late(now))
             .order_by(WorkOrderRow.accept_due_at)
             .limit(limit)
         )
@@ -310,7 +310,7 @@ class SqlWorkOrderRepository:
         event_rows = await session.execute(
             select(OrderEventRow.kind, OrderEventRow.note, func.count())
             # the partial index ix_order_events_ratings answers this alone
-            .where(OrderEventRow.at >= since, _in_literals(OrderEventRow.kind, _RATING_EVENT_KINDS))
+            .where(OrderEventRow.at >= since, in_literals(OrderEventRow.kind, _RATING_EVENT_KINDS))
             .group_by(OrderEventRow.kind, OrderEventRow.note)
         )
         satisfaction: dict[str, int] = {}

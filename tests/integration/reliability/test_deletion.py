@@ -4,7 +4,7 @@ deletes old sent messages and redacts closed orders' texts. On SQLite and Postgr
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.schedule.retention import retention_tick
 from bot.settings import ResidentsSettings
@@ -13,6 +13,7 @@ from handlers.labels import texts as label_texts
 from handlers.workorders import texts as order_texts
 from nlp.categories import SHIPPED
 from nlp.types import Category
+from storage.migrate import downgrade, upgrade
 from storage.models import (
     CheckinRow,
     ClassificationLabelRow,
@@ -22,6 +23,7 @@ from storage.models import (
     TelegramUpdateRow,
     WorkOrderRow,
 )
+from storage.repositories.retention import to_redact
 from storage.repositories.telegram import JournaledUpdate, SqlUpdateJournal
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import MEMBER_LI, RESIDENT_CHEN, RESIDENT_ZHANG, STAFF_LIU, ChatDriver
@@ -114,6 +116,7 @@ async def test_after_deletion_nothing_of_hers_is_anywhere(
         assert [o.category for o in orders] == ["safety_hazard"]
         assert await session.scalar(select(func.count()).select_from(ClassificationLabelRow)) == 0
         assert (orders[0].building_number, orders[0].room, orders[0].state) == ("5", None, "cancelled")
+        assert orders[0].redacted_at == clock.now()  # retention will not take it again
         followed = (await session.scalars(select(WorkOrderRow).where(WorkOrderRow.resident_id != rid))).all()
         assert all(rid not in o.followers for o in followed)
     # Staff's ledger and the next day's check-ins no longer know her.
@@ -126,13 +129,18 @@ async def test_after_deletion_nothing_of_hers_is_anywhere(
     assert driver.sent == []
 
 
-async def test_retention_deletes_old_sent_messages_and_redacts_closed_orders(
-    database: Database, driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
-) -> None:
+async def _resolved(driver: ChatDriver, note: str) -> None:
+    """Her report, accepted and resolved by the grid member with `note`: waiting for her rating."""
     await driver.text(RESIDENT_ZHANG, f"兴泰5号楼楼道灯坏了，{PHRASE}")
     await driver.press_button(MEMBER_LI, order_texts.BTN_ACCEPT)
     await driver.press_button(MEMBER_LI, order_texts.BTN_RESOLVE)
-    await driver.text(MEMBER_LI, f"换好了灯泡，{REPLY}")
+    await driver.text(MEMBER_LI, note)
+
+
+async def test_retention_deletes_old_sent_messages_and_redacts_closed_orders(
+    database: Database, driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    await _resolved(driver, f"换好了灯泡，{REPLY}")
     await driver.press_button(MEMBER_LI, label_texts.BTN_RECATEGORISE)  # a labelled example of each
     await driver.press_button(MEMBER_LI, SHIPPED.label(Category.SAFETY_HAZARD))
     await driver.press_button(RESIDENT_ZHANG, "满意")  # closed
@@ -157,6 +165,7 @@ async def test_retention_deletes_old_sent_messages_and_redacts_closed_orders(
         open_ = (await uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.state != "closed"))).one()
         history = [e.note for e in await uow.orders.history(closed.id)]
     assert (closed.text, closed.resolution_note, closed.category) == (own_texts.REDACTED, "", "safety_hazard")
+    assert (closed.redacted_at, open_.redacted_at) == (clock.now(), None)
     assert not any(REPLY in note for note in history)
     assert "satisfied" in history  # ratings are statistics, not words
     assert PHRASE in open_.text
@@ -164,3 +173,43 @@ async def test_retention_deletes_old_sent_messages_and_redacts_closed_orders(
         (label,) = await uow.labels.page()  # the closed order's example went with its text
     assert (label.order_id, label.category) == (open_.id, "order_dispute")
     assert await tick.job() == 0  # done once
+
+
+async def test_retention_reads_the_orders_to_redact_from_their_index(
+    database: Database, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    """Without ix_work_orders_to_redact (or with a query it cannot answer) every hourly tick read and sorted
+    every closed order, redacted ones included: 140-190 ms at 100,000 orders with the bot's loop held."""
+    query = to_redact(clock.now(), 500)
+    async with uow_factory() as uow:
+        compiled = query.compile(uow.session.get_bind(), compile_kwargs={"literal_binds": True})
+        if database.kind == "postgresql":
+            await uow.session.execute(text("SET LOCAL enable_seqscan = off"))  # a test's table is tiny
+            plan = "\n".join(await uow.session.scalars(text(f"EXPLAIN {compiled}")))
+        else:
+            rows = await uow.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+            plan = "\n".join(str(row[-1]) for row in rows)
+    assert "ix_work_orders_to_redact" in plan, plan
+
+
+async def test_migration_0021_marks_the_orders_redacted_before_it(
+    database: Database, driver: ChatDriver, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    await _resolved(driver, "换好了灯泡")
+    await driver.press_button(RESIDENT_ZHANG, "满意")  # closed
+    await driver.text(RESIDENT_CHEN, "森源华府6号楼垃圾没人收")  # closed later, its text still there
+    settings = ResidentsSettings(keep_sent_messages_days=30, keep_closed_order_texts_days=365)
+    tick = retention_tick(uow_factory.session_factory, clock, settings)
+    clock.advance(days=366)
+    assert await tick.job() > 0
+    await downgrade(database.engine, "0020")  # as 0020 stored it: the placeholder was the only mark
+    async with database.engine.begin() as connection:
+        await connection.execute(text("UPDATE work_orders SET state = 'closed' WHERE state != 'closed'"))
+    assert await upgrade(database.engine) == ["0021"]
+    async with uow_factory() as uow:
+        rows = await uow.session.execute(
+            select(WorkOrderRow.text, WorkOrderRow.redacted_at, WorkOrderRow.updated_at)
+        )
+        marks = {row.text: row.redacted_at == row.updated_at for row in rows}
+    assert marks == {own_texts.REDACTED: True, "森源华府6号楼垃圾没人收": False}
+    assert await tick.job() == 1  # the order closed later; the one redacted before 0021 is not taken again
