@@ -143,7 +143,10 @@ class TelegramRunner:
         async def job() -> object:
             async with self.outcomes.writing():
                 result = await tick.job()
-            self.sender.wake(urgent=True)  # an escalation (a possible emergency nobody answered) is urgent
+            # Its commits handed their replies over and said whether urgent ones (an escalation: a possible
+            # emergency nobody answered) wait in the queue; this wake claims what they left queued. Marked
+            # urgent, every tick landing mid-batch made the sender give the batch back and claim it again.
+            self.sender.wake()
             if self.broadcasts is not None:
                 self.broadcasts.wake()
             return result

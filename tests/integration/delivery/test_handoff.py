@@ -5,12 +5,17 @@ card it refers back to), claimed first when it waits in the queue."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from handlers.messages import DeliveryPriority, Reply
 from storage.queues.outbox import SqlOutboxQueue
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
 from tests.integration.conftest import RecordingMessenger, add_order
+
+if TYPE_CHECKING:
+    from bot.delivery.replies import OutboxSender
 
 X, Y, Z, W = 9101, 9102, 9103, 9104
 URGENT = DeliveryPriority.URGENT
@@ -139,3 +144,61 @@ async def test_an_emergency_handed_behind_normal_rows_goes_first(
     texts = [s.reply.text for s in messenger.delivered]
     assert texts[0] == "🔥 119", texts
     assert texts.index("Y1") < texts.index("Y2")
+
+
+async def _busy_sender(
+    uow_factory: SqlUnitOfWorkFactory, queue: SqlOutboxQueue, messenger: RecordingMessenger, rows: int
+) -> OutboxSender:
+    """A sender given `rows` confirmations to send, handed over in memory."""
+    from bot.delivery.replies import OutboxSender
+
+    sender = OutboxSender(queue, messenger)
+    uow_factory.handoff = sender
+    await _commit(uow_factory, *(Reply(X + n, f"确认 {n}") for n in range(rows)))
+    return sender
+
+
+def _as_the_runner_wraps(
+    job: Callable[[], Awaitable[object]], sender: object
+) -> Callable[[], Awaitable[object]]:
+    """A housekeeping tick's job as `gridbot run` schedules it (bot/telegram/runner.py `_waking`)."""
+    from bot.delivery.outcomes import OutcomesFirst
+    from bot.schedule.scheduler import Tick
+    from bot.telegram.runner import TelegramRunner
+
+    runner = SimpleNamespace(outcomes=OutcomesFirst(enabled=False), sender=sender, broadcasts=None)
+    return TelegramRunner._waking(runner, Tick("timers", job, 30)).job  # type: ignore[arg-type]
+
+
+async def test_a_tick_that_queued_nothing_urgent_mid_batch_gives_nothing_back(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, messenger: RecordingMessenger
+) -> None:
+    """Every tick's wake was marked urgent (an escalation may have been queued): landing mid-batch, it made
+    the sender give the rest of the batch back to the queue and claim it again, urgent rows or none."""
+    queue = CountingQueue(uow_factory.session_factory, clock)
+    sender = await _busy_sender(uow_factory, queue, messenger, 4)
+    tick = _as_the_runner_wraps(lambda: _commit(uow_factory, Reply(W, "超时提醒")), sender)
+
+    _on_the_wire(messenger, "确认 0", tick)
+    await sender.flush(claim=False)
+    texts = [s.reply.text for s in messenger.delivered]
+    assert texts == [*(f"确认 {n}" for n in range(4)), "超时提醒"], texts
+    assert queue.released == 0
+
+
+async def test_an_escalation_a_tick_left_in_the_queue_goes_next(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, messenger: RecordingMessenger
+) -> None:
+    sender = await _busy_sender(uow_factory, SqlOutboxQueue(uow_factory.session_factory, clock), messenger, 3)
+
+    async def escalate() -> None:
+        uow_factory.handoff = None  # Z is busy (a row queued, not handed over): its next rows wait too
+        await _commit(uow_factory, Reply(Z, "Z 的旧消息"))
+        uow_factory.handoff = sender
+        await _commit(uow_factory, Reply(Z, "⚠️ 工单超时未接单，已升级", priority=URGENT))
+
+    _on_the_wire(messenger, "确认 0", _as_the_runner_wraps(escalate, sender))
+    await sender.flush(claim=False)
+    texts = [s.reply.text for s in messenger.delivered]
+    assert texts[:2] == ["确认 0", "⚠️ 工单超时未接单，已升级"], texts
+    assert sorted(texts[2:]) == ["Z 的旧消息", "确认 1", "确认 2"]
