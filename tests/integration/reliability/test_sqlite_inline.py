@@ -152,3 +152,36 @@ async def test_the_desk_server_asks_for_the_threaded_driver(monkeypatch: pytest.
     with pytest.raises(RuntimeError, match="stop before serving"):
         await serve(Settings())
     assert asked.get("inline_sqlite") is False
+
+
+async def test_wal_checkpoints_run_off_the_loop_and_keep_the_wal_short(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own checkpoint ran in the commit that passed 1,000 WAL pages, on the loop, fsync included
+    (6-14 ms in 42 of 3,703 commits of bench_bot's in-process part)."""
+    monkeypatch.setattr(sqlite_inline, "CHECKPOINT_COMMITS", 20)
+    ran_on: list[int] = []
+    checkpoint = sqlite_inline.Checkpoints._checkpoint
+
+    def spied(self: sqlite_inline.Checkpoints) -> None:
+        ran_on.append(threading.get_ident())
+        checkpoint(self)
+
+    monkeypatch.setattr(sqlite_inline.Checkpoints, "_checkpoint", spied)
+    async with engine.connect() as conn:  # the connections' own is only a backstop
+        backstop = (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar()
+    assert backstop == sqlite_inline.BACKSTOP_PAGES
+    for n in range(400):
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO notes VALUES (:n)"), {"n": n})
+            await conn.execute(text("UPDATE notes SET n = n + 1 WHERE n < 50"))
+    assert len(ran_on) >= 400 // 20 - 1
+    assert threading.get_ident() not in ran_on
+    # Each caught up with the WAL (no writer of the process ran meanwhile), so it started again from its
+    # beginning: what is in it now is about twenty commits' worth, not four hundred.
+    outside = sqlite3.connect(tmp_path / "inline.db")
+    try:
+        _busy, frames, _done = outside.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        outside.close()
+    assert frames < 100, frames
