@@ -93,8 +93,8 @@ def make_engine(url: str, *, inline: bool = True, **kwargs: Any) -> AsyncEngine:
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions of the inline SQLite engine run the Core statements they repeat directly on its connection
-    (storage/direct); the desk's threaded SQLite and PostgreSQL keep SQLAlchemy's sessions."""
-    if is_inline(engine):
+    """Sessions of the inline SQLite engine and of PostgreSQL (asyncpg) run the Core statements they repeat
+    directly on the driver's connection (storage/direct); the desk's threaded SQLite keeps SQLAlchemy's."""
+    if is_inline(engine) or engine.dialect.driver == "asyncpg":
         return async_sessionmaker(engine, expire_on_commit=False, class_=DirectSession)
     return async_sessionmaker(engine, expire_on_commit=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import BigInteger, Table, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import Clock
@@ -37,15 +37,19 @@ _CHAT_LOCK_SPACE = 1 << 52
 _INBOUND = cast(Table, InboundRow.__table__)
 
 # The first statement of every update (the chat's lock, the update's key, the community's version), built
-# once per dialect.
-_LOCK_CHAT = text(
-    "SELECT (SELECT version FROM community_version WHERE id = 1) FROM (SELECT pg_advisory_xact_lock(:key)) AS locked"
-)
-_LOCK_CHAT_AND_SEE = text(
-    "WITH locked AS (SELECT pg_advisory_xact_lock(:lock)) "
-    "INSERT INTO inbound_seen (key, seen_at) SELECT :key, :now FROM locked "
-    "ON CONFLICT DO NOTHING "
-    "RETURNING (SELECT version FROM community_version WHERE id = 1)"
+# once per dialect, in Core so that PostgreSQL runs them directly too (storage/direct).
+_LOCKED = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
+_LOCK_CHAT = select(VERSION.scalar_subquery()).select_from(_LOCKED.subquery("locked"))
+_LOCK_CHAT_AND_SEE = (
+    postgresql.insert(_INBOUND)
+    .from_select(
+        ["key", "seen_at"],
+        select(
+            bindparam("key", type_=_INBOUND.c.key.type), bindparam("now", type_=_INBOUND.c.seen_at.type)
+        ).select_from(_LOCKED.cte("locked")),
+    )
+    .on_conflict_do_nothing()
+    .returning(VERSION.scalar_subquery())
 )
 # SQLite's: one writer at a time already (BEGIN IMMEDIATE), so no lock; the key and the version together.
 _SEE = (
@@ -100,7 +104,7 @@ class SqlUnitOfWork:
         # state must not be read by one while the other changes it. SQLite: one writer at a time already.
         # The same round trip reads the community's version (storage/community_cache.py).
         if self.session.get_bind().dialect.name == "postgresql":
-            version = await self.session.scalar(_LOCK_CHAT, {"key": _CHAT_LOCK_SPACE + chat_id})
+            version = await self.session.scalar(_LOCK_CHAT, {"lock": _CHAT_LOCK_SPACE + chat_id})
             self.community.saw_version(int(version or 0))
 
     async def begin_update(self, chat_id: int, dedupe_key: str | None) -> bool:

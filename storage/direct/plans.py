@@ -58,6 +58,8 @@ class Plan:
         "dialect",
         "rows_expr",
         "lists",
+        "expander",
+        "columns",
         "_many",
     )
 
@@ -84,6 +86,9 @@ class Plan:
         self.dialect = dialect
         self.rows_expr = rows_expr
         self.lists = tuple(lists)
+        # Writes the SQL for IN lists of these lengths where "?" cannot simply be repeated ($n numbering).
+        self.expander: Callable[[tuple[int, ...]], str] | None = None
+        self.columns: list[Any] | None = None  # result processors still to make, from these columns
         self._many: dict[Any, str] = {}  # rows (or IN lists' lengths) -> the SQL written for them
 
     def accepts(self, params: Any) -> bool:
@@ -92,12 +97,15 @@ class Plan:
             return True
         return not self.lists and not (self.returns_rows and self.rows_expr is None)
 
-    def _lists_sql(self, lengths: tuple[int, ...]) -> str:
+    def lists_sql(self, lengths: tuple[int, ...]) -> str:
         sql = self._many.get(lengths)
         if sql is None:
-            sql = self.sql
-            for token, length in zip(self.lists, lengths, strict=True):
-                sql = sql.replace(token, ", ".join("?" * length))
+            if self.expander is not None:
+                sql = self.expander(lengths)
+            else:
+                sql = self.sql
+                for token, length in zip(self.lists, lengths, strict=True):
+                    sql = sql.replace(token, ", ".join("?" * length))
             if len(self._many) < 64:
                 self._many[lengths] = sql
         return sql
@@ -131,11 +139,11 @@ class Plan:
             if self.lists:
                 lengths: list[int] = []
                 values = self.values(params or {}, lengths)
-                return self._result(*self._execute(connection, self._lists_sql(tuple(lengths)), values))
-            return self._result(*self._execute(connection, self.sql, self.values(params or {})))
+                return self.result(*self._execute(connection, self.lists_sql(tuple(lengths)), values))
+            return self.result(*self._execute(connection, self.sql, self.values(params or {})))
         sets = [self.values(p) for p in params]
         if not self.returns_rows:
-            return self._result(*self._execute(connection, self.sql, sets, many=True))
+            return self.result(*self._execute(connection, self.sql, sets, many=True))
         # One multi-row INSERT … RETURNING a page, as SQLAlchemy's "insertmanyvalues" does.
         page = max(1, _MAX_PARAMETERS // max(1, len(self.parameters)))
         rows: list[Any] = []
@@ -146,7 +154,7 @@ class Plan:
             found, written = self._execute(connection, self._rows_sql(len(chunk)), flat)
             rows.extend(found)
             count += written
-        return self._result(rows, count)
+        return self.result(rows, count)
 
     def _execute(
         self, connection: sqlite3.Connection, sql: str, values: Any, *, many: bool = False
@@ -161,7 +169,11 @@ class Plan:
                 sql, None, error, sqlite3.Error, hide_parameters=True, dialect=self.dialect
             ) from error
 
-    def _result(self, rows: list[Any], rowcount: int) -> DirectResult:
+    def use_results(self, processors: Sequence[Callable[[Any], Any] | None]) -> None:
+        self.results = tuple(processors) if any(processors) else None
+        self.columns = None
+
+    def result(self, rows: list[Any], rowcount: int) -> DirectResult:
         if self.results is not None:
             processors = self.results
             rows = [
@@ -233,11 +245,27 @@ def compile_plan(
             and group.count("?") == len(parameters)  # every parameter is the row's
         ):
             rows_expr = group
+    return make_plan(statement, sql, parameters, dialect, result_keys, rows_expr, lists)
+
+
+def make_plan(
+    statement: Executable,
+    sql: str,
+    parameters: list[tuple[Any, Any, Callable[[Any], Any] | None]],
+    dialect: Dialect,
+    result_keys: list[str] | None,
+    rows_expr: str | None = None,
+    lists: Sequence[str] = (),
+) -> Plan | None:
     if result_keys is None:
         return Plan(statement, sql, parameters, None, (), dialect, rows_expr, lists)
-    columns = list(statement.exported_columns)  # Select, and DML with RETURNING
+    columns = list(statement.exported_columns)  # type: ignore[attr-defined]  # Select, DML with RETURNING
     if len(columns) != len(result_keys) or len(set(result_keys)) != len(result_keys):
         return None
+    if dialect.paramstyle == "numeric_dollar":  # asyncpg: a type's processor may need the column's oid
+        plan = Plan(statement, sql, parameters, result_keys, (), dialect, rows_expr, lists)
+        plan.columns = columns  # processors from the first run's row description (storage/direct/postgres.py)
+        return plan
     results = [column.type._cached_result_processor(dialect, None) for column in columns]
     return Plan(statement, sql, parameters, result_keys, results, dialect, rows_expr, lists)
 
@@ -251,10 +279,13 @@ class Seen:
         self.compiled = False  # True once `compile_plan` decided (plan None: stays with SQLAlchemy)
 
 
-PLANS: dict[tuple[int, tuple[str, ...]], Seen] = {}
+# (the statement's id, its parameters' shape, the dialect's name): one statement may run on SQLite and
+# PostgreSQL in one process (tests, tools), compiled for each.
+Key = tuple[int, tuple[str, ...], str]
+PLANS: dict[Key, Seen] = {}
 
 
-def remember(key: tuple[int, tuple[str, ...]], statement: Executable) -> Seen:
+def remember(key: Key, statement: Executable) -> Seen:
     """A statement seen (a first time, or again after the memory was full and cleared)."""
     if len(PLANS) >= PLANS_KEPT:
         PLANS.clear()
@@ -270,21 +301,24 @@ def shape(statement: Executable, params: Any) -> tuple[str, ...]:
     return tuple(sorted(first))
 
 
-def tell(sql: str) -> None:
+def tell(sql: str, statement: Executable | None = None) -> None:
     for observer in _observers:
-        observer(sql, None)
+        observer(sql, statement)
 
 
-def own_plan(statement: Executable, params: Any, dialect: Dialect) -> Plan:
+Compiler = Callable[[Executable, tuple[str, ...], Dialect, "list[str] | None"], "Plan | None"]
+
+
+def own_plan(statement: Executable, params: Any, dialect: Dialect, compiler: Compiler) -> Plan:
     """The plan of a statement run without SQLAlchemy's path to learn from: its rows' keys are its columns'."""
-    key = (id(statement), shape(statement, params))
+    key = (id(statement), shape(statement, params), dialect.name)
     seen = PLANS.get(key)
     if seen is None or seen.statement is not statement or not seen.compiled:
         seen = remember(key, statement)
         seen.compiled = True
         returns_rows = isinstance(statement, Select) or bool(getattr(statement, "_returning", ()))
         keys = list(statement.exported_columns.keys()) if returns_rows else None  # type: ignore[attr-defined]
-        seen.plan = compile_plan(statement, key[1], dialect, keys)
+        seen.plan = compiler(statement, key[1], dialect, keys)
     if seen.plan is None or not seen.plan.accepts(params):
         raise TypeError(f"not a statement to run directly: {statement}")
     return seen.plan

@@ -14,15 +14,20 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from storage.direct.plans import PLANS, Unfit, compile_plan, own_plan, remember, shape, tell
+from storage.direct.postgres import PgTarget, adapter_of, run_numbered
+from storage.direct.postgres import compile_plan as compile_numbered
 from storage.sqlite_inline import InlineConnection
 
 
 class DirectSession(AsyncSession):
-    """An AsyncSession whose Core statements run directly on the inline SQLite connection (see above)."""
+    """An AsyncSession whose Core statements run directly on the inline SQLite connection, or on the asyncpg
+    connection beneath SQLAlchemy's adapter (see above)."""
 
     _direct_tx: Any = None
     _direct_connection: sqlite3.Connection | None = None
-    _direct_off = False  # bound to something else than the inline SQLite: never direct
+    _direct_pg: PgTarget | None = None  # PostgreSQL: the session transaction's asyncpg connection
+    _direct_off = False  # bound to something else than the inline SQLite or asyncpg: never direct
+    _dialect_name: str | None = None
     _own: Connection | None = None  # the connection of a transaction begun here (`_begin_own`)
     _bind_before: Any = None  # the session's bind (the engine) while it is bound to `_own`
 
@@ -37,7 +42,10 @@ class DirectSession(AsyncSession):
     ) -> Result[Any]:
         if self._direct_off or execution_options or bind_arguments is not None or kw:
             return await self._through(statement, params, execution_options, bind_arguments, kw)
-        key = (id(statement), shape(statement, params))
+        name = self._dialect_name
+        if name is None:
+            name = self._dialect_name = self.sync_session.get_bind().dialect.name
+        key = (id(statement), shape(statement, params), name)
         seen = PLANS.get(key)
         if seen is None or seen.statement is not statement:
             remember(key, statement)
@@ -45,17 +53,21 @@ class DirectSession(AsyncSession):
         plan = seen.plan
         if plan is not None and plan.accepts(params) and self._clean():
             connection = await self._sqlite()
-            if connection is not None:
-                try:
+            try:
+                if connection is not None:
                     return plan.run(connection, params)
-                except Unfit:
-                    pass
+                if self._direct_pg is not None:
+                    return await run_numbered(plan, self._direct_pg, params)
+            except Unfit:
+                pass
         result = await self._through(statement, params, execution_options, bind_arguments, kw)
         if not seen.compiled and not self._direct_off:
             # Seen before: worth compiling (a statement built once and kept, not one built per call).
             seen.compiled = True
             keys = list(result.keys()) if getattr(result, "returns_rows", True) else None
-            seen.plan = compile_plan(statement, key[1], self.sync_session.get_bind().dialect, keys)
+            dialect = self.sync_session.get_bind().dialect
+            compile_for = compile_numbered if dialect.paramstyle == "numeric_dollar" else compile_plan
+            seen.plan = compile_for(statement, key[1], dialect, keys)
         return result
 
     def _clean(self) -> bool:
@@ -76,22 +88,28 @@ class DirectSession(AsyncSession):
         return await super().execute(statement, params, bind_arguments=bind_arguments, **options, **kw)
 
     async def _sqlite(self) -> sqlite3.Connection | None:
-        """The sqlite3 connection of this session's transaction (begun here if need be)."""
+        """The sqlite3 connection of this session's transaction (begun here if need be); None on
+        PostgreSQL, whose asyncpg connection is then `_direct_pg`."""
         if self._own is not None:
             return self._direct_connection
         transaction = self.sync_session.get_transaction()
-        if transaction is None:
+        if transaction is None and self._dialect_name == "sqlite":
             return await self._begin_own()
-        if transaction is self._direct_tx:
+        if transaction is not None and transaction is self._direct_tx:
             return self._direct_connection
-        connection = await self.connection()  # BEGIN IMMEDIATE: the write lock (storage/database.py)
+        # SQLite: BEGIN IMMEDIATE, the write lock (storage/database.py). PostgreSQL: SQLAlchemy's session
+        # transaction; the adapter sends BEGIN with the first statement, here or through SQLAlchemy.
+        connection = await self.connection()
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
-        if not isinstance(driver, InlineConnection):
-            self._direct_off = True
-            return None
         self._direct_tx = self.sync_session.get_transaction()
-        self._direct_connection = driver.sqlite
+        self._direct_connection = self._direct_pg = None
+        if isinstance(driver, InlineConnection):
+            self._direct_connection = driver.sqlite
+        elif (adapter := adapter_of(raw.dbapi_connection)) is not None:
+            self._direct_pg = PgTarget(adapter, connection.invalidate)
+        else:
+            self._direct_off = True
         return self._direct_connection
 
     async def _begin_own(self) -> sqlite3.Connection | None:
@@ -167,14 +185,16 @@ class DirectSession(AsyncSession):
 
 
 class DirectConnection:
-    """Short transactions of statements run directly, on a connection of the inline SQLite engine's pool
-    and without a session (the sender's "sent", one transaction per message: storage/queues/outbox.py).
-    Only statements `compile_plan` takes (built once and kept); another is a programming error."""
+    """Statements run directly on a connection of the engine's pool, without a session (the sender's
+    "sent", one per message: storage/queues/outbox.py): short transactions on the inline SQLite (`begin`),
+    single statements in autocommit on PostgreSQL (`autocommit`). Only statements the plans take (built
+    once and kept); another is a programming error."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self.dialect = engine.dialect
         self._sqlite: sqlite3.Connection | None = None
+        self._pg: PgTarget | None = None
         self._held: Any = None  # a pool connection kept between transactions while someone is `holding`
         self._holders = 0
 
@@ -195,15 +215,32 @@ class DirectConnection:
                 await greenlet_spawn(raw.close)
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[DirectConnection]:
-        """BEGIN IMMEDIATE (the engine's write lock, storage/sqlite_inline.py) … COMMIT, or ROLLBACK on
-        an error; the connection goes back to the pool either way, unless it is held (`holding`)."""
+    async def _checkout(self) -> AsyncIterator[Any]:
+        """A pool connection (the held one, if any), back to the pool afterwards unless held; one that
+        failed is never kept."""
         raw = self._held if self._held is not None else await self._engine.raw_connection()
         keep = self._holders > 0
         try:
+            yield raw
+        except BaseException:
+            keep = False
+            raise
+        finally:
+            if keep:
+                self._held = raw
+            else:
+                if self._held is raw:
+                    self._held = None
+                await greenlet_spawn(raw.close)  # back to the pool (its reset is a no-op after COMMIT)
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[DirectConnection]:
+        """SQLite: BEGIN IMMEDIATE (the engine's write lock, storage/sqlite_inline.py) … COMMIT, or
+        ROLLBACK on an error."""
+        async with self._checkout() as raw:
             inline = raw.driver_connection
             if not isinstance(inline, InlineConnection):
-                raise TypeError("DirectConnection needs the inline SQLite engine (storage/database.py)")
+                raise TypeError("DirectConnection.begin needs the inline SQLite engine (storage/database.py)")
             await inline.begin_immediate()
             tell("BEGIN IMMEDIATE")
             self._sqlite = inline.sqlite
@@ -213,23 +250,35 @@ class DirectConnection:
                 tell("ROLLBACK")
                 await inline.rollback()
                 raise
+            finally:
+                self._sqlite = None
             tell("COMMIT")
             await inline.commit()
-        except BaseException:
-            keep = False  # a connection that failed is not kept
-            raise
-        finally:
-            self._sqlite = None
-            if keep:
-                self._held = raw
-            else:
-                if self._held is raw:
-                    self._held = None
-                await greenlet_spawn(raw.close)  # back to the pool (its reset is a no-op after COMMIT)
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[DirectConnection]:
+        """PostgreSQL: each statement run in the block is a transaction of its own (one round trip)."""
+        async with self._checkout() as raw:
+            adapter = adapter_of(raw.dbapi_connection)
+            if adapter is None or adapter._transaction is not None:
+                raise TypeError("DirectConnection.autocommit needs an idle asyncpg connection")
+
+            async def invalidate() -> None:
+                await greenlet_spawn(raw.invalidate)
+
+            self._pg = PgTarget(adapter, invalidate, autocommit=True)
+            try:
+                yield self
+            finally:
+                self._pg = None
 
     async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
-        assert self._sqlite is not None, "execute within `begin()`"
-        return own_plan(statement, params, self.dialect).run(self._sqlite, params)
+        if self._pg is not None:
+            return await run_numbered(
+                own_plan(statement, params, self.dialect, compile_numbered), self._pg, params
+            )
+        assert self._sqlite is not None, "execute within `begin()` or `autocommit()`"
+        return own_plan(statement, params, self.dialect, compile_plan).run(self._sqlite, params)
 
     async def scalars(self, statement: Executable, params: Any = None) -> Any:
         return (await self.execute(statement, params)).scalars()

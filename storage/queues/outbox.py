@@ -254,11 +254,10 @@ class SqlOutboxQueue(LeaseQueue):
         engine = session_factory.kw.get("bind")
         assert isinstance(engine, AsyncEngine), "the outbox's sessions are bound to one engine"
         self._engine = engine
-        self._direct = DirectConnection(engine) if is_inline(engine) else None
         # PostgreSQL marks sent in one statement: run in autocommit it is its own transaction, without the
         # BEGIN and COMMIT round trips (two of the three a message's mark cost the sender's serial chain).
-        postgres = engine.dialect.name == "postgresql"
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if postgres else None
+        self._asyncpg = engine.dialect.driver == "asyncpg"
+        self._direct = DirectConnection(engine) if is_inline(engine) or self._asyncpg else None
 
     async def claim(
         self, limit: int = 50, skip_chats: frozenset[int] = frozenset(), *, owner: str = ""
@@ -296,21 +295,21 @@ class SqlOutboxQueue(LeaseQueue):
         transaction; returns the ids whose lease was lost (they may be sent again)."""
         if not sent:
             return set()
-        if self._direct is not None:  # SQLite: no session, the statements run directly (storage/direct.py)
-            async with self._direct.begin() as direct:
-                return await mark_sent(direct, sent, self._clock.now())
-        # On a connection of its own, without an ORM session: nothing written here is a mapped object, and
-        # the session's own bookkeeping cost about a third of this transaction's CPU (one per message sent).
-        if self._autocommit is not None:
-            async with self._autocommit.connect() as connection:
-                lost = await mark_sent(connection, sent, self._clock.now())
+        # On a connection of its own, without an ORM session or SQLAlchemy's execution (storage/direct):
+        # nothing written here is a mapped object, and their bookkeeping cost most of this CPU.
+        if self._direct is not None and self._asyncpg:
+            async with self._direct.autocommit() as direct:
+                lost = await mark_sent(direct, sent, self._clock.now())
             tell("COMMIT")  # what counts commits counts this one-statement transaction too
             return lost
+        if self._direct is not None:  # SQLite
+            async with self._direct.begin() as direct:
+                return await mark_sent(direct, sent, self._clock.now())
         async with self._engine.begin() as connection:
             return await mark_sent(connection, sent, self._clock.now())
 
     def holding(self) -> AbstractAsyncContextManager[None]:
-        """Around a sender's pass: its "sent" transactions share one pool connection (SQLite)."""
+        """Around a sender's pass: its "sent" transactions share one pool connection."""
         return self._direct.holding() if self._direct is not None else contextlib.nullcontext()
 
     async def latest_message(self, chat_id: int, order_id: int) -> int | None:
