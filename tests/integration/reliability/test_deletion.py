@@ -4,6 +4,8 @@ deletes old sent messages and redacts closed orders' texts. On SQLite and Postgr
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select, text
 
 from bot.schedule.retention import retention_tick
@@ -23,7 +25,7 @@ from storage.models import (
     TelegramUpdateRow,
     WorkOrderRow,
 )
-from storage.repositories.retention import to_redact
+from storage.repositories.retention import SqlRetention, to_redact
 from storage.repositories.telegram import JournaledUpdate, SqlUpdateJournal
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import MEMBER_LI, RESIDENT_CHEN, RESIDENT_ZHANG, STAFF_LIU, ChatDriver
@@ -173,6 +175,32 @@ async def test_retention_deletes_old_sent_messages_and_redacts_closed_orders(
         (label,) = await uow.labels.page()  # the closed order's example went with its text
     assert (label.order_id, label.category) == (open_.id, "order_dispute")
     assert await tick.job() == 0  # done once
+
+
+async def test_pruning_sent_messages_stops_at_the_first_one_written_after_the_cutoff(
+    database: Database, uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    """Ids follow the time messages are written, so the hourly search stops at the first young one instead
+    of reading every retained message (65 ms at 300,000 on SQLite, the loop held). One written out of that
+    order (a replica's clock behind) waits for a later tick; none goes before its time."""
+    now = clock.now()
+    ages = [("sent", 40), ("failed", 40), ("pending", 40), ("sent", 1), ("sent", 40), ("sent", 0)]
+    async with uow_factory() as uow:
+        uow.session.add_all(
+            OutboxRow(chat_id=i, payload={}, status=status, created_at=now - timedelta(days=days))
+            for i, (status, days) in enumerate(ages)
+        )
+        await uow.commit()
+    retention = SqlRetention(uow_factory.session_factory)
+
+    async def left() -> list[int]:
+        async with uow_factory() as uow:
+            return sorted((await uow.session.scalars(select(OutboxRow.chat_id))).all())
+
+    assert await retention.prune_sent(now - timedelta(days=30)) == 2
+    assert await left() == [2, 3, 4, 5]  # the pending one stays; the one behind the young one waits
+    assert await retention.prune_sent(now - timedelta(hours=1)) == 2
+    assert await left() == [2, 5]
 
 
 async def test_retention_reads_the_orders_to_redact_from_their_index(
