@@ -136,3 +136,25 @@ async def test_autocommit_runs_each_statement_as_its_own_transaction_on_one_held
     assert told == ["UPDATE", "UPDATE"]  # no BEGIN, no COMMIT
     assert marked == [1, 1]
     assert checkouts.count(1) == checkouts.count(-1)
+
+
+async def test_a_statement_prepared_before_a_columns_type_changed_is_prepared_again(
+    engine: AsyncEngine,
+) -> None:
+    """PostgreSQL refuses a prepared statement whose result type changed ("cached statement plan is
+    invalid"): the error is SQLAlchemy's, and the next transaction prepares it again, as SQLAlchemy does."""
+    factory = make_session_factory(engine)
+    errors = select(OUTBOX.c.error).where(OUTBOX.c.chat_id == bindparam("p_chat"))
+    for _ in range(3):  # the third runs directly: prepared on this connection
+        async with factory() as session:
+            await session.execute(errors, {"p_chat": 1})
+    async with engine.begin() as other:
+        await other.execute(text("ALTER TABLE outbox ALTER COLUMN error TYPE text"))
+    ran: list[str] = []
+    with direct.observe(lambda sql, _statement: ran.append(sql)):
+        async with factory() as session:
+            with pytest.raises(exc.NotSupportedError, match="cached statement plan is invalid"):
+                await session.execute(errors, {"p_chat": 1})
+        async with factory() as session:
+            assert (await session.execute(errors, {"p_chat": 1})).all() == []
+    assert len(ran) == 2  # both directly
