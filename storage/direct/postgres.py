@@ -115,6 +115,8 @@ async def run_numbered(plan: Plan, target: PgTarget, params: Any) -> DirectResul
             if adapter._transaction is None and not target.autocommit:
                 await adapter._start_transaction()
             if many:
+                # As the adapter's `_executemany`: asyncpg's own statement cache, its type codecs reloaded.
+                await adapter._check_type_cache_invalidation(dialect._invalidate_schema_cache_asof)
                 await adapter._connection.executemany(sql, values)
                 return plan.result([], -1)
             prepared, attributes = await adapter._prepare(sql, dialect._invalidate_schema_cache_asof)
