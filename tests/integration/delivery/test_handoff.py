@@ -202,3 +202,16 @@ async def test_an_escalation_a_tick_left_in_the_queue_goes_next(
     texts = [s.reply.text for s in messenger.delivered]
     assert texts[:2] == ["确认 0", "⚠️ 工单超时未接单，已升级"], texts
     assert sorted(texts[2:]) == ["Z 的旧消息", "确认 1", "确认 2"]
+
+
+def test_each_rows_claim_is_decided_once_on_postgresql() -> None:
+    """The busy/refused checks are in the statement once, in a MATERIALIZED CTE: inline (or in a CTE that
+    PostgreSQL folds back in) each of the four claimed columns carried both subqueries, eight planned and
+    run at every report."""
+    from sqlalchemy.dialects import postgresql
+
+    from storage.queues.handoff import insert_handed_arrays
+
+    sql = str(insert_handed_arrays().compile(dialect=postgresql.asyncpg.dialect()))
+    assert sql.count("EXISTS") == 2
+    assert sql.startswith("WITH decided AS MATERIALIZED")
