@@ -133,6 +133,11 @@ _TRANSITIONS: dict[EventKind, tuple[frozenset[OrderState], OrderState]] = {
 }
 
 
+def order_number(day: str, sequence: int) -> str:
+    """A work order's number: GD, the day (YYYYMMDD), the day's sequence number (at least four digits)."""
+    return f"GD{day}-{sequence:04d}"
+
+
 @dataclass
 class WorkOrder:
     """A resident's problem and everything that happened to it. State changes only through methods."""

@@ -91,12 +91,10 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
         unit=report.unit,
         room=report.room,
     )
-    day = now.strftime("%Y%m%d")
-    number = f"GD{day}-{await uow.orders.next_number(day):04d}"
     suggested = Priority.URGENT if alarm.urgent else Priority(report.priority)
     order = WorkOrder(
         id=None,
-        number=number,
+        number="",  # the day's next, given as it is written (add_numbered): its counter is locked till commit
         resident_id=resident.id,
         resident_chat_id=resident.chat_id,
         text=report.text,
@@ -123,7 +121,7 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
     if route.assignee is not None:
         order.assign(route.assignee.id, Actor.system(), now)
     set_due_times(order, now, await uow.community.settings(), ctx.calendar)
-    order = await uow.orders.add(order)
+    order = await uow.orders.add_numbered(order, now.strftime("%Y%m%d"))
     assert order.id is not None
     ctx.notice(Happened.ORDER_OPENED, category.value)
     if report.chosen_by_resident:  # the resident said what the classifier could not: a labelled example

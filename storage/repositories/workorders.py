@@ -16,6 +16,7 @@ from handlers.workorders.model import (
     OrderEvent,
     OrderState,
     WorkOrder,
+    order_number,
 )
 from nlp.types import Category
 from storage.models import OPEN_STATES as _OPEN_ORDER_INDEX_STATES
@@ -27,7 +28,7 @@ from storage.models import (
     ResidentRow,
     WorkOrderRow,
 )
-from storage.repositories.order_rows import order_from_row, order_values
+from storage.repositories.order_rows import numbered_insert, order_from_row, order_values
 from storage.upsert import INSERTS
 
 _OPEN_STATES = [s.value for s in OrderState if s.is_open]
@@ -156,6 +157,22 @@ class SqlWorkOrderRepository:
         """Run `query` (from `_select_orders`): each order with its compound's name and resident's chat."""
         result = await self._session.execute(query, params)
         return [self._load(row, compound, chat) for row, compound, chat in result]
+
+    async def add_numbered(self, order: WorkOrder, day: str) -> WorkOrder:
+        if self._session.get_bind().dialect.name != "postgresql":
+            # SQLite: one writer at a time (BEGIN IMMEDIATE) already, so nothing waits on the counter.
+            order.number = order_number(day, await self.next_number(day))
+            return await self.add(order)
+        values = {
+            "resident_id": order.resident_id,
+            "created_at": order.created_at,
+            **order_values(order, self._clock.now()),
+        }
+        written = await self._session.execute(numbered_insert(tuple(values)), {"p_day": day, **values})
+        order_id, order.number = written.one()
+        order.id = int(order_id)
+        await self._write_events(order)
+        return order
 
     async def add(self, order: WorkOrder) -> WorkOrder:
         # One INSERT on the table: the ORM's add and flush cost more CPU than the statement (issue 16).

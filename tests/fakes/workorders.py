@@ -7,7 +7,7 @@ from datetime import datetime
 
 from handlers.messages import Reply
 from handlers.ports import Conversation, OrderStatistics
-from handlers.workorders.model import OrderEvent, WorkOrder
+from handlers.workorders.model import OrderEvent, WorkOrder, order_number
 from nlp.types import Category
 from tests.fakes.store import FakeStore
 
@@ -24,6 +24,10 @@ class FakeOrders:
         order.id = self.s.new_id()
         await self.save(order)
         return order
+
+    async def add_numbered(self, order: WorkOrder, day: str) -> WorkOrder:
+        order.number = order_number(day, await self.next_number(day))
+        return await self.add(order)
 
     async def get(self, order_id: int) -> WorkOrder | None:
         found = self.s.orders.get(order_id)
