@@ -4,7 +4,8 @@ cost of storage growth (the order queries on 1,000,000 historical work orders, b
 Part "load" (same run, same machine, a fresh database each):
 
 - configurations: 1 replica on SQLite, 1 replica on PostgreSQL, 2 replicas on PostgreSQL; every one is
-  `gridbot run --webhook` behind the round-robin proxy (tools/proxy.py, in its own process), with
+  `gridbot run --webhook` behind a round-robin proxy (deploy/nginx/gridbot.conf's site under nginx when
+  nginx is installed, else tools/proxy.py, in its own process: benchmarks/front.py; --proxy chooses), with
   Redis for the shared send limits, against the standalone Bot API emulator (no flood limits);
 - residents' reports (each opens a work order: classify, route, one transaction, three messages out) at
   increasing offered rates, a few seconds each, then a burst of N at once;
@@ -28,20 +29,17 @@ import argparse
 import asyncio
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from front import front_proxy, nginx_binary  # noqa: E402
 from loadkit import (  # noqa: E402  (after the path set-up so the script runs from anywhere)
     HEADER,
-    ROOT,
     Residents,
     Step,
     bot_env,
@@ -59,25 +57,10 @@ from tools.loopback import free_port, listening  # noqa: E402
 ADMIN_URL = os.environ.get("GRIDBOT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("GRIDBOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 SECRET = "bench-secret_0123456789"
+PROXIES = {"nginx": "deploy/nginx's site under nginx", "python": "tools/proxy.py (Python)"}
 
 
 # ----------------------------------------------------------------------------- part 1: load
-
-
-@contextmanager
-def proxy_process(upstreams: list[str], log: Path) -> Iterator[str]:
-    """tools/proxy.py in a process of its own (not sharing the load generator's event loop); yields its URL."""
-    with log.open("ab") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tools.proxy", *upstreams], cwd=ROOT, stdout=subprocess.PIPE, stderr=err
-        )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().decode().strip()
-        assert url, f"the proxy did not start: see {log}"
-        yield url
-    finally:
-        stop(process)
 
 
 async def redis_available(url: str) -> bool:
@@ -128,7 +111,7 @@ async def run_configuration(
     ports = [free_port() for _ in range(replicas)]
     with (
         emulator() as api,
-        proxy_process([f"http://127.0.0.1:{p}/telegram" for p in ports], tmp / f"{name}-proxy.log") as hook,
+        front_proxy(ports, tmp, name, args.proxy) as hook,
     ):
         processes = []
         for i, port in enumerate(ports):
@@ -189,7 +172,7 @@ async def run_configuration(
 async def part_load(args: argparse.Namespace, tmp: Path) -> None:
     args.redis = await redis_available(REDIS_URL)
     print(
-        f"\n== Load: {args.adapter}, webhook behind the round-robin proxy, Redis "
+        f"\n== Load: {args.adapter}, webhook behind {PROXIES[args.proxy]}, Redis "
         f"{'on' if args.redis else 'OFF (not reachable)'}; rates {args.rates} /s for {args.step_seconds:g} s "
         f"each, then a burst of {args.burst}; {os.cpu_count()} CPUs shared by everything"
     )
@@ -252,9 +235,16 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=None, help="reports posted at once after the steps")
     parser.add_argument("--settle", type=float, default=30.0, help="max wait for a step's last answers, s")
     parser.add_argument("--adapter", choices=["ptb", "aiogram"], default="aiogram")
+    parser.add_argument(
+        "--proxy",
+        choices=["nginx", "python"],
+        default=None,
+        help="in front of the replicas: deploy/nginx's site (default when nginx is installed) or tools/proxy.py",
+    )
     parser.add_argument("--admin-url", default=ADMIN_URL, help="PostgreSQL URL allowed to CREATE DATABASE")
     parser.add_argument("--tmp", default=None, help="directory for the SQLite database and the logs")
     args = parser.parse_args()
+    args.proxy = args.proxy or ("nginx" if nginx_binary() else "python")
     quick = args.quick
     args.orders = args.orders or (200_000 if quick else 1_000_000)
     args.runs = args.runs or (3 if quick else 7)

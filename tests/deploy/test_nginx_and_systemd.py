@@ -19,6 +19,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from tools.nginx import nginx_command as serving
+from tools.nginx import nginx_prefix
+
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "deploy" / "nginx" / "gridbot.conf"
 UNIT = ROOT / "deploy" / "systemd" / "gridbot.service"
@@ -57,33 +60,11 @@ def nginx_tree(tmp_path: Path, listen_port: int, upstream_port: int, desk_port: 
     site = site.replace("desk:8088", f"127.0.0.1:{desk_port or upstream_port}")
     site = site.replace("/etc/nginx/certs/", f"{certs}/")
     site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{listen_port} ssl;")  # both servers
-    (tmp_path / "gridbot.conf").write_text(site, encoding="utf-8")
-    temp = {name: tmp_path / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    for path in temp.values():
-        path.mkdir()
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(
-        f"""worker_processes 1;
-pid {tmp_path}/nginx.pid;
-error_log {tmp_path}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    client_body_temp_path {temp["body"]};
-    proxy_temp_path {temp["proxy"]};
-    fastcgi_temp_path {temp["fastcgi"]};
-    uwsgi_temp_path {temp["uwsgi"]};
-    scgi_temp_path {temp["scgi"]};
-    include {tmp_path}/gridbot.conf;
-}}
-""",
-        encoding="utf-8",
-    )
-    return conf
+    return nginx_prefix(tmp_path, site)
 
 
 def nginx_command(conf: Path) -> list[str]:
-    nginx = tool("nginx", "/usr/sbin/nginx")
-    return [nginx, "-c", str(conf), "-p", str(conf.parent), "-e", str(conf.parent / "error.log")]
+    return serving(tool("nginx", "/usr/sbin/nginx"), conf)
 
 
 def test_nginx_accepts_the_config(tmp_path: Path) -> None:
@@ -138,8 +119,6 @@ async def test_nginx_forwards_the_webhook_and_keeps_the_rest_closed(
     conf = nginx_tree(tmp_path, listen, replica.port, desk.port)
     process = await asyncio.create_subprocess_exec(
         *nginx_command(conf),
-        "-g",
-        "daemon off;",
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -219,3 +198,20 @@ def test_the_desk_unit_runs_gridbot_web_beside_the_bot() -> None:
     assert "After=network-online.target postgresql.service gridbot.service" in unit  # migrated first
     assert "User=gridbot" in unit
     assert "EnvironmentFile=/etc/gridbot/gridbot.env" in unit
+
+
+def test_bench_load_serves_the_deployed_webhook_site(tmp_path: Path) -> None:
+    """bench-load's proxy is deploy/nginx/gridbot.conf's own webhook server and upstream (plain HTTP on
+    loopback): nginx accepts it, with every replica and the shipped forwarding rules."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from front import nginx_site  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    site = nginx_site([free_port(), free_port()], free_port())
+    assert site.count("server 127.0.0.1:") == 2
+    assert "proxy_next_upstream error timeout http_502 http_503;" in site
+    assert "ssl" not in site
+    conf = nginx_prefix(tmp_path, site)
+    result = subprocess.run([*nginx_command(conf), "-t"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
