@@ -100,7 +100,7 @@ def numbered_insert(columns: tuple[str, ...]) -> Insert:
     Every report takes the day's counter row, and its lock is held until the commit: taken first (as it
     was, before routing), two replicas' reports waited on each other for most of a report (3.5 ms a report
     on the counter alone under bench-load). The number is `handlers.workorders.model.order_number`'s, in
-    SQL (tests/integration/test_storage_contract.py checks they agree).
+    SQL (tests/integration/delivery/test_order_numbers.py checks they agree).
     """
     taken = (
         postgresql.insert(_COUNTERS)
