@@ -168,10 +168,19 @@ class SqlWorkOrderRepository:
             "created_at": order.created_at,
             **order_values(order, self._clock.now()),
         }
-        written = await self._session.execute(numbered_insert(tuple(values)), {"p_day": day, **values})
+        events = order.new_events
+        happened = {
+            "e_at": [e.at for e in events],
+            "e_kind": [e.kind.value for e in events],
+            "e_actor_kind": [e.actor.kind for e in events],
+            "e_actor_id": [e.actor.id for e in events],
+            "e_note": [e.note for e in events],
+        }
+        statement = numbered_insert(tuple(values))
+        written = await self._session.execute(statement, {"p_day": day, **values, **happened})
         order_id, order.number = written.one()
         order.id = int(order_id)
-        await self._write_events(order)
+        events.clear()
         return order
 
     async def add(self, order: WorkOrder) -> WorkOrder:

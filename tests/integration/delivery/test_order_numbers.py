@@ -15,7 +15,7 @@ from handlers.workorders.model import Actor, OrderLocation, WorkOrder, order_num
 from nlp.types import Category, Classifier, Priority
 from storage.models import OrderCounterRow
 from storage.uow import SqlUnitOfWorkFactory
-from tests.driver import RESIDENT_CHEN, RESIDENT_ZHANG
+from tests.driver import MEMBER_LI, RESIDENT_CHEN, RESIDENT_ZHANG
 from tests.fakes import FakeClock
 from tests.integration.conftest import Database, RecordingMessenger
 from tests.integration.delivery.test_report_cost import counting, running_bot
@@ -41,6 +41,9 @@ async def _add(uow_factory: SqlUnitOfWorkFactory, clock: FakeClock, *, commit: b
             keywords=("灯",),
         )
         order.open(Actor("resident", resident.id), clock.now())
+        member = await uow.community.person_by_chat(MEMBER_LI)
+        assert member is not None
+        order.assign(member.id, Actor.system(), clock.now())
         order = await uow.orders.add_numbered(order, DAY)
         if commit:
             await uow.commit()
@@ -59,7 +62,9 @@ async def test_numbers_are_the_days_next_without_gaps_under_concurrency(
             loaded = await uow.orders.get(order.id)
             assert loaded is not None
             assert loaded.number == order.number
-            assert [e.kind.value for e in await uow.orders.history(order.id)] == ["created"]
+            # its events written with it, in order
+            assert [e.kind.value for e in await uow.orders.history(order.id)] == ["created", "assigned"]
+            assert loaded.assignee_id is not None
 
 
 async def test_the_number_is_written_as_order_number_writes_it_past_four_digits(
