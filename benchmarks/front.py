@@ -94,9 +94,10 @@ def python_front(upstreams: list[str], log: Path) -> Iterator[str]:
 @contextmanager
 def front_proxy(ports: list[int], tmp: Path, name: str, kind: str) -> Iterator[str]:
     """The webhook URL in front of replicas on `ports`: `kind` "nginx" or "python"."""
-    nginx = nginx_binary()
     if kind == "nginx":
-        assert nginx, "nginx is not installed (apt-get install -y nginx-light), or use --proxy python"
+        nginx = nginx_binary()
+        if nginx is None:
+            raise SystemExit("nginx is not installed (apt-get install -y nginx-light); or use --proxy python")
         with nginx_front(ports, tmp, nginx) as url:
             yield url
     else:

@@ -105,6 +105,23 @@ def order_values(order: WorkOrder, now: datetime) -> dict[str, Any]:
     }
 
 
+EVENT_COLUMNS = ("at", "kind", "actor_kind", "actor_id", "note")
+
+
+def event_values(order: WorkOrder) -> list[dict[str, Any]]:
+    """The rows of the order's new events (order_id aside), in the order they happened."""
+    return [
+        {
+            "at": event.at,
+            "kind": event.kind.value,
+            "actor_kind": event.actor.kind,
+            "actor_id": event.actor.id,
+            "note": event.note,
+        }
+        for event in order.new_events
+    ]
+
+
 @cache
 def numbered_insert(columns: tuple[str, ...]) -> Select[Any]:
     """PostgreSQL: the day's counter (p_day) taken, the order written and its events (arrays e_at, e_kind,
@@ -146,7 +163,7 @@ def numbered_insert(columns: tuple[str, ...]) -> Select[Any]:
             bindparam("e_actor_id", type_=ARRAY(BigInteger)),
             bindparam("e_note", type_=ARRAY(Text)),
         )
-        .table_valued("at", "kind", "actor_kind", "actor_id", "note", with_ordinality="n")
+        .table_valued(*EVENT_COLUMNS, with_ordinality="n")
         .render_derived("happened")
     )
     rows = select(
@@ -155,7 +172,7 @@ def numbered_insert(columns: tuple[str, ...]) -> Select[Any]:
     logged = (
         postgresql.insert(_EVENTS)
         .from_select(
-            ["order_id", "at", "kind", "actor_kind", "actor_id", "note"],
+            ["order_id", *EVENT_COLUMNS],
             rows.select_from(placed).join(happened, true()).order_by(happened.c.n),
         )
         .cte("logged")

@@ -28,7 +28,13 @@ from storage.models import (
     ResidentRow,
     WorkOrderRow,
 )
-from storage.repositories.order_rows import numbered_insert, order_from_row, order_values
+from storage.repositories.order_rows import (
+    EVENT_COLUMNS,
+    event_values,
+    numbered_insert,
+    order_from_row,
+    order_values,
+)
 from storage.upsert import INSERTS
 
 _OPEN_STATES = [s.value for s in OrderState if s.is_open]
@@ -168,19 +174,13 @@ class SqlWorkOrderRepository:
             "created_at": order.created_at,
             **order_values(order, self._clock.now()),
         }
-        events = order.new_events
-        happened = {
-            "e_at": [e.at for e in events],
-            "e_kind": [e.kind.value for e in events],
-            "e_actor_kind": [e.actor.kind for e in events],
-            "e_actor_id": [e.actor.id for e in events],
-            "e_note": [e.note for e in events],
-        }
+        events = event_values(order)
+        happened = {f"e_{name}": [event[name] for event in events] for name in EVENT_COLUMNS}
         statement = numbered_insert(tuple(values))
         written = await self._session.execute(statement, {"p_day": day, **values, **happened})
         order_id, order.number = written.one()
         order.id = int(order_id)
-        events.clear()
+        order.new_events.clear()
         return order
 
     async def add(self, order: WorkOrder) -> WorkOrder:
@@ -201,17 +201,7 @@ class SqlWorkOrderRepository:
 
     async def _write_events(self, order: WorkOrder) -> None:
         assert order.id is not None
-        events = [
-            {
-                "order_id": order.id,
-                "at": event.at,
-                "kind": event.kind.value,
-                "actor_kind": event.actor.kind,
-                "actor_id": event.actor.id,
-                "note": event.note,
-            }
-            for event in order.new_events
-        ]
+        events = [{"order_id": order.id, **event} for event in event_values(order)]
         order.new_events.clear()
         if events:  # one executemany, without reading ids back (nothing needs them)
             await self._session.execute(_INSERT_EVENTS, events)
