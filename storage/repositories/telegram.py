@@ -13,10 +13,25 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    BigInteger,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handlers.ports import Clock
+from storage.direct import DirectConnection
+from storage.direct.plans import tell
 from storage.models import TelegramUpdateRow, UnreachableChatRow
 from storage.upsert import INSERTS
 
@@ -42,12 +57,58 @@ def _record(insert: Any) -> Any:
 
 
 _RECORD = {name: _record(insert) for name, insert in INSERTS.items()}
+_UPDATES = cast(Table, TelegramUpdateRow.__table__)
+_UNREACHABLE = cast(Table, UnreachableChatRow.__table__)
+
+
+def _record_arrays() -> Any:
+    """PostgreSQL: a round's updates and the chats seen in it, written by one statement (parameters p_ids,
+    p_payloads, p_at, p_chats). Run in autocommit it is its own transaction: one round trip where BEGIN,
+    INSERT, DELETE and COMMIT were four on the path of every webhook request. The DELETE is a
+    data-modifying CTE: PostgreSQL runs it exactly once, referenced or not."""
+    cleared = (
+        delete(_UNREACHABLE)
+        .where(_UNREACHABLE.c.chat_id == any_(bindparam("p_chats", type_=ARRAY(BigInteger))))
+        .cte("cleared")
+    )
+    arrived = (
+        func.unnest(
+            bindparam("p_ids", type_=ARRAY(BigInteger)),
+            bindparam("p_payloads", type_=ARRAY(JSON)),
+        )
+        .table_valued("update_id", "payload")
+        .render_derived("arrived")
+    )
+    at = bindparam("p_at", type_=_UPDATES.c.received_at.type)
+    # failures written out: a column default of the table would be a parameter SQLAlchemy fills per run
+    chosen = select(arrived.c.update_id, arrived.c.payload, at, literal_column("0"))
+    return (
+        postgresql.insert(_UPDATES)
+        .from_select(["update_id", "payload", "received_at", "failures"], chosen)
+        .on_conflict_do_nothing()
+        .returning(_UPDATES.c.update_id)
+        .add_cte(cleared)
+    )
+
+
+_RECORD_ARRAYS = _record_arrays()
+# PostgreSQL: handled marks in one statement (parameters p_ids, p_at), in autocommit like the record.
+_MARK_ARRAYS = (
+    update(_UPDATES)
+    .where(_UPDATES.c.update_id == any_(bindparam("p_ids", type_=ARRAY(BigInteger))))
+    .values(handled_at=bindparam("p_at", type_=_UPDATES.c.handled_at.type))
+)
 
 
 class SqlUpdateJournal:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._session_factory = session_factory
         self._clock = clock
+        engine = session_factory.kw.get("bind")
+        # PostgreSQL: the journal's writes are single statements run in autocommit (storage/direct).
+        self._direct: DirectConnection | None = None
+        if isinstance(engine, AsyncEngine) and engine.dialect.driver == "asyncpg":
+            self._direct = DirectConnection(engine)
 
     async def record(
         self, updates: Iterable[JournaledUpdate], seen_chats: Iterable[int] = ()
@@ -60,6 +121,17 @@ class SqlUpdateJournal:
         items = list(updates)
         fresh: list[JournaledUpdate] = []
         now = self._clock.now()
+        if self._direct is not None:
+            params = {
+                "p_ids": [item.update_id for item in items],
+                "p_payloads": [item.payload for item in items],
+                "p_at": now,
+                "p_chats": sorted(set(seen_chats)),
+            }
+            async with self._direct.autocommit() as direct:
+                stored = {int(update_id) for update_id in await direct.scalars(_RECORD_ARRAYS, params)}
+            tell("COMMIT")  # what counts commits counts this one-statement transaction too
+            return [item for item in items if item.update_id in stored]
         async with self._session_factory() as session, session.begin():
             if items:
                 # All of a fetch's updates in one execution of a statement built once (a batch is up to
@@ -89,6 +161,11 @@ class SqlUpdateJournal:
 
     async def mark_handled_many(self, update_ids: list[int]) -> None:
         """Mark several updates handled in one transaction."""
+        if self._direct is not None:
+            async with self._direct.autocommit() as direct:
+                await direct.execute(_MARK_ARRAYS, {"p_ids": update_ids, "p_at": self._clock.now()})
+            tell("COMMIT")
+            return
         async with self._session_factory() as session, session.begin():
             await session.execute(
                 update(TelegramUpdateRow)
