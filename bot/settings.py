@@ -28,6 +28,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.ops.loop import EventLoop
+
 
 class Transport(StrEnum):
     CONSOLE = "console"
@@ -61,6 +63,8 @@ class TelegramSettings(_Section):
     polling_timeout: int = Field(default=30, ge=0, validation_alias="GRIDBOT_POLLING_TIMEOUT")
     # Concurrent update handlers; >1 only on PostgreSQL (a chat's updates keep their order).
     update_workers: int = Field(default=1, ge=1, validation_alias="GRIDBOT_UPDATE_WORKERS")
+    # The event loop `gridbot run` serves on: auto (uvloop when installed), uvloop, or asyncio (bot/ops/loop.py).
+    event_loop: EventLoop = Field(default=EventLoop.AUTO, validation_alias="GRIDBOT_EVENT_LOOP")
     # Seconds to finish in-flight updates and sends on SIGTERM.
     shutdown_timeout: float = Field(default=20.0, ge=0, validation_alias="GRIDBOT_SHUTDOWN_TIMEOUT")
     # Webhook mode (`gridbot run --webhook`): Telegram POSTs to webhook_url (your reverse proxy), which

@@ -28,6 +28,8 @@ from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+from bot.ops import loop
+
 __all__ = [
     "MAX_SEND_ATTEMPTS",
     "build_aiogram_echo",
@@ -141,9 +143,9 @@ async def running_aiogram_echo(api_url: str, token: str) -> AsyncIterator[Bot]:
 
 async def _run_forever(framework: str, api_url: str, token: str) -> None:
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
+    running = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        running.add_signal_handler(sig, stop.set)
     runner = running_ptb_echo if framework == "ptb" else running_aiogram_echo
     async with runner(api_url, token):
         await stop.wait()
@@ -156,7 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-url", required=True, help="e.g. http://127.0.0.1:8081 (no /bot suffix)")
     parser.add_argument("--token", required=True)
     args = parser.parse_args(argv)
-    asyncio.run(_run_forever(args.framework, args.api_url, args.token))
+    # The same loop as `gridbot run` (GRIDBOT_EVENT_LOOP): bench-bot's ratio compares like with like.
+    loop.run(_run_forever(args.framework, args.api_url, args.token), loop.from_environment())
 
 
 if __name__ == "__main__":

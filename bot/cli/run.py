@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.cli.unreachable import unreachable
+from bot.ops import loop
 from bot.ops.logs import configure_logging as setup_logging
 from bot.settings import Settings
 
@@ -50,9 +51,9 @@ async def serve(
 
     stop = stop or asyncio.Event()
     if signals:
-        loop = asyncio.get_running_loop()
+        running = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            running.add_signal_handler(sig, stop.set)
     delay = first_delay
     app: App | None = None
     try:
@@ -84,8 +85,10 @@ def run_command(webhook: bool = False) -> None:
     settings = Settings()
     configure_logging(settings)
     try:
-        asyncio.run(serve(settings, webhook=webhook))
-    except (NotMigrated, ConfigurationError, HealthServerError) as error:
+        choice = settings.telegram.event_loop
+        log.info("event loop: %s", loop.loop_name(choice))
+        loop.run(serve(settings, webhook=webhook), choice)
+    except (NotMigrated, ConfigurationError, HealthServerError, loop.EventLoopUnavailable) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from error
 

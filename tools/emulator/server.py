@@ -33,6 +33,7 @@ from types import TracebackType
 import aiohttp
 from aiohttp import web
 
+from bot.ops import loop
 from tools.emulator.control import Controllable, add_control_routes
 from tools.emulator.methods_bot import BotMethods
 from tools.emulator.methods_messages import MessageMethods
@@ -156,9 +157,9 @@ async def _serve(args: argparse.Namespace) -> None:
     for token in tokens[1:]:
         emu.add_bot(token)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
+    running = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        running.add_signal_handler(sig, stop.set)
     async with emu:
         print(f"Bot API emulator on {emu.url} (tokens: {len(tokens)})", flush=True)  # noqa: T201
         await stop.wait()
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-group-per-minute", type=int, default=None)
     parser.add_argument("--no-strict-chats", action="store_true", help="allow sending to unknown chats")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(parser.parse_args(argv)))
+        loop.run(_serve(parser.parse_args(argv)), loop.from_environment())  # as the bot's (bot/ops/loop.py)
 
 
 if __name__ == "__main__":
