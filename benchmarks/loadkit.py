@@ -51,6 +51,38 @@ FAST_SENDING = {
 }
 
 
+PROBE_EVERY = 1.0  # seconds between two readings of the host probe
+_PROBE = """
+import sys, time
+while True:
+    started = time.process_time()
+    total = 0
+    for i in range(50_000):
+        total += i * i % 7
+    print(f"{(time.process_time() - started) * 1000:.3f}", flush=True)
+    time.sleep(float(sys.argv[1]))
+"""
+
+
+@contextmanager
+def host_probe() -> Iterator[list[float]]:
+    """The CPU's speed as a process sees it meanwhile: a process that times a fixed loop (its own CPU ms,
+    ~0.5 % of a core) every PROBE_EVERY seconds; the list holds its readings once the block ends. The
+    reading grows when the host lends the VM a slower share (these 2-vCPU hosts drift by a quarter or
+    more within minutes: the same loop took 163-249 ms on an idle machine, seen here) and when the
+    machine is busier (caches shared with the load); it says how comparable two runs are, nothing more."""
+    readings: list[float] = []
+    process = subprocess.Popen(
+        [sys.executable, "-c", _PROBE, str(PROBE_EVERY)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield readings
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+        readings.extend(float(line) for line in out.split() if line)
+
+
 def rss_mib(pid: int) -> float:
     """Resident set size of a process, from /proc (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
