@@ -12,13 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.ops.logs import DRIVER_FLOORS, configure_logging
+from bot.ops.logs import configure_logging
 from bot.settings import LogFormat
 from handlers.workorders import texts as order_texts
 from storage.repositories.telegram import JournaledUpdate, SqlUpdateJournal
 from storage.uow import SqlUnitOfWorkFactory
 from tests.driver import MEMBER_LI, RESIDENT_ZHANG, ChatDriver
 from tests.fakes import FakeClock
+from tests.logging_state import logging_restored
 
 REPORT = "兴泰5号楼2单元楼道灯坏了好几天了，联系电话138-1234-5678"
 RELAYED = "下午两点过去看看灯泡"
@@ -31,18 +32,10 @@ PRIVATE = ("楼道灯坏了", "两点过去看看", NAME, DISPLAY_NAME, "1381234
 @pytest.fixture
 def debug_logging(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """GRIDBOT_LOG_LEVEL=debug as `gridbot run` sets it up; the global logging state is restored after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    drivers = {name: logging.getLogger(name).level for name in DRIVER_FLOORS}
-    configure_logging("debug", LogFormat.TEXT)
-    caplog.set_level(logging.DEBUG)
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    for name, driver_level in drivers.items():
-        logging.getLogger(name).setLevel(driver_level)
+    with logging_restored():
+        configure_logging("debug", LogFormat.TEXT)
+        caplog.set_level(logging.DEBUG)
+        yield
 
 
 def leaks(caplog: pytest.LogCaptureFixture, output: str) -> list[str]:

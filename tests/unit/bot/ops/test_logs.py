@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.ops.logs import DRIVER_FLOORS, JsonFormatter, configure_logging, make_handler
+from bot.ops.logs import JsonFormatter, configure_logging, make_handler
 from bot.settings import LogFormat
+from tests.logging_state import logging_restored
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 PHONE = "13912345678"
@@ -131,16 +132,8 @@ async def test_database_errors_do_not_carry_the_parameters(tmp_path: Path) -> No
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    drivers = {name: logging.getLogger(name).level for name in DRIVER_FLOORS}
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    for name, driver_level in drivers.items():
-        logging.getLogger(name).setLevel(driver_level)
+    with logging_restored():
+        yield
 
 
 # Each of these writes personal data below its floor: SQL parameters, or a whole update.
