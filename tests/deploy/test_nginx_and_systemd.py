@@ -81,6 +81,7 @@ class Replica:
 
     port: int
     seen: list[tuple[str, str, str | None]] = field(default_factory=list)
+    peers: list[int] = field(default_factory=list)  # the port nginx connected from, for each request
 
 
 @pytest.fixture
@@ -101,6 +102,8 @@ async def _stub() -> AsyncIterator[Replica]:
 
     async def anything(request: web.Request) -> web.Response:
         stub.seen.append((request.method, request.path, request.headers.get(SECRET_HEADER)))
+        assert request.transport is not None
+        stub.peers.append(int(request.transport.get_extra_info("peername")[1]))
         return web.Response(text="replica")
 
     app = web.Application()
@@ -139,8 +142,11 @@ async def test_nginx_forwards_the_webhook_and_keeps_the_rest_closed(
                 raise AssertionError("nginx did not start")
             assert status == 404  # nothing but the webhook and the health endpoints
             headers = {SECRET_HEADER: "s3cret"}
-            async with client.post(f"{base}/telegram", json={"update_id": 1}, headers=headers) as response:
-                assert response.status == 200
+            for update_id in (1, 2):
+                async with client.post(
+                    f"{base}/telegram", json={"update_id": update_id}, headers=headers
+                ) as response:
+                    assert response.status == 200
             async with client.get(f"{base}/telegram") as response:
                 assert response.status == 403  # POST only
             async with client.get(f"{base}/readyz") as response:
@@ -153,7 +159,9 @@ async def test_nginx_forwards_the_webhook_and_keeps_the_rest_closed(
             async with client.get(f"{base}/orders") as response:
                 assert response.status == 404
         assert ("POST", "/telegram", "s3cret") in replica.seen  # the secret header passes through
-        assert [path for _, path, _ in replica.seen] == ["/telegram", "/readyz", "/metrics"]
+        assert [path for _, path, _ in replica.seen] == ["/telegram", "/telegram", "/readyz", "/metrics"]
+        # The second webhook request came over the first one's connection (upstream keepalive).
+        assert replica.peers[0] == replica.peers[1]
         assert [path for _, path, _ in desk.seen] == ["/orders"]
     finally:
         process.terminate()
