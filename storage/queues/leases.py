@@ -26,6 +26,8 @@ from storage.models import UnreachableChatRow
 from storage.upsert import insert_for
 
 NAME_LENGTH = 64  # the claimed_by column
+# Why a row was not tried: its chat refused an earlier message (403), and has not written since.
+REFUSED_ERROR = "unreachable: refused an earlier message"
 ERROR_LENGTH = 200  # the error column
 
 
@@ -88,7 +90,7 @@ class LeaseQueue:
         for row in rows:
             if row.chat_id in blocked:
                 # Refused us before (403): nothing until the chat writes again, not even one more request.
-                row.status, row.error = self.unreachable_status, "unreachable: refused an earlier message"
+                row.status, row.error = self.unreachable_status, REFUSED_ERROR
                 continue
             row.status, row.attempts = "sending", row.attempts + 1
             row.claimed_by, row.claimed_at = owner_name(owner), now

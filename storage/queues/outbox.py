@@ -48,7 +48,7 @@ from storage.database import is_inline
 from storage.direct import DirectConnection
 from storage.direct.plans import tell
 from storage.models import OutboxRow
-from storage.queues.claims import claim_locked, claim_plain
+from storage.queues.claims import ClaimRequest, anything_to_claim, claim_rows
 from storage.queues.handoff import (
     Handoff,
     QueuedReply,
@@ -265,15 +265,15 @@ class SqlOutboxQueue(LeaseQueue):
         """Take pending rows of chats nobody is sending to, urgent ones first, then the oldest; a chat in
         `skip_chats` (waiting for its turn) gives only its urgent rows. Rows come in (priority, id)
         order; a chat's rows are all taken by one claimer."""
-        now = self._clock.now()
+        if self._asyncpg and self._direct is not None:
+            async with self._direct.autocommit() as direct:
+                if not await anything_to_claim(direct, skip_chats):
+                    return []
+        request = ClaimRequest(
+            limit, skip_chats, owner_name(owner), self._clock.now(), self.unreachable_status
+        )
         async with self._session_factory() as session, session.begin():
-            rows: list[Any]
-            if session.get_bind().dialect.name == "postgresql":
-                locked = await claim_locked(session, limit, skip_chats)
-                rows = await self._hand_out(session, locked, owner, now)
-            else:  # SQLite: one writer at a time, plain rows
-                name, refused = owner_name(owner), self.unreachable_status
-                rows = await claim_plain(session, limit, skip_chats, name, now, refused)
+            rows = await claim_rows(session, request)
             links = SqlMessageLinkRepository(session)
             claimed = []
             for row in rows:

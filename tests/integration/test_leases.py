@@ -27,6 +27,7 @@ from storage.queues.leases import DeliveryOutcome, LeaseQueue
 from storage.queues.outbox import SqlOutboxQueue
 from tests.fakes import FakeClock
 from tests.integration.conftest import Database, add_order
+from tests.integration.delivery.test_report_cost import counting
 
 LEASE = timedelta(minutes=2)
 BLOCKED, OTHER = 101, 102
@@ -225,3 +226,38 @@ async def test_postgresql_marks_sent_in_one_round_trip(database: Database, clock
     assert through == []
     assert told == ["UPDATE", "COMMIT"]  # one statement; the COMMIT is what counts commits told of it
     assert (await _row(queue, item.id)).status == "sent"  # and it stays written: autocommit
+
+
+async def test_postgresql_claims_in_one_update_and_asks_once_when_nothing_is_claimable(
+    database: Database, clock: FakeClock
+) -> None:
+    """Under two replicas a grid member's chat is shared, and most claims came while the other replica was
+    still sending to it: such a claim is one statement in autocommit (no BEGIN, locks, COMMIT); once the
+    chat is free, its rows are taken by one UPDATE after the chat's lock, in order, attempts counted."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite claims on one writer's transaction (BEGIN IMMEDIATE)")
+    factory = make_session_factory(database.engine)
+    async with factory() as session, session.begin():
+        held = OutboxRow(chat_id=401, payload={"text": "在发"}, created_at=clock.now(), status="sending")
+        held.claimed_by, held.claimed_at, held.attempts = "replica-b", clock.now(), 1
+        session.add(held)
+        session.add_all(
+            OutboxRow(chat_id=401, payload={"text": text}, created_at=clock.now()) for text in ("一", "二")
+        )
+    queue = SqlOutboxQueue(factory, clock)
+    with counting(database.engine) as counted:
+        assert await queue.claim(10, owner="replica-a") == []
+    assert (len(counted.statements), counted.commits, counted.begins) == (1, 0, 0), counted.statements
+    async with factory() as session, session.begin():
+        row = await session.get(OutboxRow, held.id)
+        assert row is not None
+        row.status = "sent"
+    with counting(database.engine) as counted:
+        claimed = await queue.claim(10, owner="replica-a")
+    # The question, the chat's lock, the UPDATE; one transaction.
+    assert (len(counted.statements), counted.commits, counted.begins) == (3, 1, 1), counted.statements
+    assert [item.reply.text for item in claimed] == ["一", "二"]
+    assert [item.attempts for item in claimed] == [1, 1]
+    for item in claimed:
+        row = await _row(queue, item.id)
+        assert (row.status, row.claimed_by, row.attempts) == ("sending", "replica-a", 1)

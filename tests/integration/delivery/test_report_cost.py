@@ -43,6 +43,7 @@ MAX_STATEMENTS = {"postgresql": 12, "sqlite": 13}
 class Counted:
     statements: list[str] = field(default_factory=list)
     commits: int = 0
+    begins: int = 0  # transactions SQLAlchemy began (a direct autocommit statement begins none)
     uncached: list[str] = field(default_factory=list)  # statements SQLAlchemy compiles at every execution
 
 
@@ -63,6 +64,9 @@ def counting(engine: AsyncEngine) -> Iterator[Counted]:
     def on_commit(_conn: Any) -> None:
         counted.commits += 1
 
+    def on_begin(_conn: Any) -> None:
+        counted.begins += 1
+
     def on_direct(statement: str, _built: Any) -> None:
         # SQLite: statements run directly on the connection (storage/direct.py), and the transactions of a
         # DirectConnection; a direct statement is compiled once by construction (its plan is kept).
@@ -74,12 +78,14 @@ def counting(engine: AsyncEngine) -> Iterator[Counted]:
 
     event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
     event.listen(engine.sync_engine, "commit", on_commit)
+    event.listen(engine.sync_engine, "begin", on_begin)
     try:
         with direct.observe(on_direct):
             yield counted
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", on_statement)
         event.remove(engine.sync_engine, "commit", on_commit)
+        event.remove(engine.sync_engine, "begin", on_begin)
 
 
 def running_bot(
