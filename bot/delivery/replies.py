@@ -176,14 +176,15 @@ class OutboxSender:
         """`flush`'s loop: what was handed over, then (when claiming) what a claim takes, until none."""
         delivered = 0
         while True:
-            if self._limiter is not None and (pause := await self._limiter.pause_remaining()) > 0:
-                # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
-                await asyncio.sleep(pause)
             self._urgent.clear()  # what is committed from here on is seen by this claim or wakes again
             if self._handed and not self._urgent_queued:  # handed over at commit: claimed, in order
+                # (Sent without asking for a 429 pause first: each send's `acquire` waits one out.)
                 batch = urgent_first(list(self._handed))
                 self._handed.clear()
             elif claim or self._claim or self._urgent_queued:
+                if self._limiter is not None and (pause := await self._limiter.pause_remaining()) > 0:
+                    # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
+                    await asyncio.sleep(pause)
                 claim, self._claim = True, False  # once claiming, claim until the queue is empty
                 self._urgent_queued = False
                 batch = await self._queue.claim(
