@@ -182,14 +182,9 @@ class OutboxSender:
                 batch = urgent_first(list(self._handed))
                 self._handed.clear()
             elif claim or self._claim or self._urgent_queued:
-                if self._limiter is not None and (pause := await self._limiter.pause_remaining()) > 0:
-                    # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
-                    await asyncio.sleep(pause)
                 claim, self._claim = True, False  # once claiming, claim until the queue is empty
                 self._urgent_queued = False
-                batch = await self._queue.claim(
-                    self._delivery.batch_size, skip_chats=frozenset(waiting), owner=self.name
-                )
+                batch = await self._claim_batch(frozenset(waiting))
                 if not batch:
                     if self._handed:  # the claim was for urgent rows, and their chats were in hand
                         continue
@@ -198,6 +193,16 @@ class OutboxSender:
                 break
             delivered += await self._send_batch(batch, waiting, refused)
         return delivered
+
+    async def _claim_batch(self, skip_chats: frozenset[int]) -> list[QueuedReply]:
+        """Claim the next batch, if the queue holds anything to claim (under two replicas most claims came
+        while the other replica was still sending to a shared chat, and found nothing)."""
+        if not await self._queue.claimable(skip_chats):
+            return []
+        if self._limiter is not None and (pause := await self._limiter.pause_remaining()) > 0:
+            # A 429 (here or in another replica): wait before claiming, so no claim ages meanwhile.
+            await asyncio.sleep(pause)
+        return await self._queue.claim(self._delivery.batch_size, skip_chats=skip_chats, owner=self.name)
 
     async def _send_batch(self, batch: list[QueuedReply], waiting: set[int], refused: set[int]) -> int:
         delivered = 0

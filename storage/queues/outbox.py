@@ -259,16 +259,21 @@ class SqlOutboxQueue(LeaseQueue):
         self._asyncpg = engine.dialect.driver == "asyncpg"
         self._direct = DirectConnection(engine) if is_inline(engine) or self._asyncpg else None
 
+    async def claimable(self, skip_chats: frozenset[int] = frozenset()) -> bool:
+        """Might a claim find something? PostgreSQL asks in one statement in autocommit (a claim that finds
+        nothing costs three round trips: storage/queues/claims.py `anything_to_claim`); SQLite's claim
+        is as cheap as the question: always yes."""
+        if self._asyncpg and self._direct is not None:
+            async with self._direct.autocommit() as direct:
+                return await anything_to_claim(direct, skip_chats)
+        return True
+
     async def claim(
         self, limit: int = 50, skip_chats: frozenset[int] = frozenset(), *, owner: str = ""
     ) -> list[QueuedReply]:
         """Take pending rows of chats nobody is sending to, urgent ones first, then the oldest; a chat in
         `skip_chats` (waiting for its turn) gives only its urgent rows. Rows come in (priority, id)
         order; a chat's rows are all taken by one claimer."""
-        if self._asyncpg and self._direct is not None:
-            async with self._direct.autocommit() as direct:
-                if not await anything_to_claim(direct, skip_chats):
-                    return []
         request = ClaimRequest(
             limit, skip_chats, owner_name(owner), self._clock.now(), self.unreachable_status
         )

@@ -232,8 +232,9 @@ async def test_postgresql_claims_in_one_update_and_asks_once_when_nothing_is_cla
     database: Database, clock: FakeClock
 ) -> None:
     """Under two replicas a grid member's chat is shared, and most claims came while the other replica was
-    still sending to it: such a claim is one statement in autocommit (no BEGIN, locks, COMMIT); once the
-    chat is free, its rows are taken by one UPDATE after the chat's lock, in order, attempts counted."""
+    still sending to it: the sender asks first, in one statement in autocommit (no BEGIN, locks, COMMIT);
+    once the chat is free, its rows are taken by one UPDATE after the chat's lock, in order, attempts
+    counted."""
     if database.engine.dialect.name != "postgresql":
         pytest.skip("SQLite claims on one writer's transaction (BEGIN IMMEDIATE)")
     factory = make_session_factory(database.engine)
@@ -246,16 +247,19 @@ async def test_postgresql_claims_in_one_update_and_asks_once_when_nothing_is_cla
         )
     queue = SqlOutboxQueue(factory, clock)
     with counting(database.engine) as counted:
-        assert await queue.claim(10, owner="replica-a") == []
+        assert await queue.claimable() is False
     assert (len(counted.statements), counted.commits, counted.begins) == (1, 0, 0), counted.statements
+    assert await queue.claim(10, owner="replica-a") == []  # (what a claim would have found)
     async with factory() as session, session.begin():
         row = await session.get(OutboxRow, held.id)
         assert row is not None
         row.status = "sent"
+    assert await queue.claimable() is True
+    assert await queue.claimable(frozenset({401})) is False  # set aside, and nothing urgent
     with counting(database.engine) as counted:
         claimed = await queue.claim(10, owner="replica-a")
-    # The question, the chat's lock, the UPDATE; one transaction.
-    assert (len(counted.statements), counted.commits, counted.begins) == (3, 1, 1), counted.statements
+    # The chat's lock and the UPDATE, in one transaction.
+    assert (len(counted.statements), counted.commits, counted.begins) == (2, 1, 1), counted.statements
     assert [item.reply.text for item in claimed] == ["一", "二"]
     assert [item.attempts for item in claimed] == [1, 1]
     for item in claimed:
