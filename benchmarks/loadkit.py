@@ -68,9 +68,9 @@ while True:
 def host_probe() -> Iterator[list[float]]:
     """The CPU's speed as a process sees it meanwhile: a process that times a fixed loop (its own CPU ms,
     ~0.5 % of a core) every PROBE_EVERY seconds; the list holds its readings once the block ends. The
-    reading grows when the host lends the VM a slower share (these 2-vCPU hosts drift by a quarter or
-    more within minutes: the same loop took 163-249 ms on an idle machine, seen here) and when the
-    machine is busier (caches shared with the load); it says how comparable two runs are, nothing more."""
+    reading grows when the host lends the VM a slower share (these 2-vCPU hosts drift: a configuration's
+    median reading was 5.5-9.0 ms one day, 3.9-4.3 ms the next) and when the machine is busier (caches
+    shared with the load); it says how comparable two runs are, nothing more."""
     readings: list[float] = []
     process = subprocess.Popen(
         [sys.executable, "-c", _PROBE, str(PROBE_EVERY)], stdout=subprocess.PIPE, text=True
