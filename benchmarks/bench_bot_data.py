@@ -60,8 +60,30 @@ def is_registered(i: int) -> bool:
     return (i * 7919) % 100 < REGISTERED_SHARE * 100
 
 
+# Said around a report the way residents do, changing nothing of how it is classified (each checked against
+# the 20 reports): with them the texts of any 1,200 reports in a row are all different, as real reports are
+# (20 texts repeated would let anything that remembers a text, or classifies a page together, do less work).
+OPENINGS = ("", "麻烦问一下，", "跟你们说个事，", "反映个问题：", "我想反映一下，", "那个，")
+DETAILS = (
+    "",
+    "，麻烦尽快处理",
+    "，昨天晚上开始的",
+    "，之前反映过",
+    "，大家都很着急",
+    "，什么时候能来处理",
+    "，麻烦了",
+    "，希望早点解决",
+    "，拜托了",
+    "，不知道找谁",
+)
+VARIANTS = len(OPENINGS) * len(REPORTS) * len(DETAILS)  # 1,200
+
+
 def report_text(i: int) -> str:
-    return REPORTS[(i * 31 + i // 7) % len(REPORTS)]
+    k = (i * 7) % VARIANTS  # 7 is prime to 1,200: k runs through every variant before one comes again
+    opening, rest = divmod(k, len(REPORTS) * len(DETAILS))
+    report, detail = divmod(rest, len(DETAILS))
+    return OPENINGS[opening] + REPORTS[report] + DETAILS[detail]
 
 
 def bench_spec(residents: int) -> CommunitySpec:

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import secrets
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from handlers import texts
@@ -89,6 +89,13 @@ class Core:
         warm_up = getattr(self._classifier, "warm_up", None)
         if callable(warm_up):
             warm_up()
+
+    def look_ahead(self, texts: Sequence[str]) -> None:
+        """Messages about to be handled (a page of updates): a classifier that can classify them together
+        now (RuleClassifier.look_ahead) does, far cheaper a message than one by one later."""
+        look_ahead = getattr(self._classifier, "look_ahead", None)
+        if callable(look_ahead) and len(texts) > 1:
+            look_ahead(texts)
 
     async def run_timers(self) -> int:
         """One scheduler tick for work orders: reminders and escalations that are due now."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -26,6 +27,9 @@ _RANK = _PRIORITY_RANK.__getitem__
 # The engine's certainty ("none", "possible", "certain") as a level: a dict look-up, not an Enum call.
 _LEVELS = {level.value: level for level in EmergencyLevel}
 _EMERGENCY = Category.EMERGENCY.value
+# Answers classified ahead (`look_ahead`) and not yet asked for, at most: past it the table starts afresh
+# (what was dropped is classified again when asked). Texts that turn out not to be reports stay until then.
+_AHEAD_LIMIT = 1000
 
 
 class RuleClassifier:
@@ -52,6 +56,8 @@ class RuleClassifier:
         # the community's categories (labels, priorities, order) as these rules declare them
         self.categories: Catalog = catalog_from_rules(rules)
         self.second_opinion: SecondOpinion | None = None  # rules alone until use_model()
+        # look_ahead's answers, and how many times each is still to be asked for
+        self._ahead: dict[str, tuple[Classification, int]] = {}
 
     def use_model(self, path: Path) -> None:
         """Add the learned second opinion from a model file.
@@ -67,6 +73,8 @@ class RuleClassifier:
         is doing meanwhile. Likewise the sound-alike tables (pypinyin's character table)."""
         self.tokenizer.warm_up()
         self.soundalike.warm_up()
+        if self.second_opinion is not None:  # numpy and the tables look_ahead's batches use (~0.15 s)
+            self.second_opinion.model.warm_up_batches()
 
     def classify(self, text: str) -> Classification:
         """Classify one message. Never raises on odd input; unknown when nothing matches.
@@ -74,6 +82,8 @@ class RuleClassifier:
         Unknown results carry the highest priority among the categories that were too close to
         call, so an ambiguous "safety hazard or repair?" message is still handled as high.
         """
+        if self._ahead and isinstance(text, str) and (ahead := self._answered_ahead(text)) is not None:
+            return ahead
         result, norm = self.classify_by_rules(text)
         if self.second_opinion is not None:  # rules first; the model decides only where they are unsure
             result = self.second_opinion.apply(result, norm)
@@ -94,6 +104,33 @@ class RuleClassifier:
         apply = self.second_opinion.apply
         with self.second_opinion.model.prepared([norm for _, norm in ruled]):
             return [apply(result, norm) for result, norm in ruled]
+
+    def look_ahead(self, texts: Sequence[str]) -> None:
+        """Classify now, together, messages about to be handled (a page of updates): `classify` then
+        answers each of them from here, once for each time it was given.
+
+        In a busy bot each message through every step in turn, between database work and sending, finds
+        the tables out of the CPU cache (~0.4 ms a message measured in the running bot, against ~0.05 ms
+        a message for `classify_many` over a page of 100). The answers are the same either way.
+        """
+        wanted = Counter(texts)
+        fresh = [text for text in wanted if text not in self._ahead]
+        if len(self._ahead) + len(fresh) > _AHEAD_LIMIT:  # bounded; what is dropped is classified again
+            self._ahead.clear()
+            fresh = list(wanted)
+        answers = dict(zip(fresh, self.classify_many(fresh), strict=True))
+        for text, times in wanted.items():
+            result, left = self._ahead.get(text) or (answers[text], 0)
+            self._ahead[text] = (result, left + times)
+
+    def _answered_ahead(self, text: str) -> Classification | None:
+        entry = self._ahead.pop(text, None)
+        if entry is None:
+            return None
+        result, left = entry
+        if left > 1:
+            self._ahead[text] = (result, left - 1)
+        return result
 
     def classify_by_rules(self, text: str) -> tuple[Classification, str]:
         """The rules' result alone, and the text they read (normalised and corrected), which is also

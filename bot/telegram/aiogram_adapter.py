@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from aiogram import Bot, Dispatcher, Router, methods
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -26,6 +26,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
     ReplyParameters,
+    TelegramObject,
     Update,
 )
 
@@ -36,6 +37,22 @@ from bot.telegram.rendering import BaseMessenger, Keyboard, MessageNotModified
 from bot.telegram.translate import incoming_from_callback, incoming_from_message
 from handlers.messages import Attachment, AttachmentKind
 
+
+class SentMessageId(TelegramObject):
+    """What gridbot reads of a sent message: its id (the rest of Telegram's answer is left unparsed)."""
+
+    message_id: int
+
+
+class SendText(methods.SendMessage):
+    """sendMessage, its answer read as `SentMessageId` rather than a whole `Message` (chat, sender, entities
+    as pydantic models): a fifth of aiogram's CPU for each message sent (0.42 -> 0.33 ms against the
+    emulator), and the bot sends one or two of them for every report."""
+
+    # Typed as SendMessage's (Message) for aiogram's generics; `send_text` reads the answer as what it is.
+    __returning__ = SentMessageId  # type: ignore[assignment]
+
+
 # aiogram reads every Bot API answer with pydantic's `Response[T]`, a class pydantic builds on first use and
 # caches only while something holds it: once the collector frees it, the next answer builds it again (~9 ms).
 # gridbot allocates enough to run the collector every few reports (py-spy under load: a quarter of the
@@ -43,6 +60,7 @@ from handlers.messages import Attachment, AttachmentKind
 RESPONSE_TYPES = tuple(
     Response[method.__returning__]  # type: ignore[name-defined]  # a runtime type, as aiogram does
     for method in (
+        SendText,
         methods.SendMessage,
         methods.SendPhoto,
         methods.SendDocument,
@@ -98,9 +116,15 @@ class AiogramMessenger(BaseMessenger):
 
     async def send_text(self, chat_id: int, text: str, buttons: Keyboard, reply_to: int | None) -> int:
         try:
-            message = await self._bot.send_message(
-                chat_id, text, reply_markup=_markup(buttons), reply_parameters=_reply_to(reply_to)
+            method = SendText.model_validate(
+                {
+                    "chat_id": chat_id,
+                    "text": text,
+                    "reply_markup": _markup(buttons),
+                    "reply_parameters": _reply_to(reply_to),
+                }
             )
+            message = cast(SentMessageId, await self._bot(method))
         except (AiogramError, TimeoutError) as error:
             raise map_error(error) from error
         return message.message_id

@@ -59,3 +59,21 @@ def order_key(payload: dict[str, Any]) -> int:
     """Updates with the same key are handled one after another, in order (same chat)."""
     chats = chats_of(payload)
     return min(chats) if chats else 0
+
+
+def report_text(payload: dict[str, Any]) -> str | None:
+    """The words of an update that may be a resident's report, as the core reads them (stripped): a
+    private message's text or caption, not a command nor a reply to a card; None for anything else."""
+    message = payload.get("message")
+    if not isinstance(message, dict) or message.get("reply_to_message") is not None:
+        return None
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or chat.get("type") != "private":
+        return None
+    words = message.get("text")
+    if words is None:
+        words = message.get("caption")
+    if not isinstance(words, str):
+        return None
+    words = words.strip()
+    return words if words and not words.startswith("/") else None

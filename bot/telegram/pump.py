@@ -32,6 +32,8 @@ MARK_WAIT = 0.05
 ProcessFn = Callable[[dict[str, Any]], Awaitable[None]]
 # Told when an update is given up: (update id, its kind such as "message"); tells staff, never raises.
 GiveUpFn = Callable[[int, str], Awaitable[object]]
+# Told the payloads queued since a worker last looked, as it takes the first of them (synchronous).
+LookAheadFn = Callable[[list[dict[str, Any]]], None]
 FetchFn = Callable[[int | None, int], Awaitable[list[dict[str, Any]]]]
 
 
@@ -54,10 +56,13 @@ class UpdatePump:
         adopt_after: float | None = None,
         on_give_up: GiveUpFn | None = None,
         writing: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+        look_ahead: LookAheadFn | None = None,
     ) -> None:
         """`adopt_after` (replicas): every so often, also handle journaled updates left unhandled longer
         than this many seconds, which another replica accepted and then died with. `writing`: held
-        around each journal write (a sender's "sent" goes first: bot/delivery/outcomes.py)."""
+        around each journal write (a sender's "sent" goes first: bot/delivery/outcomes.py). `look_ahead`:
+        told the updates queued since a worker last looked, before it handles the first of them: the
+        classifier takes a page of reports at once (RuleClassifier.look_ahead)."""
         self._journal = journal
         self._process = process
         self._queue: asyncio.Queue[JournaledUpdate] = asyncio.Queue()
@@ -68,6 +73,8 @@ class UpdatePump:
         self._adopt_after = adopt_after
         self._on_give_up = on_give_up
         self._writing = writing or contextlib.nullcontext
+        self._look_ahead = look_ahead
+        self._unseen: list[dict[str, Any]] = []  # queued since a worker last looked ahead
         self._to_mark: list[int] = []  # handled, not yet marked in the journal
         self._marking: asyncio.Task[None] | None = None
         self._arrivals: list[_Arrival] = []  # accepted, waiting for the next journal write
@@ -117,6 +124,7 @@ class UpdatePump:
 
     def _enqueue(self, item: JournaledUpdate) -> None:
         self._mine.add(item.update_id)
+        self._unseen.append(item.payload)
         self._queue.put_nowait(item)
 
     async def accept(self, payloads: list[dict[str, Any]]) -> int:
@@ -162,6 +170,15 @@ class UpdatePump:
             for arrival in round_:
                 if not arrival.written.done():
                     arrival.written.set_result(fresh_ids)
+
+    def _looking_ahead(self) -> None:
+        unseen, self._unseen = self._unseen, []
+        if self._look_ahead is None or len(unseen) < 2:  # one alone gains nothing from company
+            return
+        try:
+            self._look_ahead(unseen)
+        except Exception as error:  # only a saving: each update is handled as it would have been
+            log.warning("looking ahead at %d update(s) failed (%s)", len(unseen), type(error).__name__)
 
     async def poll(self, fetch: FetchFn, stop: asyncio.Event, poll_seconds: int = 30) -> None:
         """Long-poll until `stop`; the offset only advances past updates already journaled."""
@@ -252,6 +269,7 @@ class UpdatePump:
     async def _work(self) -> None:
         while True:
             item = await self._queue.get()
+            self._looking_ahead()
             handled = False
             try:
                 # Same-chat updates keep their order even with several workers (PostgreSQL).

@@ -8,6 +8,7 @@ import gc
 import logging
 import secrets
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -21,7 +22,7 @@ from bot.ops.health import Readiness, add_health_routes, start_health_server
 from bot.schedule.scheduler import Tick, Ticker
 from bot.settings import TelegramSettings
 from bot.settings import Transport as TransportName
-from bot.telegram.base import HandleFn, Transport
+from bot.telegram.base import HandleFn, Transport, report_text
 from bot.telegram.menus import install_menus
 from bot.telegram.pump import MAX_FAILURES, UpdatePump
 from bot.telegram.webhook import start_webhook_server
@@ -109,6 +110,7 @@ class TelegramRunner:
             adopt_after=delivery.lease_seconds,
             writing=self.outcomes.writing,
             on_give_up=self._tell_staff_given_up,
+            look_ahead=self._look_ahead,
         )
         self.ready = asyncio.Event()  # set once updates are being received
         self.receiving = False  # updates are being fetched (or accepted) and handled: /readyz
@@ -120,6 +122,10 @@ class TelegramRunner:
             if settings.webhook_secret
             else secrets.token_urlsafe(32)
         )
+
+    def _look_ahead(self, payloads: list[dict[str, Any]]) -> None:
+        """A page of new updates: the residents' reports in it are classified together, now."""
+        self.app.core.look_ahead([text for text in map(report_text, payloads) if text is not None])
 
     async def _handle(self, incoming: Incoming) -> Outcome:
         started = time.perf_counter()

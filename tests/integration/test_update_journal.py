@@ -238,3 +238,35 @@ async def test_a_journal_write_cancelled_leaves_no_webhook_call_waiting(
     pump._journaling.cancel()
     results = await asyncio.wait_for(asyncio.gather(*calls, later, return_exceptions=True), 2)
     assert all(isinstance(result, asyncio.CancelledError) for result in results)
+
+
+async def test_a_worker_looks_ahead_at_what_was_queued_before_handling_the_first_of_it(
+    uow_factory: SqlUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    """The classifier is shown a page of updates together before the first is handled (a tenth of the CPU
+    a report, one at a time in a busy bot); a look-ahead that fails changes nothing of the handling."""
+    journal = SqlUpdateJournal(uow_factory.session_factory, clock)
+    events: list[object] = []
+
+    def look_ahead(payloads: list[dict[str, Any]]) -> None:
+        events.append(("ahead", [p["update_id"] for p in payloads]))
+        if len(events) > 1:
+            raise RuntimeError("the classifier is away")
+
+    first_three = asyncio.Event()
+
+    async def process(payload: dict[str, Any]) -> None:
+        events.append(payload["update_id"])
+        if payload["update_id"] == 3:
+            first_three.set()
+
+    pump = UpdatePump(journal, process, look_ahead=look_ahead)
+    await pump.start()
+    await pump.accept([u.payload for u in (update(1), update(2, chat=9002), update(3, chat=9003))])
+    await asyncio.wait_for(first_three.wait(), 5)
+    await pump.accept([update(4).payload])  # one alone: nothing to gain from company
+    await pump.accept([update(5).payload, update(6).payload])
+    assert await pump.drain(5)
+    assert events == [("ahead", [1, 2, 3]), 1, 2, 3, 4, ("ahead", [5, 6]), 5, 6]
+    assert pump.handled == 6
+    assert pump.failed == 0

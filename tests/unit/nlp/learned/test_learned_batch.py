@@ -11,6 +11,7 @@ from nlp import RuleClassifier, load_classifier
 from nlp.classifier import DEFAULT_MODEL
 from nlp.learned.batch import LAST_SPACE, score_together, votes_together
 from nlp.learned.model import BATCH, Vote
+from nlp.types import Classification
 from tests.unit.nlp.conftest import COMPOUNDS
 
 DATA = Path(__file__).resolve().parents[3] / "data"
@@ -75,3 +76,39 @@ def test_no_whitespace_after_the_last_one_the_batch_scorer_knows() -> None:
     # n-grams never span whitespace (str.split); the batch scorer looks for it up to LAST_SPACE only.
     assert chr(LAST_SPACE).isspace()
     assert not any(chr(c).isspace() for c in range(LAST_SPACE + 1, 0x110000))
+
+
+def test_looked_ahead_messages_are_answered_as_classify_would_once_for_each_time_given(
+    classifier: RuleClassifier,
+) -> None:
+    """The bot classifies a page of updates together before handling them (bot/telegram/pump.py): each
+    `classify` then takes its answer from there, the same answer, as many times as the text came."""
+    texts = [*_texts("dev_styles.csv")[:60], *ODD, "楼道灯坏了", "楼道灯坏了"]
+    expected = [classifier.classify(t) for t in texts]
+    computed: list[str] = []
+    by_rules = classifier.classify_by_rules
+
+    def counting(text: str) -> tuple[Classification, str]:
+        computed.append(text)
+        return by_rules(text)
+
+    classifier.look_ahead(texts)
+    odd: object = ["not", "a", "str"]  # never raises on odd input, answers waiting or not
+    assert classifier.classify(odd) == classifier.classify("['not', 'a', 'str']")  # type: ignore[arg-type]
+    classifier.classify_by_rules = counting  # type: ignore[method-assign]
+    try:
+        assert [classifier.classify(t) for t in texts] == expected
+        assert computed == []  # every one answered from the look-ahead, duplicates included
+        assert classifier.classify("楼道灯坏了") == expected[-1]
+        assert computed == ["楼道灯坏了"]  # a third time was not looked ahead: classified then
+    finally:
+        del classifier.classify_by_rules
+
+
+def test_the_look_ahead_stays_bounded(classifier: RuleClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Texts looked ahead and never asked for (a grid member's reply, say) do not pile up."""
+    monkeypatch.setattr("nlp.classifier._AHEAD_LIMIT", 50)
+    for start in range(0, 200, 40):
+        classifier.look_ahead([f"第{i}号楼电梯坏了" for i in range(start, start + 40)])
+        assert len(classifier._ahead) <= 50
+    assert classifier.classify("第199号楼电梯坏了") == classifier.classify("第199号楼电梯坏了")
