@@ -301,9 +301,7 @@ def _workers(classifier: RuleClassifier, jobs: int) -> ForkedWorkers | None:
     None where processes cannot be forked (the caller then classifies alone)."""
     if not hasattr(os, "fork"):
         return None
-    classifier.warm_up()  # jieba's dictionary, built once and shared by the workers
-    if classifier.second_opinion is not None:
-        classifier.second_opinion.model.warm_up_batches()  # numpy and the model's tables, likewise
+    classifier.warm_up()  # jieba's dictionary, numpy and the model's tables: built once, shared by the workers
 
     def work(lines: list[str]) -> bytes:
         return answer(classifier, lines).encode()

@@ -124,7 +124,8 @@ class TelegramRunner:
         )
 
     def _look_ahead(self, payloads: list[dict[str, Any]]) -> None:
-        """A page of new updates: the residents' reports in it are classified together, now."""
+        """Updates about to be handled (a page, when a burst came): their residents' reports are classified
+        together, now."""
         self.app.core.look_ahead([text for text in map(report_text, payloads) if text is not None])
 
     async def _handle(self, incoming: Incoming) -> Outcome:
