@@ -13,6 +13,9 @@ Part "load" (same run, same machine, a fresh database each):
   (the resident's confirmation, as recorded at the emulator); per configuration: msgs/s at saturation (the
   best step), RSS of each replica at the end (max over the run), the host's speed meanwhile (a fixed loop
   timed every second: loadkit.host_probe), and the ratios 2 vs 1 replica and PostgreSQL vs SQLite;
+- where the best step's CPU went (cpu_split.py, from /proc): CPU ms a report for the replicas, PostgreSQL,
+  the emulator, the load generator, the proxy and Redis, and how busy the machine was — a configuration
+  near 100 % is bound by the cores, one well below by its own chains;
 - PostgreSQL with 1 and with 2 replicas is measured in rounds (three by default), the order alternated
   within each (1, 2 / 2, 1 / 1, 2): these hosts' speed drifts by a quarter within minutes, so each round's
   ratio compares two runs minutes apart, and the target is judged on the median of the rounds' ratios
@@ -42,6 +45,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cpu_split import CpuSplit, between, group_of, snapshot  # noqa: E402
+from cpu_split import header as split_header  # noqa: E402
+from cpu_split import row as split_row  # noqa: E402
 from front import front_proxy, nginx_binary  # noqa: E402
 from loadkit import (  # noqa: E402  (after the path set-up so the script runs from anywhere)
     HEADER,
@@ -103,8 +109,14 @@ class LoadResult:
     name: str
     steps: list[Step]
     rss: list[float]  # MiB per replica (max sampled over the run)
+    splits: list[CpuSplit]  # where each step's CPU went (cpu_split.py), one per step
     saturation: float = 0.0
     best: Step | None = field(default=None)
+
+    @property
+    def best_split(self) -> CpuSplit:
+        index = next(i for i, step in enumerate(self.steps) if step is self.best)
+        return self.splits[index]
 
 
 async def run_configuration(
@@ -145,6 +157,15 @@ async def run_configuration(
                 if process.poll() is None:
                     rss[i] = max(rss[i], rss_mib(process.pid))
 
+        which = group_of({process.pid for process in processes}, os.getpid())
+        splits: list[CpuSplit] = []
+
+        async def measured(rate: float, count: int, settle: float) -> Step:
+            before = snapshot(which)
+            step = await residents.step(rate, count, settle=settle)
+            splits.append(between(before, snapshot(which)))
+            return step
+
         try:
             for port in ports:
                 await listening(port, 180)  # start-up on a busy 2-core machine: up to a minute or more
@@ -156,11 +177,11 @@ async def run_configuration(
                 sample()
                 for rate in rates:
                     count = max(1, int(rate * args.step_seconds))
-                    steps.append(await residents.step(rate, count, settle=args.settle))
+                    steps.append(await measured(rate, count, args.settle))
                     sample()
                     print(f"    {name:14} {steps[-1].row()}", flush=True)
                 if args.burst:
-                    burst = await residents.step(100_000, args.burst, settle=args.settle * 2)
+                    burst = await measured(100_000, args.burst, args.settle * 2)
                     burst.offered = float("inf")
                     steps.append(burst)
                     sample()
@@ -170,7 +191,7 @@ async def run_configuration(
                 stop(process)
     if redis_url:
         await clean_redis(redis_url)
-    result = LoadResult(name, steps, rss)
+    result = LoadResult(name, steps, rss, splits)
     complete = [s for s in steps if s.answered == s.sent] or steps
     result.best = max(complete, key=lambda s: s.throughput)
     result.saturation = result.best.throughput
@@ -222,6 +243,15 @@ async def part_load(args: argparse.Namespace, tmp: Path) -> None:
     print(
         f"  (host probe: median CPU ms of a fixed loop run each {PROBE_EVERY:g} s meanwhile; lower is a faster host)"
     )
+    print(
+        "\n  Where the CPU went in each configuration's best step: CPU ms a report answered, per group of "
+        "processes\n  (/proc; 'other': the machine's busy time no group accounts for), and how busy the "
+        f"machine's {os.cpu_count()} CPUs were"
+    )
+    print(f"  {'configuration':14} {split_header()}")
+    for name, result in results.items():
+        assert result.best is not None
+        print(f"  {name:14} {split_row(result.best_split, result.best.answered)}")
 
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.2f}x" if b else "n/a"
