@@ -11,7 +11,7 @@ them counts from or up to the snapshot that saw it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +49,7 @@ def group_of(replicas: set[int], me: int) -> Callable[[int, str], str | None]:
             return "PostgreSQL"
         if "tools.emulator.server" in command:
             return "emulator"
-        if command.startswith("nginx") or "tools.proxy" in command or "tools/proxy.py" in command:
+        if command.startswith("nginx") or "-m tools.proxy" in command:
             return "proxy"
         if command.startswith("redis-server"):
             return "Redis"
@@ -73,10 +73,10 @@ class Snapshot:
     total: float
 
 
-def snapshot(which: Callable[[int, str], str | None], pids: Iterable[str] | None = None) -> Snapshot:
+def snapshot(which: Callable[[int, str], str | None]) -> Snapshot:
     """The CPU seconds of every named process, and the machine's."""
     per_process: dict[int, tuple[str, float]] = {}
-    for pid in pids if pids is not None else os.listdir("/proc"):
+    for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         group = which(int(pid), _command(pid))
