@@ -4,8 +4,8 @@ bench-load's figures are throughput on two cores shared by everything on them. W
 was bound by the cores (the machine busy near 100 %) or by its own chains (time left idle) decides how its
 throughput can move, and the split says what each part costs a report: the replicas, PostgreSQL's
 processes, the Bot API emulator and the load generator (which stand in for Telegram and residents), the
-proxy, Redis. Read for a whole process group between two snapshots; a process that starts or ends between
-them counts from or up to the snapshot that saw it.
+proxy, Redis. Read for a whole process group between two snapshots: a process started in between counts
+all its CPU; one that ended in between is not seen by the second snapshot, and its CPU shows in "other".
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def group_of(replicas: set[int], me: int) -> Callable[[int, str], str | None]:
             return "replicas"
         if pid == me:
             return "load gen."
-        if command.startswith("postgres"):
+        if command.startswith("postgres") or command.split(" ", 1)[0].endswith("/postgres"):  # the postmaster
             return "PostgreSQL"
         if "tools.emulator.server" in command:
             return "emulator"
