@@ -229,17 +229,22 @@ async def part_load(args: argparse.Namespace, tmp: Path) -> None:
                     f"postgres-{replicas}" + (f"#{index + 1}" if args.rounds > 1 else ""), url, replicas
                 )
     print(
-        f"\n  {'configuration':14} {'msgs/s sat.':>11} {'at offered':>10} {'p50 ms':>8} {'p99 ms':>8}  "
-        f"{'host probe':>10}  RSS MiB/replica"
+        f"\n  {'configuration':14} {'msgs/s sat.':>11} {'steady':>7} {'at offered':>10} {'p50 ms':>8} "
+        f"{'p99 ms':>8}  {'host probe':>10}  RSS MiB/replica"
     )
     for name, result in results.items():
         assert result.best is not None
         light = result.steps[0]
         print(
-            f"  {name:14} {result.saturation:>11.1f} {result.best.offered:>10.0f} {light.p50_ms:>8.1f} "
-            f"{light.p99_ms:>8.1f}  {speed[name]:>8.1f}ms  {' / '.join(f'{r:.0f}' for r in result.rss)}"
+            f"  {name:14} {result.saturation:>11.1f} {result.best.steady:>7.1f} {result.best.offered:>10.0f} "
+            f"{light.p50_ms:>8.1f} {light.p99_ms:>8.1f}  {speed[name]:>8.1f}ms  "
+            f"{' / '.join(f'{r:.0f}' for r in result.rss)}"
         )
     print(f"  (p50/p99 at the lightest step, {args.rates[0]:g}/s; every step is listed above)")
+    print(
+        "  (steady: the best step's answers a second between its 10th and 90th percentile answer, without "
+        "the\n   pipeline's fill and drain; shown beside the judged figure, msgs/s sat., not instead of it)"
+    )
     print(
         f"  (host probe: median CPU ms of a fixed loop run each {PROBE_EVERY:g} s meanwhile; lower is a faster host)"
     )
@@ -271,6 +276,12 @@ async def part_load(args: argparse.Namespace, tmp: Path) -> None:
     print(
         f"  2 vs 1 replica (PostgreSQL), {label}: {middle:.2f}x (target >= {TWO_REPLICAS}: {met(middle >= TWO_REPLICAS)})"
     )
+    steady = [p2.best.steady / p1.best.steady for p1, p2 in rounds if p1.best and p2.best]
+    if steady:
+        print(
+            f"  (the same rounds' steady rates, not judged: {' / '.join(f'{r:.2f}x' for r in steady)}, "
+            f"median {statistics.median(steady):.2f}x)"
+        )
     s1, (p1, p2) = results["sqlite-1"], rounds[0]
     print(f"  PostgreSQL vs SQLite (1 replica, round 1): msgs/s {ratio(p1.saturation, s1.saturation)}")
     for i, rate in enumerate(args.rates):
