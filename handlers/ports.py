@@ -171,6 +171,19 @@ class WorkOrderRepository(Protocol):
         """Open orders of the category at that building (or anywhere in the compound) opened since `since`."""
         ...
 
+    async def report_checks(
+        self,
+        resident_id: int,
+        hour: datetime,
+        category: Category,
+        building_id: int | None,
+        compound_id: int | None,
+        since: datetime,
+    ) -> tuple[int, list[WorkOrder]]:
+        """`opened_by(resident_id, hour)` and `similar_open(category, building_id, compound_id, since)`
+        together: a report with its place known asks both, in one round trip."""
+        ...
+
     async def claim_due(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
         """Orders whose timer is due, locked for this transaction (other replicas skip them)."""
         ...

@@ -131,11 +131,7 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
     assert resident is not None
     uow = ctx.uow
     emergency = pending.category == Category.EMERGENCY.value or Alarm(pending.alarm).urgent
-    if not emergency and pending.priority != Priority.URGENT.value and await _over_limit(ctx, resident):
-        await uow.conversations.clear(ctx.chat_id)
-        await ctx.answer(texts.too_many_reports(ctx.limits.reports_per_hour))
-        return
-    # Location: the message first, then the registered address.
+    # Location: the message first, then the registered address (the community cache: no round trip).
     if pending.building_id is None and pending.building_number and pending.compound_id is None:
         registered = await uow.community.building(resident.building_id) if resident.building_id else None
         if registered is not None:
@@ -154,6 +150,13 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
             pending.compound_id, pending.building_id = registered.compound_id, registered.id
             pending.unit = pending.unit or resident.unit
             pending.room = pending.room or resident.room
+    similar: list[WorkOrder] | None = None  # the "me too" candidates, when asked with the flood count
+    if not emergency and pending.priority != Priority.URGENT.value and resident.id is not None:
+        opened, similar = await _opened_and_similar(ctx, pending, resident)
+        if opened >= ctx.limits.reports_per_hour:
+            await uow.conversations.clear(ctx.chat_id)
+            await ctx.answer(texts.too_many_reports(ctx.limits.reports_per_hour))
+            return
     if not emergency:  # an emergency never waits for a question
         if pending.category == Category.UNKNOWN.value:
             if pending.priority == Priority.URGENT.value:
@@ -174,19 +177,44 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
             buttons.append(Button(common_texts.BTN_UNSURE, verbs.encode(Verb.REPORT_BUILDING, 0)))
             await _ask(ctx, pending, common_texts.ASK_LOCATION_BUILDING, rows(buttons, 4))
             return
-    if not emergency and not pending.insist_new and await _offer_similar(ctx, pending):
-        return
+    if not emergency and not pending.insist_new:
+        if similar is None:
+            similar = await _similar(ctx, pending, resident)
+        if await _offer_similar(ctx, pending, similar):
+            return
     await uow.conversations.clear(ctx.chat_id)
     await open_order(ctx, resident, pending)
 
 
-async def _over_limit(ctx: Context, resident: Resident) -> bool:
-    """The resident opened as many orders in the last hour as one may (counted in the database, so every
-    replica agrees). Only reports that may not be emergencies are held to it."""
-    if resident.id is None:
-        return False
-    since = ctx.clock.now() - timedelta(hours=1)
-    return await ctx.uow.orders.opened_by(resident.id, since) >= ctx.limits.reports_per_hour
+def _ready_to_open(pending: PendingReport) -> bool:
+    """Nothing left to ask: the category and the place are known (or the building is not)."""
+    return (
+        pending.category != Category.UNKNOWN.value
+        and pending.compound_id is not None
+        and (pending.building_id is not None or pending.building_unsure)
+    )
+
+
+async def _opened_and_similar(
+    ctx: Context, pending: PendingReport, resident: Resident
+) -> tuple[int, list[WorkOrder] | None]:
+    """How many orders the resident opened in the last hour (the flood limit: counted in the database, so
+    every replica agrees; only reports that may not be emergencies are held to it), and, when nothing is
+    left to ask, the "me too" candidates with it in the same round trip (None: not asked)."""
+    assert resident.id is not None
+    hour = ctx.clock.now() - timedelta(hours=1)
+    if pending.insist_new or not _ready_to_open(pending):
+        return await ctx.uow.orders.opened_by(resident.id, hour), None
+    settings = await ctx.uow.community.settings()
+    opened, similar = await ctx.uow.orders.report_checks(
+        resident.id,
+        hour,
+        Category(pending.category),
+        pending.building_id,
+        pending.compound_id,
+        ctx.clock.now() - settings.duplicate_window,
+    )
+    return opened, _not_joined(similar, resident)
 
 
 async def _similar(ctx: Context, pending: PendingReport, resident: Resident) -> list[WorkOrder]:
@@ -199,14 +227,15 @@ async def _similar(ctx: Context, pending: PendingReport, resident: Resident) -> 
         pending.compound_id,
         ctx.clock.now() - settings.duplicate_window,
     )
+    return _not_joined(similar, resident)
+
+
+def _not_joined(similar: list[WorkOrder], resident: Resident) -> list[WorkOrder]:
     return [o for o in similar if o.resident_id != resident.id and resident.id not in o.followers]
 
 
-async def _offer_similar(ctx: Context, pending: PendingReport) -> bool:
+async def _offer_similar(ctx: Context, pending: PendingReport, similar: list[WorkOrder]) -> bool:
     """ "Me too": offer to join an open order about the same problem at the same place instead."""
-    resident = ctx.resident
-    assert resident is not None
-    similar = await _similar(ctx, pending, resident)
     if not similar:
         return False
     order = similar[0]

@@ -1,4 +1,5 @@
-"""A work order and its row, both ways: what the repository reads and writes (storage/repositories/workorders.py)."""
+"""A work order and its row, both ways: what the repository reads and writes (storage/repositories/workorders.py),
+and the statements a report runs to find the "me too" candidates."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    ColumnElement,
     Select,
     Table,
     Text,
@@ -24,11 +26,14 @@ from sqlalchemy.dialects import postgresql
 
 from handlers.workorders.model import OrderLocation, OrderState, Satisfaction, WorkOrder
 from nlp.types import Category, Priority
-from storage.models import OrderCounterRow, OrderEventRow, UTCDateTime, WorkOrderRow
+from storage.models import CompoundRow, OrderCounterRow, OrderEventRow, ResidentRow, UTCDateTime, WorkOrderRow
 
 _ORDERS = cast(Table, WorkOrderRow.__table__)
 _COUNTERS = cast(Table, OrderCounterRow.__table__)
 _EVENTS = cast(Table, OrderEventRow.__table__)
+_COMPOUNDS = cast(Table, CompoundRow.__table__)
+_RESIDENTS = cast(Table, ResidentRow.__table__)
+_OPEN_STATES = [s.value for s in OrderState if s.is_open]
 
 
 def order_from_row(row: WorkOrderRow, compound_name: str | None) -> WorkOrder:
@@ -179,3 +184,50 @@ def numbered_insert(columns: tuple[str, ...]) -> Select[Any]:
     )
     # A data-modifying CTE runs whether or not the answer reads it.
     return select(placed.c.id, placed.c.number).add_cte(logged)
+
+
+def _similar_open(*where: ColumnElement[bool]) -> Select[Any]:
+    """Plain rows: each order's columns, its compound's name and its resident's chat (`_from_rows`)."""
+    return (
+        select(
+            *_ORDERS.c, _COMPOUNDS.c.name.label("compound_name"), _RESIDENTS.c.chat_id.label("resident_chat")
+        )
+        .outerjoin(_COMPOUNDS, _COMPOUNDS.c.id == _ORDERS.c.compound_id)
+        .outerjoin(_RESIDENTS, _RESIDENTS.c.id == _ORDERS.c.resident_id)
+        .where(
+            _ORDERS.c.state.in_(_OPEN_STATES),
+            _ORDERS.c.category == bindparam("p_category"),
+            _ORDERS.c.created_at >= bindparam("p_since"),
+            *where,
+        )
+        .order_by(_ORDERS.c.id)
+        .limit(5)
+    )
+
+
+SIMILAR_IN_BUILDING = _similar_open(_ORDERS.c.building_id == bindparam("p_building"))
+SIMILAR_IN_COMPOUND = _similar_open(
+    _ORDERS.c.compound_id == bindparam("p_compound"), _ORDERS.c.building_id.is_(None)
+)
+
+
+def _report_checks(similar: Select[Any]) -> Select[Any]:
+    """A report's two questions in one statement (issue 16: a round trip fewer a report): how many orders the
+    resident opened since :p_hour (the flood limit), and the "me too" candidates. The count is one row joined
+    to the candidates, so it comes back when there are none (one row, the order's columns NULL)."""
+    opened = (
+        select(func.count().label("opened"))
+        .select_from(_ORDERS)
+        .where(_ORDERS.c.resident_id == bindparam("p_resident"), _ORDERS.c.created_at >= bindparam("p_hour"))
+        .subquery("opened_count")
+    )
+    candidates = similar.subquery("candidates")
+    return (
+        select(opened.c.opened, *candidates.c)
+        .select_from(opened.outerjoin(candidates, true()))
+        .order_by(candidates.c.id)
+    )
+
+
+REPORT_CHECKS_IN_BUILDING = _report_checks(SIMILAR_IN_BUILDING)
+REPORT_CHECKS_IN_COMPOUND = _report_checks(SIMILAR_IN_COMPOUND)

@@ -30,6 +30,10 @@ from storage.models import (
 )
 from storage.repositories.order_rows import (
     EVENT_COLUMNS,
+    REPORT_CHECKS_IN_BUILDING,
+    REPORT_CHECKS_IN_COMPOUND,
+    SIMILAR_IN_BUILDING,
+    SIMILAR_IN_COMPOUND,
     event_values,
     numbered_insert,
     order_from_row,
@@ -91,8 +95,6 @@ _NEXT_NUMBER = {name: _next_number(insert) for name, insert in INSERTS.items()}
 # On the tables, not the mapped classes: a statement naming a mapped class runs through the ORM's
 # execution (~30 µs more CPU each), and plain rows load without the ORM's bookkeeping (issue 16).
 _ORDERS = cast(Table, WorkOrderRow.__table__)
-_COMPOUNDS = cast(Table, CompoundRow.__table__)
-_RESIDENTS = cast(Table, ResidentRow.__table__)
 # ix_work_orders_resident_created answers it from the index alone.
 _OPENED_BY = (
     select(func.count())
@@ -104,29 +106,6 @@ _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
 _INSERT_EVENTS = insert(_EVENTS)
 
 
-def _similar_open(*where: ColumnElement[bool]) -> Select[Any]:
-    """Plain rows: each order's columns, its compound's name and its resident's chat (`_from_rows`)."""
-    return (
-        select(
-            *_ORDERS.c, _COMPOUNDS.c.name.label("compound_name"), _RESIDENTS.c.chat_id.label("resident_chat")
-        )
-        .outerjoin(_COMPOUNDS, _COMPOUNDS.c.id == _ORDERS.c.compound_id)
-        .outerjoin(_RESIDENTS, _RESIDENTS.c.id == _ORDERS.c.resident_id)
-        .where(
-            _ORDERS.c.state.in_(_OPEN_STATES),
-            _ORDERS.c.category == bindparam("p_category"),
-            _ORDERS.c.created_at >= bindparam("p_since"),
-            *where,
-        )
-        .order_by(_ORDERS.c.id)
-        .limit(5)
-    )
-
-
-_SIMILAR_IN_BUILDING = _similar_open(_ORDERS.c.building_id == bindparam("p_building"))
-_SIMILAR_IN_COMPOUND = _similar_open(
-    _ORDERS.c.compound_id == bindparam("p_compound"), _ORDERS.c.building_id.is_(None)
-)
 _OPEN_COUNT_BY_ASSIGNEE = (
     select(_ORDERS.c.assignee_id, func.count())
     .where(
@@ -281,11 +260,36 @@ class SqlWorkOrderRepository:
             return []
         params = {"p_category": category.value, "p_since": since}
         if building_id is not None:
-            query, params = _SIMILAR_IN_BUILDING, params | {"p_building": building_id}
+            query, params = SIMILAR_IN_BUILDING, params | {"p_building": building_id}
         else:  # a public space of the compound: no building named
-            query, params = _SIMILAR_IN_COMPOUND, params | {"p_compound": compound_id}
+            query, params = SIMILAR_IN_COMPOUND, params | {"p_compound": compound_id}
         rows = await self._session.execute(query, params)
         return [self._load(cast(WorkOrderRow, row), row.compound_name, row.resident_chat) for row in rows]
+
+    async def report_checks(
+        self,
+        resident_id: int,
+        hour: datetime,
+        category: Category,
+        building_id: int | None,
+        compound_id: int | None,
+        since: datetime,
+    ) -> tuple[int, list[WorkOrder]]:
+        if building_id is None and compound_id is None:
+            return await self.opened_by(resident_id, hour), []
+        params = {"p_resident": resident_id, "p_hour": hour, "p_category": category.value, "p_since": since}
+        if building_id is not None:
+            query, params = REPORT_CHECKS_IN_BUILDING, params | {"p_building": building_id}
+        else:
+            query, params = REPORT_CHECKS_IN_COMPOUND, params | {"p_compound": compound_id}
+        rows = (await self._session.execute(query, params)).all()
+        opened = int(rows[0].opened) if rows else 0
+        similar = [
+            self._load(cast(WorkOrderRow, row), row.compound_name, row.resident_chat)
+            for row in rows
+            if row.id is not None
+        ]
+        return opened, similar
 
     async def claim_due(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
         query = (

@@ -89,6 +89,18 @@ class FakeOrders:
         ]
         return [copy.deepcopy(o) for o in sorted(found, key=lambda o: o.id or 0)]
 
+    async def report_checks(
+        self,
+        resident_id: int,
+        hour: datetime,
+        category: Category,
+        building_id: int | None,
+        compound_id: int | None,
+        since: datetime,
+    ) -> tuple[int, list[WorkOrder]]:
+        similar = await self.similar_open(category, building_id, compound_id, since)
+        return await self.opened_by(resident_id, hour), similar
+
     async def claim_due(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
         due = [o for o in self.s.orders.values() if o.next_timer_at is not None and o.next_timer_at <= now]
         return [copy.deepcopy(o) for o in sorted(due, key=lambda o: o.next_timer_at or now)[:limit]]
