@@ -64,7 +64,8 @@ QUERIES: dict[str, Query] = {
         Category.REPAIR, s.building_id, None, s.now - timedelta(hours=24)
     ),
     "last_assignee_in_grid": lambda r, s: r.last_assignee_in_grid(s.grid_id),
-    # the flood count and "me too" of a report, in one statement (what a report runs since the 19th wave)
+    # the flood count, "me too" and routing's loads of a report, in one statement (what a report runs since
+    # the 20th wave)
     "report_checks": lambda r, s: r.report_checks(
         s.resident_id,
         s.now - timedelta(hours=1),
@@ -72,6 +73,7 @@ QUERIES: dict[str, Query] = {
         s.building_id,
         None,
         s.now - timedelta(hours=24),
+        s.people,
     ),
 }
 

@@ -24,7 +24,7 @@ from handlers.community.model import (
 from handlers.community.settings import CommunitySettings, CommunitySpec
 from handlers.labels.model import ClassificationLabel
 from handlers.messages import Reply
-from handlers.workorders.model import OrderEvent, WorkOrder
+from handlers.workorders.model import OrderEvent, ReportChecks, WorkOrder
 from nlp.types import Category
 
 
@@ -179,9 +179,9 @@ class WorkOrderRepository(Protocol):
         building_id: int | None,
         compound_id: int | None,
         since: datetime,
-    ) -> tuple[int, list[WorkOrder]]:
-        """`opened_by(resident_id, hour)` and `similar_open(category, building_id, compound_id, since)`
-        together: a report with its place known asks both, in one round trip."""
+        assignees: Collection[int] = (),
+    ) -> ReportChecks:
+        """`opened_by`, `similar_open` and `open_count_by_assignee(assignees)` in one round trip."""
         ...
 
     async def claim_due(self, now: datetime, limit: int = 50) -> list[WorkOrder]:

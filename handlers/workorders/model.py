@@ -261,3 +261,12 @@ class WorkOrder:
             self.text = holder_text
         self.photos = []
         return holder
+
+
+@dataclass(frozen=True)
+class ReportChecks:
+    """What a report asks before its order opens (WorkOrderRepository.report_checks)."""
+
+    opened: int  # orders the resident opened since the hour: the flood limit
+    similar: list[WorkOrder]  # open orders about the same problem at the same place ("me too")
+    loads: dict[int, int]  # open orders of each person asked about, 0 included: least-loaded routing

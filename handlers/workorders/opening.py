@@ -18,7 +18,7 @@ from handlers.workorders import cards, texts
 from handlers.workorders.emergency import Alarm, advice_for, next_best
 from handlers.workorders.groups import post_to_group
 from handlers.workorders.model import Actor, EventKind, OrderLocation, OrderState, WorkOrder
-from handlers.workorders.routing import Route, emergency_chain, route_order
+from handlers.workorders.routing import Loads, Route, emergency_chain, route_order
 from handlers.workorders.sla import schedule, set_due_times
 from nlp.categories import Catalog
 from nlp.types import Category, Priority
@@ -69,10 +69,13 @@ def priority_for(category: Category, suggested: Priority, categories: Catalog) -
     return max(categories.priority(category), suggested, key=_PRIORITY_ORDER.index)
 
 
-async def open_order(ctx: Context, resident: Resident, report: PendingReport) -> WorkOrder:
+async def open_order(
+    ctx: Context, resident: Resident, report: PendingReport, loads: Loads | None = None
+) -> WorkOrder:
     """Create, route and announce the work order; one call inside the use case's transaction.
 
     An alarm's advice and alerts go in the urgent lane: ahead of everything queued for those chats.
+    `loads`: the open orders of those routing counts, read with the report's checks (routing.py).
     """
     assert resident.id is not None
     uow = ctx.uow
@@ -116,7 +119,7 @@ async def open_order(ctx: Context, resident: Resident, report: PendingReport) ->
             category, max(order.priority, Priority.HIGH, key=_PRIORITY_ORDER.index), ctx.categories
         )
     order.open(Actor("resident", resident.id), now)
-    route = await route_order(uow, category, location.building_id, now)
+    route = await route_order(uow, category, location.building_id, now, loads)
     order.grid_id = route.grid.id if route.grid else None
     if route.assignee is not None:
         order.assign(route.assignee.id, Actor.system(), now)

@@ -17,8 +17,9 @@ from handlers.ports import Conversation
 from handlers.verbs import Action, Verb
 from handlers.workorders import texts
 from handlers.workorders.emergency import Alarm, alarm_for, check_answer, emergency_advice
-from handlers.workorders.model import EventKind, WorkOrder
+from handlers.workorders.model import EventKind, ReportChecks, WorkOrder
 from handlers.workorders.opening import PendingReport, answer_check_by_text, open_order
+from handlers.workorders.routing import counted_first
 from nlp.categories import Catalog
 from nlp.types import Category, Priority
 
@@ -150,9 +151,9 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
             pending.compound_id, pending.building_id = registered.compound_id, registered.id
             pending.unit = pending.unit or resident.unit
             pending.room = pending.room or resident.room
-    similar: list[WorkOrder] | None = None  # the "me too" candidates, when asked with the flood count
+    checks: ReportChecks | None = None  # the "me too" candidates and routing's loads, with the flood count
     if not emergency and pending.priority != Priority.URGENT.value and resident.id is not None:
-        opened, similar = await _opened_and_similar(ctx, pending, resident)
+        opened, checks = await _opened_and_checks(ctx, pending, resident)
         if opened >= ctx.limits.reports_per_hour:
             await uow.conversations.clear(ctx.chat_id)
             await ctx.answer(texts.too_many_reports(ctx.limits.reports_per_hour))
@@ -178,12 +179,11 @@ async def continue_report(ctx: Context, pending: PendingReport) -> None:
             await _ask(ctx, pending, common_texts.ASK_LOCATION_BUILDING, rows(buttons, 4))
             return
     if not emergency and not pending.insist_new:
-        if similar is None:
-            similar = await _similar(ctx, pending, resident)
+        similar = _not_joined(checks.similar, resident) if checks else await _similar(ctx, pending, resident)
         if await _offer_similar(ctx, pending, similar):
             return
     await uow.conversations.clear(ctx.chat_id)
-    await open_order(ctx, resident, pending)
+    await open_order(ctx, resident, pending, checks.loads if checks else None)
 
 
 def _ready_to_open(pending: PendingReport) -> bool:
@@ -195,26 +195,29 @@ def _ready_to_open(pending: PendingReport) -> bool:
     )
 
 
-async def _opened_and_similar(
+async def _opened_and_checks(
     ctx: Context, pending: PendingReport, resident: Resident
-) -> tuple[int, list[WorkOrder] | None]:
+) -> tuple[int, ReportChecks | None]:
     """How many orders the resident opened in the last hour (the flood limit: counted in the database, so
     every replica agrees; only reports that may not be emergencies are held to it), and, when nothing is
-    left to ask, the "me too" candidates with it in the same round trip (None: not asked)."""
+    left to ask, in the same round trip the "me too" candidates and the open orders of those routing will
+    count (None: not asked)."""
     assert resident.id is not None
     hour = ctx.clock.now() - timedelta(hours=1)
     if pending.insist_new or not _ready_to_open(pending):
         return await ctx.uow.orders.opened_by(resident.id, hour), None
     settings = await ctx.uow.community.settings()
-    opened, similar = await ctx.uow.orders.report_checks(
+    category = Category(pending.category)
+    checks = await ctx.uow.orders.report_checks(
         resident.id,
         hour,
-        Category(pending.category),
+        category,
         pending.building_id,
         pending.compound_id,
         ctx.clock.now() - settings.duplicate_window,
+        await counted_first(ctx.uow, category, pending.building_id),
     )
-    return opened, _not_joined(similar, resident)
+    return checks.opened, checks
 
 
 async def _similar(ctx: Context, pending: PendingReport, resident: Resident) -> list[WorkOrder]:

@@ -211,23 +211,31 @@ SIMILAR_IN_COMPOUND = _similar_open(
 )
 
 
-def _report_checks(similar: Select[Any]) -> Select[Any]:
-    """A report's two questions in one statement (issue 16: a round trip fewer a report): how many orders the
-    resident opened since :p_hour (the flood limit), and the "me too" candidates. The count is one row joined
-    to the candidates, so it comes back when there are none (one row, the order's columns NULL)."""
-    opened = (
-        select(func.count().label("opened"))
+@cache
+def report_checks(in_building: bool, assignees: int) -> Select[Any]:
+    """A report's questions in one statement (issue 16: round trips fewer a report): how many orders the
+    resident opened since :p_hour (the flood limit), the "me too" candidates, and the open orders of each of
+    :p_a0 ... (least-loaded routing; columns load_0 ...). The counts are one row joined to the candidates, so
+    they come back when there are none (one row, the order's columns NULL). One shape per place kind and
+    number of people (a grid's members: a handful)."""
+    held = _ORDERS.alias("held")  # not correlated with the resident's count below
+    loads = [
+        select(func.count())
+        .select_from(held)
+        .where(held.c.assignee_id == bindparam(f"p_a{i}", type_=BigInteger), held.c.state.in_(_OPEN_STATES))
+        .scalar_subquery()
+        .label(f"load_{i}")
+        for i in range(assignees)
+    ]
+    counts = (
+        select(func.count().label("opened"), *loads)
         .select_from(_ORDERS)
         .where(_ORDERS.c.resident_id == bindparam("p_resident"), _ORDERS.c.created_at >= bindparam("p_hour"))
-        .subquery("opened_count")
+        .subquery("counts")
     )
-    candidates = similar.subquery("candidates")
+    candidates = (SIMILAR_IN_BUILDING if in_building else SIMILAR_IN_COMPOUND).subquery("candidates")
     return (
-        select(opened.c.opened, *candidates.c)
-        .select_from(opened.outerjoin(candidates, true()))
+        select(*counts.c, *candidates.c)
+        .select_from(counts.outerjoin(candidates, true()))
         .order_by(candidates.c.id)
     )
-
-
-REPORT_CHECKS_IN_BUILDING = _report_checks(SIMILAR_IN_BUILDING)
-REPORT_CHECKS_IN_COMPOUND = _report_checks(SIMILAR_IN_COMPOUND)

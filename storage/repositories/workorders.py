@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
@@ -9,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, Table, Text, and_, bindparam, func
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.ports import Clock, OrderStatistics
+from handlers.ports import Clock, OrderStatistics, ReportChecks
 from handlers.workorders.model import (
     Actor,
     EventKind,
@@ -30,8 +31,6 @@ from storage.models import (
 )
 from storage.repositories.order_rows import (
     EVENT_COLUMNS,
-    REPORT_CHECKS_IN_BUILDING,
-    REPORT_CHECKS_IN_COMPOUND,
     SIMILAR_IN_BUILDING,
     SIMILAR_IN_COMPOUND,
     event_values,
@@ -39,9 +38,13 @@ from storage.repositories.order_rows import (
     order_from_row,
     order_values,
 )
+from storage.repositories.order_rows import report_checks as report_checks_statement
 from storage.upsert import INSERTS
 
 _OPEN_STATES = [s.value for s in OrderState if s.is_open]
+# A report reads the open orders of at most this many people with its other checks (a grid's members, a
+# category's handlers: a handful); more are asked on their own.
+_LOADS_ASKED_AT_MOST = 8
 
 
 def in_literals(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
@@ -274,22 +277,36 @@ class SqlWorkOrderRepository:
         building_id: int | None,
         compound_id: int | None,
         since: datetime,
-    ) -> tuple[int, list[WorkOrder]]:
-        if building_id is None and compound_id is None:
-            return await self.opened_by(resident_id, hour), []
-        params = {"p_resident": resident_id, "p_hour": hour, "p_category": category.value, "p_since": since}
+        assignees: Collection[int] = (),
+    ) -> ReportChecks:
+        people = list(dict.fromkeys(assignees))
+        placed = building_id is not None or compound_id is not None
+        if not placed or len(people) > _LOADS_ASKED_AT_MOST:  # (no place: no "me too"; many: rare)
+            similar = await self.similar_open(category, building_id, compound_id, since) if placed else []
+            opened = await self.opened_by(resident_id, hour)
+            loads = await self.open_count_by_assignee(people) if people else {}
+            return ReportChecks(opened, similar, {person: loads.get(person, 0) for person in people})
+        params: dict[str, Any] = {
+            "p_resident": resident_id,
+            "p_hour": hour,
+            "p_category": category.value,
+            "p_since": since,
+            **{f"p_a{i}": person for i, person in enumerate(people)},
+        }
         if building_id is not None:
-            query, params = REPORT_CHECKS_IN_BUILDING, params | {"p_building": building_id}
+            params["p_building"] = building_id
         else:
-            query, params = REPORT_CHECKS_IN_COMPOUND, params | {"p_compound": compound_id}
+            params["p_compound"] = compound_id
+        query = report_checks_statement(building_id is not None, len(people))
         rows = (await self._session.execute(query, params)).all()
-        opened = int(rows[0].opened) if rows else 0
+        first = rows[0]._mapping if rows else {}
         similar = [
             self._load(cast(WorkOrderRow, row), row.compound_name, row.resident_chat)
             for row in rows
             if row.id is not None
         ]
-        return opened, similar
+        loads = {person: int(first.get(f"load_{i}") or 0) for i, person in enumerate(people)}
+        return ReportChecks(int(first.get("opened") or 0), similar, loads)
 
     async def claim_due(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
         query = (

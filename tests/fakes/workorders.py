@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from datetime import datetime
 
 from handlers.messages import Reply
 from handlers.ports import Conversation, OrderStatistics
-from handlers.workorders.model import OrderEvent, WorkOrder, order_number
+from handlers.workorders.model import OrderEvent, ReportChecks, WorkOrder, order_number
 from nlp.types import Category
 from tests.fakes.store import FakeStore
 
@@ -97,9 +98,13 @@ class FakeOrders:
         building_id: int | None,
         compound_id: int | None,
         since: datetime,
-    ) -> tuple[int, list[WorkOrder]]:
-        similar = await self.similar_open(category, building_id, compound_id, since)
-        return await self.opened_by(resident_id, hour), similar
+        assignees: Collection[int] = (),
+    ) -> ReportChecks:
+        placed = building_id is not None or compound_id is not None
+        similar = await self.similar_open(category, building_id, compound_id, since) if placed else []
+        loads = await self.open_count_by_assignee(list(assignees))
+        opened = await self.opened_by(resident_id, hour)
+        return ReportChecks(opened, similar, {person: loads.get(person, 0) for person in assignees})
 
     async def claim_due(self, now: datetime, limit: int = 50) -> list[WorkOrder]:
         due = [o for o in self.s.orders.values() if o.next_timer_at is not None and o.next_timer_at <= now]
