@@ -44,6 +44,7 @@ class Subjects:
     grid_id: int
     building_id: int
     resident_id: int
+    grid_members: list[int]  # the grid of `building_id`: whose open orders a report there counts
 
 
 Query = Callable[[SqlWorkOrderRepository, Subjects], Awaitable[object]]
@@ -73,7 +74,7 @@ QUERIES: dict[str, Query] = {
         s.building_id,
         None,
         s.now - timedelta(hours=24),
-        s.people,
+        s.grid_members,
     ),
 }
 
@@ -220,6 +221,17 @@ async def pick_subjects(engine: AsyncEngine, now: datetime) -> Subjects:
                 .limit(1)
             )
         ).one()
+        members = [
+            int(p)
+            for p in await session.scalars(
+                select(PersonRow.id).where(PersonRow.grid_id == row[0]).order_by(PersonRow.id)
+            )
+        ]
     return Subjects(
-        now.astimezone(ZoneInfo("Asia/Shanghai")), people, int(row[0] or 0), int(row[1] or 0), int(row[2])
+        now.astimezone(ZoneInfo("Asia/Shanghai")),
+        people,
+        int(row[0] or 0),
+        int(row[1] or 0),
+        int(row[2]),
+        members,
     )
